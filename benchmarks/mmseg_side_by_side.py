@@ -1,0 +1,103 @@
+"""Side by side with mmsegmentation 1.2.2: same weights -> same logits, and latency ratios.
+
+Run in the throwaway mmseg venv (see mmseg_env.py), from the repository root:
+
+    /tmp/mmseg-venv/bin/python benchmarks/mmseg_side_by_side.py --runs 10
+
+For each model it builds mmseg's model from its model-zoo config and the package's model, copies
+the package's (randomly initialised, BN statistics perturbed) state dict into mmseg's with
+``strict=True`` -- the names are identical -- and compares, in eval mode, the logits at input
+size (mmseg's whole-image inference) and every auxiliary head's output. Then it times both
+interleaved in one process (eval, ``torch.inference_mode()``) and prints medians and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bisenet  # noqa: E402
+from mmseg_env import build_mmseg_model  # noqa: E402
+
+CONFIGS = {
+    "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
+    "bisenetv1-r18": "bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py",
+    "bisenetv1-r50": "bisenetv1/bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024.py",
+}
+
+
+def perturb_bn(model: torch.nn.Module, seed: int = 0) -> None:
+    """Give every BN non-trivial statistics and affine parameters, so equality means something."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
+
+
+def mmseg_logits(model, x: torch.Tensor) -> torch.Tensor:
+    return model.encode_decode(x, [dict(img_shape=tuple(x.shape[-2:]))])
+
+
+def compare(name: str, size: tuple[int, int]) -> tuple[object, object]:
+    ours = bisenet.build_model(name).eval()
+    perturb_bn(ours)
+    ref = build_mmseg_model(CONFIGS[name]).eval()
+    ref.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(1, 3, *size)
+    with torch.inference_mode():
+        a, b = ours(x), mmseg_logits(ref, x)
+        rel = ((a - b).abs().max() / b.abs().max()).item()
+        feats_ours, feats_ref = ours.backbone(x), ref.backbone(x)
+        aux_rel = max(
+            ((h1(f1) - h2([*feats_ref])).abs().max() / h1(f1).abs().max()).item()
+            for h1, f1, h2 in zip(ours.auxiliary_head, feats_ours[1:], ref.auxiliary_head)
+        )
+    print(f"{name} {size}: logits max rel diff {rel:.2e}, aux heads {aux_rel:.2e}")
+    return ours, ref
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--models", default=",".join(CONFIGS))
+    p.add_argument("--size", default="512x1024")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    h, w = (int(v) for v in args.size.split("x"))
+    print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
+    for name in args.models.split(","):
+        compare(name, (h - 3, w + 5))  # a size not divisible by 32
+        ours, ref = compare(name, (h, w))
+        x = torch.randn(1, 3, h, w)
+        times: dict[str, list[float]] = {"bisenet": [], "mmseg": []}
+        with torch.inference_mode():
+            for _ in range(2):
+                ours(x), mmseg_logits(ref, x)
+            for _ in range(args.runs):
+                for key, fn in (("bisenet", lambda: ours(x)), ("mmseg", lambda: mmseg_logits(ref, x))):
+                    t0 = time.perf_counter()
+                    fn()
+                    times[key].append(time.perf_counter() - t0)
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        print(
+            f"{name} 1x3x{h}x{w}: bisenet {med['bisenet']:.0f} ms, mmseg {med['mmseg']:.0f} ms, "
+            f"ratio {med['bisenet'] / med['mmseg']:.3f} (medians of {args.runs}, interleaved)"
+        )
+
+
+if __name__ == "__main__":
+    main()

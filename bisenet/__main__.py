@@ -1,0 +1,5 @@
+import sys
+
+from bisenet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""The small blocks every BiSeNet model is built from.
+
+Attribute names follow mmsegmentation's ``ConvModule`` and ``DepthwiseSeparableConvModule``
+(``conv``, ``bn``; ``depthwise_conv``, ``pointwise_conv``), so that the state dict of a model
+built from these blocks has the same names as mmsegmentation's (see ``bisenet.interop``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ConvBNAct(nn.Module):
+    """Convolution, then (optionally) BatchNorm, then (optionally) ReLU.
+
+    A convolution followed by BatchNorm carries no bias (the BN shift replaces it), as in
+    mmsegmentation's ``ConvModule(bias="auto")``; without BN the convolution has a bias.
+
+    Shapes: (N, in_channels, H, W) -> (N, out_channels, H', W') with
+    H' = floor((H + 2 * padding - kernel_size) / stride) + 1.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int | None = None,
+        groups: int = 1,
+        norm: bool = True,
+        act: bool = True,
+    ) -> None:
+        super().__init__()
+        if padding is None:
+            padding = kernel_size // 2
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=not norm
+        )
+        self.bn = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
+        self.act = nn.ReLU(inplace=True) if act else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class DepthwiseSeparableConv(nn.Module):
+    """A depthwise k x k convolution with BN, then a pointwise 1 x 1 convolution.
+
+    ``pointwise_norm``/``pointwise_act`` choose what follows the pointwise convolution: with no
+    BN it has a bias (mmsegmentation's BGA uses that form; its GE shortcut uses BN and no act).
+
+    Shapes: (N, in_channels, H, W) -> (N, out_channels, H / stride, W / stride).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        pointwise_norm: bool = True,
+        pointwise_act: bool = False,
+    ) -> None:
+        super().__init__()
+        self.depthwise_conv = ConvBNAct(
+            in_channels, in_channels, kernel_size, stride, groups=in_channels, act=False
+        )
+        self.pointwise_conv = ConvBNAct(
+            in_channels, out_channels, 1, norm=pointwise_norm, act=pointwise_act
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise_conv(self.depthwise_conv(x))
+
+
+def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size, mode: str = "bilinear") -> torch.Tensor:
+    """Resize a feature map to ``size`` (H, W); bilinear uses align_corners=False, as mmseg does."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    if mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate(x, size=size, mode=mode, align_corners=False)
+
+
+def init_weights(module: nn.Module) -> None:
+    """mmsegmentation's initialisation: Kaiming normal (fan_out, ReLU) for every convolution,
+    biases zero, BatchNorm weight 1 and bias 0. The classifiers (``conv_seg``) are re-initialised
+    by their heads afterwards (normal, std 0.01), as mmseg's ``BaseDecodeHead`` does."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

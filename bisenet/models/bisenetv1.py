@@ -1,0 +1,223 @@
+"""BiSeNet V1 (Yu et al., "BiSeNet: Bilateral Segmentation Network for Real-time Semantic
+Segmentation", ECCV 2018), component by component.
+
+The structure is mmsegmentation 1.2.2's (configs ``bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024``
+and ``bisenetv1_r50-d32_...``) with the same parameter names. Departures from the paper, shared by
+mmseg and CoinCheung's implementation:
+
+* a 3 x 3 ConvBNReLU before each Attention Refinement Module's attention (the paper's ARM
+  attends directly over the ResNet feature), which also brings every context feature to the
+  same width (128 for ResNet-18);
+* a 1 x 1 ConvBNReLU to 128 channels at the end of the Spatial Path (the paper's path ends in
+  its third 3 x 3 conv);
+* after each ARM sum a nearest upsampling and a 3 x 3 ConvBNReLU ("conv_head"), which the
+  paper does not draw;
+* the Feature Fusion Module's attention: mmseg 1 x 1 conv-BN-ReLU-sigmoid, CoinCheung 1 x 1
+  conv-BN-sigmoid, the paper 1 x 1 conv-ReLU-1 x 1 conv-sigmoid (option ``ffm_attention``).
+
+Input sizes: every resize goes to another feature's size (nearest, as mmseg), so any
+H, W >= 32 works.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from bisenet.layers import ConvBNAct, resize
+from bisenet.models.base import SegmentationModel
+from bisenet.models.heads import FCNHead
+from bisenet.models.resnet import ResNet
+
+FFMAttention = Literal["mmseg", "coincheung", "paper"]
+
+
+class SpatialPath(nn.Module):
+    """The Spatial Path (Sec. 3.1, Fig. 2a): three stride-2 convs keep a 1/8 feature map rich
+    in spatial detail. ConvBNReLU 7 x 7 s2, 3 x 3 s2, 3 x 3 s2, then a 1 x 1 to the output width.
+
+    Shapes (ResNet-18 widths): (N, 3, H, W) -> (N, 64, H/2, W/2) -> (N, 64, H/4, W/4)
+    -> (N, 64, H/8, W/8) -> (N, 128, H/8, W/8).
+    """
+
+    def __init__(self, in_channels: int = 3, channels: tuple[int, int, int, int] = (64, 64, 64, 128)) -> None:
+        super().__init__()
+        self.layer1 = ConvBNAct(in_channels, channels[0], 7, stride=2)
+        self.layer2 = ConvBNAct(channels[0], channels[1], 3, stride=2)
+        self.layer3 = ConvBNAct(channels[1], channels[2], 3, stride=2)
+        self.layer4 = ConvBNAct(channels[2], channels[3], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (N, 128, H/8, W/8)
+
+
+class AttentionRefinementModule(nn.Module):
+    """The Attention Refinement Module (Sec. 3.2, Fig. 2b): a channel attention vector from
+    global average pooling re-weights the feature.
+
+    mmseg: ConvBNReLU 3 x 3 to ``out_channels`` (not in the paper); attention = global pool,
+    1 x 1 conv + BN, sigmoid; output = feature * attention.
+
+    Shapes: (N, in, h, w) -> (N, out, h, w); the attention is (N, out, 1, 1).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv_layer = ConvBNAct(in_channels, out_channels, 3)
+        self.atten_conv_layer = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            ConvBNAct(out_channels, out_channels, 1, act=False),
+            nn.Sigmoid(),
+        )
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """The channel attention (N, out, 1, 1) the module would apply to ``conv_layer(x)``."""
+        return self.atten_conv_layer(self.conv_layer(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_layer(x)  # (N, out, h, w)
+        return x * self.atten_conv_layer(x)  # (N, out, h, w) * (N, out, 1, 1)
+
+
+class ContextPath(nn.Module):
+    """The Context Path (Sec. 3.2, Fig. 2a): a ResNet trunk with a global-pool tail for a
+    large receptive field, refined by two ARMs at 1/16 and 1/32.
+
+    x32 = ARM32(c5) + gap(c5) -> nearest-resize to 1/16 -> ConvBNReLU 3 x 3 (``conv_head32``)
+    x16 = ARM16(c4) + that   -> nearest-resize to 1/8  -> ConvBNReLU 3 x 3 (``conv_head16``)
+
+    Returns (context at 1/8, context at 1/16), both ``out_channels`` wide; the first goes to the
+    FFM and the first auxiliary head, the second to the second auxiliary head.
+    """
+
+    def __init__(self, depth: int = 18, in_channels: int = 3, out_channels: int = 128) -> None:
+        super().__init__()
+        self.backbone = ResNet(depth, in_channels)
+        c4, c5 = self.backbone.out_channels[2:]
+        self.arm16 = AttentionRefinementModule(c4, out_channels)
+        self.arm32 = AttentionRefinementModule(c5, out_channels)
+        self.conv_head32 = ConvBNAct(out_channels, out_channels, 3)
+        self.conv_head16 = ConvBNAct(out_channels, out_channels, 3)
+        self.gap_conv = nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvBNAct(c5, out_channels, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, x8, x16, x32 = self.backbone(x)  # 1/8, 1/16, 1/32
+        x_gap = self.gap_conv(x32)  # (N, C, 1, 1)
+        x32_sum = self.arm32(x32) + x_gap  # (N, C, H/32, W/32)
+        x32_up = self.conv_head32(resize(x32_sum, x16.shape[-2:], "nearest"))  # (N, C, H/16, W/16)
+        x16_sum = self.arm16(x16) + x32_up  # (N, C, H/16, W/16)
+        x16_up = self.conv_head16(resize(x16_sum, x8.shape[-2:], "nearest"))  # (N, C, H/8, W/8)
+        return x16_up, x32_up
+
+
+class FeatureFusionModule(nn.Module):
+    """The Feature Fusion Module (Sec. 3.3, Fig. 2c): concatenate the spatial and context
+    features, fuse with a 1 x 1 ConvBNReLU, re-weight channels with an attention vector, and add
+    the re-weighted feature to itself: out = f * att + f.
+
+    ``attention``: "mmseg" (1 x 1 conv-BN-ReLU, sigmoid; the default), "coincheung" (1 x 1
+    conv-BN, sigmoid: the same parameters, no ReLU) or "paper" (1 x 1 conv-ReLU-1 x 1 conv,
+    sigmoid; convs with bias, no BN).
+
+    Shapes: (N, c_s, H/8, W/8) + (N, c_c, H/8, W/8) -> (N, out, H/8, W/8).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, attention: FFMAttention = "mmseg") -> None:
+        super().__init__()
+        self.conv1 = ConvBNAct(in_channels, out_channels, 1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        if attention == "paper":
+            self.conv_atten = nn.Sequential(
+                nn.Conv2d(out_channels, out_channels, 1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(out_channels, out_channels, 1),
+                nn.Sigmoid(),
+            )
+        elif attention in ("mmseg", "coincheung"):
+            self.conv_atten = nn.Sequential(
+                ConvBNAct(out_channels, out_channels, 1, act=attention == "mmseg"), nn.Sigmoid()
+            )
+        else:
+            raise ValueError(
+                f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {attention!r}"
+            )
+
+    def attention(self, x_spatial: torch.Tensor, x_context: torch.Tensor) -> torch.Tensor:
+        """The channel attention (N, out, 1, 1) computed for this pair of inputs."""
+        return self.conv_atten(self.gap(self.conv1(torch.cat([x_spatial, x_context], dim=1))))
+
+    def forward(self, x_spatial: torch.Tensor, x_context: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(torch.cat([x_spatial, x_context], dim=1))  # (N, out, H/8, W/8)
+        att = self.conv_atten(self.gap(x))  # (N, out, 1, 1)
+        return x * att + x
+
+
+class BiSeNetV1Backbone(nn.Module):
+    """Context path, spatial path and their fusion (Fig. 2a up to the prediction).
+
+    Returns (fused feature at 1/8, context at 1/8, context at 1/16).
+    """
+
+    def __init__(
+        self,
+        depth: int = 18,
+        in_channels: int = 3,
+        spatial_channels: tuple[int, int, int, int] = (64, 64, 64, 128),
+        context_channels: int = 128,
+        out_channels: int = 256,
+        ffm_attention: FFMAttention = "mmseg",
+    ) -> None:
+        super().__init__()
+        self.context_path = ContextPath(depth, in_channels, context_channels)
+        self.spatial_path = SpatialPath(in_channels, spatial_channels)
+        self.ffm = FeatureFusionModule(spatial_channels[-1] + context_channels, out_channels, ffm_attention)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x_context8, x_context16 = self.context_path(x)  # (N, 128, H/8, W/8), (N, 128, H/16, W/16)
+        x_spatial = self.spatial_path(x)  # (N, 128, H/8, W/8)
+        x_fuse = self.ffm(x_spatial, x_context8)  # (N, 256, H/8, W/8)
+        return x_fuse, x_context8, x_context16
+
+
+# Widths of mmseg's configs: ResNet-18 uses 64/128/256 (spatial, context, fused) and heads of
+# 256 (main) and 64 (auxiliary); ResNet-50 and -101 use four times that.
+V1_WIDTHS: dict[int, dict[str, object]] = {
+    18: dict(spatial=(64, 64, 64, 128), context=128, fused=256, decode=256, aux=64),
+    50: dict(spatial=(256, 256, 256, 512), context=512, fused=1024, decode=1024, aux=256),
+    101: dict(spatial=(256, 256, 256, 512), context=512, fused=1024, decode=1024, aux=256),
+}
+
+
+class BiSeNetV1(SegmentationModel):
+    """BiSeNet V1 (Fig. 2): spatial path, context path over a ResNet trunk, FFM, FCN head, and
+    two auxiliary heads on the context path's outputs at 1/8 and 1/16 (Sec. 3.3: "auxiliary
+    loss functions to supervise the output of the context path").
+
+    Defaults give mmsegmentation's Cityscapes ResNet-18 model: 13,275,539 parameters for
+    inference and 13,425,721 with the auxiliary heads (19 classes).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 19,
+        aux_heads: bool = True,
+        depth: int = 18,
+        in_channels: int = 3,
+        dropout: float = 0.1,
+        ffm_attention: FFMAttention = "mmseg",
+    ) -> None:
+        if depth not in V1_WIDTHS:
+            raise ValueError(f"BiSeNetV1 depth must be one of {sorted(V1_WIDTHS)}, got {depth}")
+        w = V1_WIDTHS[depth]
+        backbone = BiSeNetV1Backbone(
+            depth, in_channels, w["spatial"], w["context"], w["fused"], ffm_attention
+        )
+        decode_head = FCNHead(w["fused"], w["decode"], num_classes, 1, dropout)
+        auxiliary_head = None
+        if aux_heads:
+            auxiliary_head = nn.ModuleList(
+                FCNHead(w["context"], w["aux"], num_classes, 1, dropout) for _ in range(2)
+            )
+        super().__init__(backbone, decode_head, auxiliary_head, num_classes, in_channels)

@@ -1,0 +1,51 @@
+"""Segmentation heads shared by BiSeNet V1 and V2.
+
+Both papers end in a small "Seg Head": a 3 x 3 convolution and a 1 x 1 classifier. Both
+reference implementations use mmsegmentation's FCN head for it (BiSeNetV2, Sec. 3.5 "booster
+training strategy"; BiSeNetV1, Sec. 3.3 "auxiliary loss functions"); so does this package.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bisenet.layers import ConvBNAct
+
+
+class FCNHead(nn.Module):
+    """``num_convs`` ConvBNReLU 3 x 3 layers, Dropout2d, and a 1 x 1 classifier with bias.
+
+    The same structure as mmsegmentation's ``FCNHead(concat_input=False)``: the main head of
+    BiSeNetV2 is ``FCNHead(128, 1024, num_convs=1)``, its booster heads use two convolutions;
+    BiSeNetV1's main head is ``FCNHead(256, 256, 1)`` and its auxiliary heads ``FCNHead(128, 64, 1)``.
+
+    Shapes: (N, in_channels, h, w) -> logits (N, num_classes, h, w) at the feature's resolution.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        num_classes: int,
+        num_convs: int = 1,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if num_convs < 1:
+            raise ValueError(f"FCNHead needs num_convs >= 1, got {num_convs}")
+        # Defined first, as in mmseg, so that state dicts list the keys in the same order.
+        self.conv_seg = nn.Conv2d(channels, num_classes, kernel_size=1)
+        self.convs = nn.Sequential(
+            *[ConvBNAct(in_channels if i == 0 else channels, channels, 3) for i in range(num_convs)]
+        )
+        self.dropout = nn.Dropout2d(dropout)
+
+    def init_classifier(self) -> None:
+        """mmseg's ``Normal(std=0.01)`` on the classifier, bias 0."""
+        nn.init.normal_(self.conv_seg.weight, std=0.01)
+        nn.init.zeros_(self.conv_seg.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.convs(x)  # (N, channels, h, w)
+        return self.conv_seg(self.dropout(x))  # (N, num_classes, h, w)

@@ -1,0 +1,148 @@
+"""ResNet-18/50/101 trunks (He et al., CVPR 2016) for BiSeNetV1's context path.
+
+torchvision's layout and parameter names (``conv1``, ``bn1``, ``layer1`` .. ``layer4``, blocks with
+``conv1``/``bn1``..., ``downsample.0``/``downsample.1``), the 7 x 7 stem and the stride on the 3 x 3
+conv of a bottleneck ("ResNet v1.5"), which is also mmsegmentation's ``ResNet(depth=..)`` with
+``style="pytorch"``. So a torchvision ImageNet checkpoint saved on disk loads with
+:meth:`ResNet.load_torchvision_checkpoint` (nothing is ever downloaded). No classifier: the trunk
+returns the four stage outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    """Two 3 x 3 convs with a residual connection (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _downsample(in_channels, channels * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1 x 1 reduce, 3 x 3 (carrying the stride), 1 x 1 expand by 4, residual (ResNet-50/101)."""
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.conv3 = nn.Conv2d(channels, channels * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(channels * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _downsample(in_channels, channels * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def _downsample(in_channels: int, out_channels: int, stride: int) -> nn.Sequential | None:
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+    )
+
+
+RESNET_DEPTHS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+}
+
+
+class ResNet(nn.Module):
+    """A ResNet trunk returning the outputs of its four stages.
+
+    Shapes: (N, 3, H, W) -> (N, 64e, H/4, W/4), (N, 128e, H/8, W/8), (N, 256e, H/16, W/16),
+    (N, 512e, H/32, W/32), with e = 1 for ResNet-18 and 4 for ResNet-50/101.
+    """
+
+    def __init__(self, depth: int = 18, in_channels: int = 3) -> None:
+        super().__init__()
+        if depth not in RESNET_DEPTHS:
+            raise ValueError(f"ResNet depth must be one of {sorted(RESNET_DEPTHS)}, got {depth}")
+        block, blocks = RESNET_DEPTHS[depth]
+        self.depth = depth
+        self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        channels_in = 64
+        for i, (channels, n) in enumerate(zip((64, 128, 256, 512), blocks, strict=True)):
+            stride = 1 if i == 0 else 2
+            layers = []
+            for j in range(n):
+                layers.append(block(channels_in, channels, stride if j == 0 else 1))
+                channels_in = channels * block.expansion
+            self.add_module(f"layer{i + 1}", nn.Sequential(*layers))
+        self.out_channels = tuple(c * block.expansion for c in (64, 128, 256, 512))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        c2 = self.layer1(x)  # (N, 64e, H/4, W/4)
+        c3 = self.layer2(c2)  # (N, 128e, H/8, W/8)
+        c4 = self.layer3(c3)  # (N, 256e, H/16, W/16)
+        c5 = self.layer4(c4)  # (N, 512e, H/32, W/32)
+        return c2, c3, c4, c5
+
+    def load_torchvision_checkpoint(self, path: str | Path) -> list[str]:
+        """Load a torchvision-format ImageNet checkpoint from a local file.
+
+        Accepts a bare state dict or one wrapped in ``{"state_dict": ...}``; the classifier
+        (``fc.*``) is dropped. Every trunk parameter must be present with the right shape,
+        otherwise ``ValueError`` names the file and the offending keys. Returns the ignored keys.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"pretrained backbone checkpoint not found: {path} (give the local path of a "
+                f"torchvision ResNet-{self.depth} state dict, e.g. resnet{self.depth}-*.pth)"
+            )
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
+            raise ValueError(f"cannot read pretrained backbone checkpoint {path}: {e}") from e
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} does not hold a state dict (found {type(state).__name__})")
+        ignored = sorted(k for k in state if k.startswith("fc."))
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        own = self.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+        if missing or unexpected or wrong:
+            raise ValueError(
+                f"{path} is not a torchvision ResNet-{self.depth} checkpoint: "
+                f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
+                f" ({len(missing)}, {len(unexpected)}, {len(wrong)} in all)"
+            )
+        self.load_state_dict(state)
+        return ignored

@@ -1,0 +1,88 @@
+"""Evaluate a model over a dataset: inference in one of the three modes, predictions resized to
+each label's resolution, a confusion matrix on the model's device, metrics at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from tqdm.auto import tqdm
+
+from bisenet.data.base import SegmentationDataset
+from bisenet.data.loader import build_dataloader
+from bisenet.engine.inference import MSFLIP_RATIOS, infer
+from bisenet.metrics import ConfusionMatrix, Metrics
+
+
+def evaluate(
+    model: nn.Module,
+    dataset: SegmentationDataset,
+    mode: str = "whole",
+    crop: tuple[int, int] | None = None,
+    stride: tuple[int, int] | None = None,
+    ratios: tuple[float, ...] = MSFLIP_RATIOS,
+    device: str | torch.device | None = None,
+    num_workers: int = 0,
+    prediction_dir: str | Path | None = None,
+    label_ids: np.ndarray | None = None,
+    progress: bool = True,
+) -> Metrics:
+    """mIoU and friends of ``model`` on ``dataset`` (whose transform should be
+    ``eval_pipeline``: normalised image, label at its original size).
+
+    ``prediction_dir``: also write each prediction as a PNG named after its image, with values
+    mapped through ``label_ids`` (e.g. Cityscapes train id -> label id, what the official
+    evaluation script reads). The model is put in eval mode and returned to its former mode.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    num_classes = model.num_classes if hasattr(model, "num_classes") else None
+    if num_classes is None:
+        raise ValueError("evaluate() needs a model with a num_classes attribute (a bisenet model)")
+    if dataset.classes and len(dataset.classes) != num_classes:
+        raise ValueError(
+            f"the model predicts {num_classes} classes but {dataset.name} has {len(dataset.classes)}"
+        )
+    was_training = model.training
+    model.eval()
+    matrix = ConfusionMatrix(num_classes, device=device)
+    loader = build_dataloader(dataset, batch_size=1, shuffle=False, num_workers=num_workers)
+    if prediction_dir is not None:
+        prediction_dir = Path(prediction_dir)
+        prediction_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        for i, (image, label) in enumerate(tqdm(loader, desc=f"eval ({mode})", disable=not progress)):
+            image, label = image.to(device), label.to(device)
+            scores = infer(model, image, mode, crop, stride, ratios)  # (1, C, h, w)
+            if scores.shape[-2:] != label.shape[-2:]:
+                scores = F.interpolate(scores, size=label.shape[-2:], mode="bilinear", align_corners=False)
+            prediction = scores.argmax(dim=1)  # (1, H, W)
+            matrix.update(prediction, label)
+            if prediction_dir is not None:
+                save_prediction(prediction[0], dataset.samples[i][0], prediction_dir, label_ids)
+    finally:
+        model.train(was_training)
+    return matrix.compute(dataset.classes or None)
+
+
+def prediction_path(image_path: Path, prediction_dir: Path) -> Path:
+    """Where the prediction for ``image_path`` goes: same name, ``_pred.png``."""
+    name = image_path.name.rsplit(".", 1)[0]
+    for suffix in ("_leftImg8bit",):
+        name = name.removesuffix(suffix)
+    return prediction_dir / f"{name}_pred.png"
+
+
+def save_prediction(
+    prediction: torch.Tensor, image_path: Path, prediction_dir: Path, label_ids: np.ndarray | None = None
+) -> Path:
+    """Write a (H, W) prediction of train ids (mapped through ``label_ids`` if given) as a PNG."""
+    values = prediction.to("cpu", torch.uint8).numpy()
+    if label_ids is not None:
+        values = label_ids[values]
+    path = prediction_path(image_path, prediction_dir)
+    Image.fromarray(values.astype(np.uint8)).save(path)
+    return path

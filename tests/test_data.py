@@ -1,0 +1,147 @@
+"""Datasets: layout parsing, the label mapping, and every promised error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from cityscapesscripts.helpers.labels import labels as cs_labels
+
+from bisenet.data import COCOSTUFF_CLASSES, COCOStuff, Cityscapes, DatasetError, build_dataloader, train_pipeline
+from bisenet.data.cityscapes import CITYSCAPES_CLASSES, LABEL_ID_TO_TRAIN_ID, TRAIN_ID_TO_LABEL_ID
+from conftest import make_cityscapes_tree, write_png
+
+
+def test_label_table_is_cityscapesscripts():
+    assert len(CITYSCAPES_CLASSES) == 19
+    for lb in cs_labels:
+        if lb.id < 0:
+            continue
+        expected = lb.trainId if 0 <= lb.trainId < 255 else 255
+        assert LABEL_ID_TO_TRAIN_ID[lb.id] == expected, lb.name
+    for train_id, label_id in enumerate(TRAIN_ID_TO_LABEL_ID):
+        assert LABEL_ID_TO_TRAIN_ID[label_id] == train_id
+    assert CITYSCAPES_CLASSES[0] == "road" and CITYSCAPES_CLASSES[-1] == "bicycle"
+
+
+def test_reads_layout_and_maps_labels(tmp_path):
+    make_cityscapes_tree(tmp_path, "val", n=4)
+    ds = Cityscapes(tmp_path, "val")
+    assert len(ds) == 4
+    assert [p[0].parent.name for p in ds.samples] == ["alpha", "alpha", "beta", "beta"]
+    image, label = ds[0]
+    assert image.shape == (64, 128, 3) and image.dtype == np.uint8
+    raw = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(ds.samples[0][1]))
+    assert np.array_equal(label, LABEL_ID_TO_TRAIN_ID[raw])
+    assert set(np.unique(label)) <= set(range(19)) | {255}
+
+
+def test_root_from_environment(tmp_path, monkeypatch):
+    make_cityscapes_tree(tmp_path, "train", n=1)
+    monkeypatch.setenv("CITYSCAPES_DATASET", str(tmp_path))
+    assert len(Cityscapes(split="train")) == 1
+
+
+def test_no_root_explains_how_to_get_data(monkeypatch):
+    monkeypatch.delenv("CITYSCAPES_DATASET", raising=False)
+    with pytest.raises(DatasetError, match="CITYSCAPES_DATASET is not set.*cityscapes-dataset.com.*MiniCity"):
+        Cityscapes()
+
+
+def test_missing_root_split_and_empty_split(tmp_path):
+    with pytest.raises(DatasetError, match="nowhere does not exist"):
+        Cityscapes(tmp_path / "nowhere")
+    make_cityscapes_tree(tmp_path, "train", n=1)
+    with pytest.raises(DatasetError, match="leftImg8bit/val does not exist"):
+        Cityscapes(tmp_path, "val")
+    (tmp_path / "leftImg8bit" / "test" / "x").mkdir(parents=True)
+    (tmp_path / "gtFine" / "test" / "x").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="split 'test' .* is empty"):
+        Cityscapes(tmp_path, "test")
+
+
+def test_image_without_label_and_label_without_image(tmp_path):
+    labels = make_cityscapes_tree(tmp_path, "train", n=3)
+    labels[1].unlink()
+    with pytest.raises(DatasetError, match="1 image\\(s\\) without a label, e.g. .*beta_000001_000019_leftImg8bit.png"):
+        Cityscapes(tmp_path, "train")
+    write_png(tmp_path / "gtFine/train/gamma/gamma_000009_000019_gtFine_labelIds.png", np.zeros((4, 4)))
+    with pytest.raises(DatasetError, match="label\\(s\\) without an image, e.g. .*gamma_000009"):
+        Cityscapes(tmp_path, "train")
+
+
+def test_truncated_png_is_named(tmp_path):
+    make_cityscapes_tree(tmp_path, "train", n=2)
+    ds = Cityscapes(tmp_path, "train")
+    path = ds.samples[1][0]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    ds[0]  # the intact one still loads
+    with pytest.raises(DatasetError, match=f"cannot read image {path}"):
+        ds[1]
+
+
+def test_label_values_outside_the_table_become_ignore_with_one_warning(tmp_path):
+    labels = make_cityscapes_tree(tmp_path, "train", n=2)
+    for p in labels:
+        bad = np.full((64, 128), 7, np.uint8)  # road
+        bad[:2] = 200  # not a Cityscapes label id
+        write_png(p, bad)
+    ds = Cityscapes(tmp_path, "train")
+    with pytest.warns(UserWarning, match="label value\\(s\\) \\[200\\] outside the label table"):
+        _, label = ds[0]
+    assert (label[:2] == 255).all() and (label[2:] == 0).all()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds[1]  # counted, not warned again
+    assert ds.unknown_label_pixels == 2 * 2 * 128
+
+
+def test_size_mismatch_between_image_and_label(tmp_path):
+    labels = make_cityscapes_tree(tmp_path, "train", n=1)
+    write_png(labels[0], np.zeros((32, 32)))
+    with pytest.raises(DatasetError, match="is 128x64 but its label .* is 32x32"):
+        Cityscapes(tmp_path, "train")[0]
+
+
+def test_cocostuff_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train2017", "val2017"):
+        for i in range(2):
+            img = tmp_path / "images" / split / f"{i:012d}.jpg"
+            img.parent.mkdir(parents=True, exist_ok=True)
+            __import__("PIL.Image", fromlist=["Image"]).fromarray(
+                rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+            ).save(img)
+            label = rng.integers(0, 171, (40, 50))
+            label[0, 0] = 255
+            write_png(tmp_path / "annotations" / split / f"{i:012d}_labelTrainIds.png", label)
+    ds = COCOStuff(tmp_path, "val")
+    assert len(ds) == 2 and len(COCOSTUFF_CLASSES) == 171 and len(ds.palette) == 171
+    image, label = ds[1]
+    assert image.shape == (40, 50, 3) and label.max() <= 255 and label[0, 0] == 255
+    assert set(np.unique(label)) - {255} <= set(range(171))
+    with pytest.raises(DatasetError, match="images/test2017"):
+        COCOStuff(tmp_path, "test2017")
+
+
+def test_loader_is_deterministic_and_independent_of_workers(tmp_path):
+    make_cityscapes_tree(tmp_path, "train", n=4, size=(96, 192))
+    pipeline = train_pipeline(crop_size=(64, 64), scale=(192, 96))
+
+    def batches(workers):
+        ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
+        loader = build_dataloader(ds, batch_size=2, shuffle=True, num_workers=workers, seed=5)
+        return [(x.clone(), y.clone()) for x, y in loader]
+
+    a, b, c = batches(0), batches(0), batches(2)
+    assert len(a) == 2 and a[0][0].shape == (2, 3, 64, 64) and a[0][1].dtype == torch.int64
+    for (xa, ya), (xb, yb), (xc, yc) in zip(a, b, c):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+        assert torch.equal(xa, xc) and torch.equal(ya, yc)
+    ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
+    first = ds[0][0]
+    ds.set_epoch(1)
+    assert not torch.equal(first, ds[0][0])  # a new epoch draws new augmentations

@@ -133,6 +133,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from bisenet.recipes import recipe_table
+
+    table = recipe_table(include_profiles=not args.model_zoo_only)
+    print("Recipes (batch = GPUs x images per GPU; 'mmseg' columns: mmsegmentation 1.2.2's config of the same name)")
+    print(table.to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bisenet.engine.trainer import train
+
+    overrides = {k: v for k, v in dict(gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
+                                       workers=args.workers, seed=args.seed).items() if v is not None}
+    result = train(
+        args.recipe, data_root=args.data_root, work_dir=args.work_dir, iters=args.iters, amp=args.amp,
+        resume=args.resume, device=args.device, pretrained=args.pretrained, channels_last=args.channels_last,
+        compile=args.compile, sync_bn=args.sync_bn, stop_after=args.stop_after, tensorboard=args.tensorboard,
+        **overrides,
+    )
+    if int(__import__("os").environ.get("RANK", "0")) == 0:
+        best = "n/a" if result.best_miou is None else f"{100 * result.best_miou:.2f}"
+        print(f"stopped at iteration {result.iteration}; best val mIoU {best}; last checkpoint {result.last_checkpoint}; log {result.log}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bisenet",
@@ -163,6 +192,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--csv", help="also write the results, with provenance, to this CSV file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("recipes", help="the training recipes, beside mmsegmentation's configs")
+    p.add_argument("--model-zoo-only", action="store_true", help="leave out the cpu/smoke profiles")
+    p.add_argument("--csv", help="also write the table to this CSV file")
+    p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("train", help="train a recipe (under torchrun for several GPUs or nodes)")
+    p.add_argument("--recipe", required=True, help="a recipe name (see `bisenet recipes`)")
+    p.add_argument("--data-root", help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
+    p.add_argument("--work-dir", help="checkpoints and logs (default work_dirs/<recipe>)")
+    p.add_argument("--iters", type=int, help="total iterations (default: the recipe's)")
+    p.add_argument("--amp", choices=["fp16", "bf16"], help="mixed precision")
+    p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
+    p.add_argument("--pretrained", help="local ImageNet checkpoint (torchvision format) for V1's trunk")
+    p.add_argument("--gpus", type=int, help="the recipe's GPU count (global batch = gpus x batch-per-gpu)")
+    p.add_argument("--batch-per-gpu", type=int, help="images per micro-batch")
+    p.add_argument("--lr", type=float, help="base learning rate")
+    p.add_argument("--workers", type=int, help="data-loading workers per process")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda:LOCAL_RANK if available)")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes")
+    p.add_argument("--stop-after", type=int, help="stop after this iteration (resumable)")
+    p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("minicity", help="generate MiniCity, the synthetic city in Cityscapes' layout")
     p.add_argument("--out", required=True, help="output folder (the dataset root)")

@@ -37,7 +37,7 @@ def provenance(device: str = "cpu") -> dict[str, str]:
     info = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": git_commit(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "python": platform.python_version(),
         "cpu": cpu_name(),
         "threads": str(torch.get_num_threads()),

@@ -117,9 +117,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def rng(self, index: int) -> np.random.Generator:
-        """The random generator of sample ``index`` in the current epoch."""
-        return np.random.default_rng([self.seed, self.epoch, index])
+    def rng(self, index: int, epoch: int | None = None) -> np.random.Generator:
+        """The random generator of sample ``index`` in ``epoch`` (default: the current one)."""
+        return np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, index])
 
     def map_label(self, raw: np.ndarray, path: Path) -> np.ndarray:
         """File values -> train ids through ``label_map``; values outside the table become 255,
@@ -155,11 +155,14 @@ class SegmentationDataset(torch.utils.data.Dataset):
             )
         return image, label
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, key: int | tuple[int, int]):
+        """``dataset[index]``, or ``dataset[epoch, index]`` (what the training sampler asks for:
+        the sample with the augmentation of that epoch)."""
+        epoch, index = key if isinstance(key, tuple) else (None, key)
         image, label = self.load(index)
         if self.transform is None:
             return image, label
-        return self.transform(image, label, self.rng(index))
+        return self.transform(image, label, self.rng(index, epoch))
 
 
 UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outside the table

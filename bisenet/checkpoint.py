@@ -73,7 +73,7 @@ def load_weights(model: nn.Module, checkpoint: dict[str, Any] | str | Path) -> N
 
 def num_classes_of(state: dict[str, torch.Tensor]) -> int:
     """The number of classes a state dict predicts (its main classifier's output channels)."""
-    key = "decode_head.conv_seg.weight"
-    if key not in state:
-        raise CheckpointError(f"no {key} in the state dict: not a bisenet/mmseg segmentation model")
-    return int(state[key].shape[0])
+    for key in ("decode_head.conv_seg.weight", "decode_head.conv_out.1.weight"):  # FCN / CoinCheung head
+        if key in state:
+            return int(state[key].shape[0])
+    raise CheckpointError("no decode_head.conv_seg.weight in the state dict: not a bisenet/mmseg segmentation model")

@@ -16,7 +16,8 @@ class ConvBNAct(nn.Module):
     """Convolution, then (optionally) BatchNorm, then (optionally) ReLU.
 
     A convolution followed by BatchNorm carries no bias (the BN shift replaces it), as in
-    mmsegmentation's ``ConvModule(bias="auto")``; without BN the convolution has a bias.
+    mmsegmentation's ``ConvModule(bias="auto")``; without BN the convolution has a bias, unless
+    ``bias=False`` says otherwise.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H', W') with
     H' = floor((H + 2 * padding - kernel_size) / stride) + 1.
@@ -32,12 +33,14 @@ class ConvBNAct(nn.Module):
         groups: int = 1,
         norm: bool = True,
         act: bool = True,
+        bias: bool | None = None,
     ) -> None:
         super().__init__()
         if padding is None:
             padding = kernel_size // 2
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=not norm
+            in_channels, out_channels, kernel_size, stride, padding, groups=groups,
+            bias=not norm if bias is None else bias,
         )
         self.bn = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
         self.act = nn.ReLU(inplace=True) if act else nn.Identity()
@@ -50,7 +53,8 @@ class DepthwiseSeparableConv(nn.Module):
     """A depthwise k x k convolution with BN, then a pointwise 1 x 1 convolution.
 
     ``pointwise_norm``/``pointwise_act`` choose what follows the pointwise convolution: with no
-    BN it has a bias (mmsegmentation's BGA uses that form; its GE shortcut uses BN and no act).
+    BN it has a bias (mmsegmentation's BGA uses that form; its GE shortcut uses BN and no act)
+    unless ``pointwise_bias=False`` (CoinCheung's BGA).
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H / stride, W / stride).
     """
@@ -63,13 +67,14 @@ class DepthwiseSeparableConv(nn.Module):
         stride: int = 1,
         pointwise_norm: bool = True,
         pointwise_act: bool = False,
+        pointwise_bias: bool | None = None,
     ) -> None:
         super().__init__()
         self.depthwise_conv = ConvBNAct(
             in_channels, in_channels, kernel_size, stride, groups=in_channels, act=False
         )
         self.pointwise_conv = ConvBNAct(
-            in_channels, out_channels, 1, norm=pointwise_norm, act=pointwise_act
+            in_channels, out_channels, 1, norm=pointwise_norm, act=pointwise_act, bias=pointwise_bias
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -225,3 +225,14 @@ def test_torchrun_two_processes_equal_one_process_with_the_same_global_batch(min
     names = [k for k, _ in build_model("bisenetv2").named_parameters()]
     for k in names:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_out_of_memory_suggests_batch_or_crop(minicity, tmp_path, monkeypatch):
+    from bisenet.models import BiSeNetV2
+
+    def oom(self, x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(BiSeNetV2, "forward", oom)
+    with pytest.raises(RuntimeError, match="out of memory at iteration 0.*--batch-per-gpu.*crop size"):
+        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, progress=False)

@@ -25,8 +25,9 @@ from bisenet.models.heads import FCNHead
 MIN_INPUT_SIZE = 32
 
 
-def check_input(x: torch.Tensor, in_channels: int, model_name: str) -> None:
-    """Raise ``ValueError`` unless ``x`` is a float (N, in_channels, H, W) tensor, H, W >= 32."""
+def check_input(x: torch.Tensor, in_channels: int, model_name: str, size_divisor: int = 1) -> None:
+    """Raise ``ValueError`` unless ``x`` is a float (N, in_channels, H, W) tensor, H, W >= 32
+    (and multiples of ``size_divisor``)."""
     rule = (
         f"{model_name} expects a normalised float tensor of shape (N, {in_channels}, H, W) "
         f"with H, W >= {MIN_INPUT_SIZE}"
@@ -46,6 +47,11 @@ def check_input(x: torch.Tensor, in_channels: int, model_name: str) -> None:
         raise ValueError(f"{rule}; got H x W = {h} x {w} in shape {tuple(x.shape)}")
     if n < 1:
         raise ValueError(f"{rule}; got an empty batch, shape {tuple(x.shape)}")
+    if h % size_divisor or w % size_divisor:
+        raise ValueError(
+            f"{rule}, both multiples of {size_divisor} for this configuration (a fixed upsampling "
+            f"factor); got H x W = {h} x {w}. Pad or resize the input."
+        )
 
 
 class SegmentationModel(nn.Module):
@@ -65,6 +71,7 @@ class SegmentationModel(nn.Module):
         self.backbone = backbone
         self.decode_head = decode_head
         self.auxiliary_head = auxiliary_head
+        self.size_divisor = 1  # models with fixed up-sampling factors raise it
         self._init_weights()
 
     @property
@@ -80,7 +87,7 @@ class SegmentationModel(nn.Module):
     def forward(
         self, x: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        check_input(x, self.in_channels, type(self).__name__)
+        check_input(x, self.in_channels, type(self).__name__, self.size_divisor)
         size = x.shape[-2:]
         features = self.backbone(x)  # (main, *auxiliary features)
         logits = resize(self.decode_head(features[0]), size)  # (N, classes, H, W)

@@ -21,11 +21,12 @@ mmseg's BGA), never by a fixed factor, so any H, W >= 32 works, divisible by 32 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from bisenet.layers import ConvBNAct, DepthwiseSeparableConv, resize
 from bisenet.models.base import SegmentationModel
-from bisenet.models.heads import FCNHead
+from bisenet.models.heads import CoinCheungHead, FCNHead
 
 
 class DetailBranch(nn.Module):
@@ -225,17 +226,23 @@ class BilateralGuidedAggregation(nn.Module):
     Semantic side (1/32): c) ConvBN 3 x 3, resized to a's size; d) depthwise 3 x 3 + BN, 1 x 1.
     out = ConvBNReLU 3 x 3 ( a * sigmoid(c)  +  resize(b * sigmoid(d)) ).
 
-    Departures: mmseg resizes bilinearly to the other feature's size (the paper: 4x upsampling,
-    CoinCheung: 4x nearest, which needs inputs divisible by 32); mmseg's output conv has BN +
-    ReLU (the paper: plain 3 x 3 conv, ``out_bn_relu=False``).
+    Departures: mmseg resizes bilinearly to the other feature's size (the paper: 4x upsampling;
+    CoinCheung: 4x nearest, ``upsample="nearest4x"``, which needs inputs divisible by 32);
+    mmseg's pointwise convs have biases (CoinCheung's not: ``pointwise_bias=False``); mmseg's
+    output conv has BN + ReLU (the paper: plain 3 x 3 conv, ``out_bn_relu=False``).
 
     Shapes: detail (N, C, H/8, W/8), semantic (N, C, H/32, W/32) -> (N, C, H/8, W/8).
     """
 
-    def __init__(self, channels: int = 128, out_bn_relu: bool = True) -> None:
+    def __init__(
+        self, channels: int = 128, out_bn_relu: bool = True, upsample: str = "bilinear", pointwise_bias: bool = True
+    ) -> None:
         super().__init__()
+        if upsample not in ("bilinear", "nearest4x"):
+            raise ValueError(f"BGA upsample must be 'bilinear' (mmseg) or 'nearest4x' (CoinCheung), got {upsample!r}")
+        self.upsample = upsample
         self.detail_dwconv = nn.Sequential(
-            DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False)
+            DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
         )
         self.detail_down = nn.Sequential(
             ConvBNAct(channels, channels, 3, stride=2, act=False),
@@ -243,19 +250,24 @@ class BilateralGuidedAggregation(nn.Module):
         )
         self.semantic_conv = nn.Sequential(ConvBNAct(channels, channels, 3, act=False))
         self.semantic_dwconv = nn.Sequential(
-            DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False)
+            DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
         )
         self.conv = ConvBNAct(channels, channels, 3, norm=out_bn_relu, act=out_bn_relu)
+
+    def _up(self, x: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        if self.upsample == "nearest4x":
+            return F.interpolate(x, scale_factor=4, mode="nearest")
+        return resize(x, size)
 
     def forward(self, x_detail: torch.Tensor, x_semantic: torch.Tensor) -> torch.Tensor:
         detail_keep = self.detail_dwconv(x_detail)  # a: (N, C, H/8, W/8)
         detail_down = self.detail_down(x_detail)  # b: (N, C, H/32, W/32)
         semantic_up = self.semantic_conv(x_semantic)  # c: (N, C, H/32, W/32)
         semantic_keep = self.semantic_dwconv(x_semantic)  # d: (N, C, H/32, W/32)
-        semantic_up = resize(semantic_up, detail_keep.shape[-2:])  # (N, C, H/8, W/8)
+        semantic_up = self._up(semantic_up, detail_keep.shape[-2:])  # (N, C, H/8, W/8)
         fuse_detail = detail_keep * torch.sigmoid(semantic_up)  # (N, C, H/8, W/8)
         fuse_semantic = detail_down * torch.sigmoid(semantic_keep)  # (N, C, H/32, W/32)
-        fuse_semantic = resize(fuse_semantic, fuse_detail.shape[-2:])  # (N, C, H/8, W/8)
+        fuse_semantic = self._up(fuse_semantic, fuse_detail.shape[-2:])  # (N, C, H/8, W/8)
         return self.conv(fuse_detail + fuse_semantic)  # (N, C, H/8, W/8)
 
 
@@ -276,6 +288,8 @@ class BiSeNetV2Backbone(nn.Module):
         ge_dw_relu: bool = True,
         ce_last_bn_relu: bool = True,
         bga_out_bn_relu: bool = True,
+        bga_upsample: str = "bilinear",
+        bga_pointwise_bias: bool = True,
     ) -> None:
         super().__init__()
         if detail_channels[-1] != semantic_channels[-1]:
@@ -287,7 +301,7 @@ class BiSeNetV2Backbone(nn.Module):
         self.semantic = SemanticBranch(
             in_channels, semantic_channels, expand_ratio, semantic_depth, ge_dw_relu, ce_last_bn_relu
         )
-        self.bga = BilateralGuidedAggregation(detail_channels[-1], bga_out_bn_relu)
+        self.bga = BilateralGuidedAggregation(detail_channels[-1], bga_out_bn_relu, bga_upsample, bga_pointwise_bias)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x_detail = self.detail(x)  # (N, 128, H/8, W/8)
@@ -304,6 +318,9 @@ class BiSeNetV2(SegmentationModel):
     semantic stages 1-4 (16/32/64/128 channels at 1/4 .. 1/32) with 16/64/256/1024 channels
     and two convs each, as in mmseg; they are used in training only, and ``aux_heads=False``
     does not build them.
+
+    CoinCheung's variant: ``bga_upsample="nearest4x", bga_pointwise_bias=False,
+    head="coincheung"`` (see :func:`bisenet.interop.from_coincheung`).
 
     ``width`` and ``depth`` (the paper's alpha and d for BiSeNetV2-Large, Sec. 5.3) scale the
     channel counts of both branches and the number of stride-1 GE layers of each semantic
@@ -324,7 +341,12 @@ class BiSeNetV2(SegmentationModel):
         ge_dw_relu: bool = True,
         ce_last_bn_relu: bool = True,
         bga_out_bn_relu: bool = True,
+        bga_upsample: str = "bilinear",
+        bga_pointwise_bias: bool = True,
+        head: str = "mmseg",
     ) -> None:
+        if head not in ("mmseg", "coincheung"):
+            raise ValueError(f"head must be 'mmseg' (FCN heads) or 'coincheung' (SegmentHead), got {head!r}")
         detail_channels = tuple(width * c for c in (64, 64, 128))
         semantic_channels = tuple(width * c for c in (16, 32, 64, 128))
         semantic_depth = tuple(depth * d for d in (1, 1, 3))
@@ -337,12 +359,24 @@ class BiSeNetV2(SegmentationModel):
             ge_dw_relu,
             ce_last_bn_relu,
             bga_out_bn_relu,
+            bga_upsample,
+            bga_pointwise_bias,
         )
-        decode_head = FCNHead(detail_channels[-1], decode_channels, num_classes, 1, dropout)
         auxiliary_head = None
-        if aux_heads:
-            auxiliary_head = nn.ModuleList(
-                FCNHead(c_in, c, num_classes, 2, dropout)
-                for c_in, c in zip(semantic_channels, aux_channels, strict=True)
-            )
+        if head == "mmseg":
+            decode_head = FCNHead(detail_channels[-1], decode_channels, num_classes, 1, dropout)
+            if aux_heads:
+                auxiliary_head = nn.ModuleList(
+                    FCNHead(c_in, c, num_classes, 2, dropout)
+                    for c_in, c in zip(semantic_channels, aux_channels, strict=True)
+                )
+        else:
+            decode_head = CoinCheungHead(detail_channels[-1], decode_channels, num_classes, None, dropout)
+            if aux_heads:
+                auxiliary_head = nn.ModuleList(
+                    CoinCheungHead(c_in, 128, num_classes, stride, dropout)
+                    for c_in, stride in zip(semantic_channels, (4, 8, 16, 32), strict=True)
+                )
         super().__init__(backbone, decode_head, auxiliary_head, num_classes, in_channels)
+        # CoinCheung's fixed 4x upsampling in BGA only lines up for inputs divisible by 32
+        self.size_divisor = 32 if bga_upsample == "nearest4x" else 1

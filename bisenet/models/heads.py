@@ -49,3 +49,42 @@ class FCNHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.convs(x)  # (N, channels, h, w)
         return self.conv_seg(self.dropout(x))  # (N, num_classes, h, w)
+
+
+class CoinCheungHead(nn.Module):
+    """The segmentation and booster head of CoinCheung's BiSeNetV2 ("SegmentHead").
+
+    Main head (``expand=None``): ConvBNReLU 3 x 3 to ``channels``, Dropout, 1 x 1 classifier with
+    bias. Booster head (``expand=s``, the feature's stride): ConvBNReLU 3 x 3 to ``channels``
+    (128), Dropout, nearest 2x upsampling, ConvBNReLU 3 x 3 to s * s channels, 1 x 1 classifier.
+    CoinCheung then upsamples bilinearly by 8 (main) or s / 2 (booster); the model's final
+    resize to the input size does the same for inputs divisible by 32.
+    Attribute names are CoinCheung's (``conv``, ``conv_out``) so the mapping is a prefix rename.
+
+    Shapes: (N, in, h, w) -> (N, classes, h, w) (main) or (N, classes, 2h, 2w) (booster).
+    """
+
+    def __init__(
+        self, in_channels: int, channels: int, num_classes: int, expand: int | None = None, dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        self.conv = ConvBNAct(in_channels, channels, 3)
+        self.drop = nn.Dropout(dropout)
+        if expand is None:
+            upsample: nn.Module = nn.Identity()
+            out_channels = channels
+        else:
+            out_channels = expand * expand
+            upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ConvBNAct(channels, out_channels, 3))
+        self.conv_out = nn.Sequential(upsample, nn.Conv2d(out_channels, num_classes, 1))
+
+    @property
+    def conv_seg(self) -> nn.Conv2d:
+        return self.conv_out[1]
+
+    def init_classifier(self) -> None:
+        nn.init.normal_(self.conv_seg.weight, std=0.01)
+        nn.init.zeros_(self.conv_seg.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_out(self.drop(self.conv(x)))

@@ -1,0 +1,96 @@
+"""Loading the model zoo: mmsegmentation (same names) and CoinCheung (renamed) checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bisenet import build_model
+from bisenet.checkpoint import CheckpointError
+from bisenet.interop import (
+    COINCHEUNG_V1_OPTIONS,
+    COINCHEUNG_V2_OPTIONS,
+    coincheung_to_bisenet,
+    from_coincheung,
+    from_mmseg,
+)
+from conftest import read_keys
+from test_deploy import trained_like
+
+
+@pytest.mark.parametrize("name", ["bisenetv2", "bisenetv1-r18", "bisenetv1-r50"])
+@pytest.mark.parametrize("layout", ["mmseg", "bare", "path"])
+def test_from_mmseg_infers_architecture_and_classes(name, layout, tmp_path):
+    model = trained_like(name)
+    state = model.state_dict()
+    checkpoint = {"meta": {"mmseg_version": "1.2.2"}, "state_dict": state} if layout != "bare" else state
+    if layout == "path":
+        torch.save(checkpoint, tmp_path / "ckpt.pth")
+        checkpoint = tmp_path / "ckpt.pth"
+    loaded = from_mmseg(checkpoint)
+    assert not loaded.training and loaded.auxiliary_head is not None
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_from_mmseg_class_count_and_missing_aux(tmp_path):
+    model = trained_like("bisenetv2", num_classes=171, aux_heads=False)
+    loaded = from_mmseg(model.state_dict())
+    assert loaded.num_classes == 171 and loaded.auxiliary_head is None
+
+
+@pytest.mark.parametrize("layout, name, options", [
+    ("keys_coin_v2.txt", "bisenetv2", COINCHEUNG_V2_OPTIONS),
+    ("keys_coin_v1_r18.txt", "bisenetv1-r18", COINCHEUNG_V1_OPTIONS),
+])
+def test_coincheung_layout_maps_one_to_one(layout, name, options):
+    reference = read_keys(layout)
+    mapped_name, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
+    assert mapped_name == name
+    ours = {k: tuple(v.shape) for k, v in build_model(name, **options).state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in mapped.items()} == ours
+    assert len(mapped) == len(reference)  # injective: no two keys collapse
+
+
+@pytest.mark.parametrize("layout, name, options", [
+    ("keys_coin_v2.txt", "bisenetv2", COINCHEUNG_V2_OPTIONS),
+    ("keys_coin_v1_r18.txt", "bisenetv1-r18", COINCHEUNG_V1_OPTIONS),
+])
+def test_from_coincheung_round_trip(layout, name, options):
+    """Our model with CoinCheung's options, saved under CoinCheung's names, loads back equal."""
+    model = trained_like(name, **options)
+    reference = read_keys(layout)
+    _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
+    ours_to_theirs = dict(zip(mapped, reference))  # dicts keep order: mapped[i] came from reference[i]
+    theirs = {ours_to_theirs[k]: v for k, v in model.state_dict().items()}
+    loaded = from_coincheung(theirs)
+    x = torch.randn(1, 3, 64, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_coincheung_bga_upsamples_by_four_with_nearest():
+    """Hand-checked: with nearest 4x, each semantic cell gates a 4x4 block of detail pixels."""
+    from bisenet.models import BilateralGuidedAggregation
+
+    bga = BilateralGuidedAggregation(4, upsample="nearest4x", pointwise_bias=False).eval()
+    s = torch.randn(1, 4, 2, 3)
+    up = bga._up(s, torch.Size([8, 12]))
+    assert torch.equal(up[..., 0:4, 0:4], s[..., 0:1, 0:1].expand(1, 4, 4, 4))
+    assert bga.detail_dwconv[0].pointwise_conv.conv.bias is None
+
+
+def test_unknown_layouts_name_the_keys():
+    with pytest.raises(CheckpointError, match="not an mmsegmentation BiSeNet checkpoint.*'encoder.w'"):
+        from_mmseg({"encoder.w": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match="not a CoinCheung BiSeNet checkpoint"):
+        from_coincheung({"encoder.w": torch.zeros(1)})
+    state = {k: torch.zeros(s) for k, s in read_keys("keys_coin_v2.txt").items()}
+    state["segment.S9.weird"] = torch.zeros(1)
+    with pytest.raises(CheckpointError, match="map to nothing.*segment.S9.weird"):
+        from_coincheung(state)
+    bad = build_model("bisenetv2").state_dict()
+    bad.pop("backbone.bga.conv.conv.weight")
+    with pytest.raises(CheckpointError, match="1 missing.*backbone.bga.conv.conv.weight"):
+        from_mmseg(bad)

@@ -77,3 +77,30 @@ def num_classes_of(state: dict[str, torch.Tensor]) -> int:
         if key in state:
             return int(state[key].shape[0])
     raise CheckpointError("no decode_head.conv_seg.weight in the state dict: not a bisenet/mmseg segmentation model")
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any] | str | Path, name: str | None = None, aux_heads: bool = False):
+    """Build the model a checkpoint was saved from and load it (eval mode).
+
+    The architecture comes from the checkpoint when it says (``bisenet convert`` writes
+    ``model_name``/``model_options``; training checkpoints carry their ``recipe``), else from
+    ``name``; the class count from the classifier's shape."""
+    from bisenet.models import build_model
+
+    data = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
+    options: dict = {}
+    if "model_name" in data:
+        saved, options = data["model_name"], dict(data.get("model_options", {}))
+    elif isinstance(data.get("recipe"), dict):
+        saved, options = data["recipe"]["model"], dict(data["recipe"].get("model_options", {}))
+    else:
+        saved = None
+    if saved and name and saved != name:
+        raise CheckpointError(f"checkpoint {checkpoint} holds a {saved}, not a {name}")
+    name = saved or name
+    if name is None:
+        raise CheckpointError(f"checkpoint {checkpoint} does not say which model it holds: pass the model name")
+    state = extract_state_dict(data)
+    model = build_model(name, num_classes=num_classes_of(state), aux_heads=aux_heads, **options)
+    load_weights(model, state)
+    return model.eval()

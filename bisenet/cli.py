@@ -68,23 +68,88 @@ def cmd_flops(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from bisenet.analysis.provenance import provenance
-    from bisenet.analysis.speed import benchmark
+    from bisenet.analysis.speed import benchmark, plot_benchmark
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda but torch sees no CUDA device", file=sys.stderr)
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    table = benchmark(args.model, args.size, args.batch, args.warmup, args.runs, args.device)
+    table = benchmark(args.model, args.size, args.batch, args.warmup, args.runs, args.device, args.dtype,
+                      tuple(args.backend.split(",")), args.fold_bn, args.channels_last)
     info = provenance(args.device)
     print("; ".join(f"{k}: {v}" for k, v in info.items()))
-    print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, models interleaved")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, configurations interleaved")
+    print(table.drop(columns=["runs"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     if args.csv:
         for key, value in info.items():
             table[key] = value
+        table["command"] = "bisenet " + " ".join(sys.argv[1:])
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
+    if args.plot:
+        fig = plot_benchmark(table, f"{info['device']} ({info.get('gpu', info['cpu'])}), {info['threads']} threads, {args.dtype}")
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from bisenet.checkpoint import model_from_checkpoint
+    from bisenet.deploy import export_onnx
+    from bisenet.models import build_model
+
+    if args.checkpoint:
+        model = model_from_checkpoint(args.checkpoint, args.model)
+    else:
+        print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
+        model = build_model(args.model, aux_heads=False).eval()
+    path = export_onnx(model, args.onnx, args.size, argmax=args.argmax, dynamic=args.dynamic, opset=args.opset)
+    print(f"wrote {path}")
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        print("onnxruntime is not installed: not verified (pip install onnxruntime)")
+        return 0
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    h, w = args.size
+    sizes = [(h, w)] + ([(h + 32, w - 32), (h - 7, w + 13)] if args.dynamic else [])
+    for size in sizes:
+        x = torch.randn(1, 3, *size)
+        with torch.inference_mode():
+            ref = model(x)
+        out = session.run(None, {"input": x.numpy()})[0]
+        if args.argmax:
+            agree = float((out == ref.argmax(1).numpy()).mean())
+            print(f"verified at {size[0]}x{size[1]}: onnxruntime and PyTorch agree on {100 * agree:.3f} % of pixels")
+        else:
+            rel = float(np.abs(out - ref.numpy()).max() / ref.abs().max())
+            print(f"verified at {size[0]}x{size[1]}: max relative difference of the logits {rel:.2e}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from bisenet.engine.checkpoints import save_atomic
+    from bisenet.interop import from_coincheung, from_mmseg
+
+    model = from_mmseg(args.input) if args.source == "mmseg" else from_coincheung(args.input)
+    name, options = model.build_args["name"], model.build_args["options"]
+    save_atomic({"model": model.state_dict(), "model_name": name, "model_options": options,
+                 "converted_from": f"{args.source}: {args.input}"}, args.output)
+    aux = "with" if model.auxiliary_head is not None else "without"
+    print(f"{args.source} {name}, {model.num_classes} classes, {aux} auxiliary heads -> {args.output}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from bisenet.checkpoint import model_from_checkpoint
+    from bisenet.predict import predict_inputs
+
+    model = model_from_checkpoint(args.checkpoint, args.model).to(args.device)
+    written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=args.device)
+    print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
 
@@ -105,17 +170,13 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from bisenet.checkpoint import extract_state_dict, load_weights, num_classes_of
+    from bisenet.checkpoint import model_from_checkpoint
     from bisenet.data import build_dataset, eval_pipeline
     from bisenet.data.cityscapes import TRAIN_ID_TO_LABEL_ID
     from bisenet.data.factory import EVAL_SCALES
     from bisenet.engine.evaluator import evaluate
-    from bisenet.models import build_model
 
-    state = extract_state_dict(args.checkpoint)
-    model = build_model(args.model, num_classes=num_classes_of(state), aux_heads=False)
-    load_weights(model, state)
-    model.to(args.device)
+    model = model_from_checkpoint(args.checkpoint, args.model).to(args.device)
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
     dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale))
     label_ids = TRAIN_ID_TO_LABEL_ID if args.data in ("cityscapes", "minicity") else None
@@ -181,17 +242,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the table to this CSV file")
     p.set_defaults(func=cmd_flops)
 
-    p = sub.add_parser("bench", help="inference latency, models interleaved in one process")
+    p = sub.add_parser("bench", help="inference latency and throughput, configurations interleaved in one process")
     p.add_argument("--model", type=_parse_models, default=["bisenetv2", "bisenetv1-r18"],
                    help="comma-separated model names (default bisenetv2,bisenetv1-r18)")
     p.add_argument("--size", type=_parse_sizes, default=[(512, 1024)], help="HxW[,HxW...]")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--backend", default="eager", help="comma-separated: eager, compile, onnxruntime")
+    p.add_argument("--fold-bn", action="store_true", help="fold BatchNorm into the convolutions first")
+    p.add_argument("--channels-last", action="store_true")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--csv", help="also write the results, with provenance, to this CSV file")
+    p.add_argument("--plot", help="also write a bar chart (PNG) of the medians")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("export", help="export to ONNX and verify it with onnxruntime")
+    p.add_argument("--model", required=True, type=lambda s: _parse_models(s)[0])
+    p.add_argument("--checkpoint", help="weights to export (default: random, to test the toolchain)")
+    p.add_argument("--onnx", required=True, help="output .onnx file")
+    p.add_argument("--size", type=_parse_size, default=(512, 1024), help="HxW of the example input")
+    p.add_argument("--argmax", action="store_true", help="end the graph in an ArgMax (class ids)")
+    p.add_argument("--dynamic", action="store_true", help="free batch, height and width")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("convert", help="convert an mmsegmentation or CoinCheung checkpoint to this package's")
+    p.add_argument("--from", dest="source", required=True, choices=["mmseg", "coincheung"])
+    p.add_argument("input", help="the checkpoint to convert")
+    p.add_argument("output", help="where to write the package's checkpoint")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("predict", help="segment images, folders or a video; write coloured overlays")
+    p.add_argument("--model", type=lambda s: _parse_models(s)[0], help="needed when the checkpoint does not say")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("inputs", nargs="+", help="image files, folders of images, or video files")
+    p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
+    p.add_argument("--scale", type=_parse_size, help="resize to this (long x short side) before inference")
+    p.add_argument("--alpha", type=float, default=0.5, help="opacity of the colours over the image")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("recipes", help="the training recipes, beside mmsegmentation's configs")
     p.add_argument("--model-zoo-only", action="store_true", help="leave out the cpu/smoke profiles")
@@ -257,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (DatasetError, CheckpointError, ValueError, FileExistsError) as e:
+    except (DatasetError, CheckpointError, ValueError, FileExistsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -113,7 +113,10 @@ def build_model(name: str, num_classes: int = 19, aux_heads: bool = True, **opti
     unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise TypeError(f"{name} has no option {unknown}; its options are {model_options(name)}")
-    return _REGISTRY[name](num_classes=num_classes, aux_heads=aux_heads, **options)
+    model = _REGISTRY[name](num_classes=num_classes, aux_heads=aux_heads, **options)
+    # what to save beside the weights to rebuild the model (a local path is not part of it)
+    model.build_args = {"name": name, "options": {k: v for k, v in options.items() if k != "pretrained_backbone"}}
+    return model
 
 
 __all__ = [

@@ -8,7 +8,8 @@ For each model it builds mmseg's model from its model-zoo config and the package
 the package's (randomly initialised, BN statistics perturbed) state dict into mmseg's with
 ``strict=True`` -- the names are identical -- and compares, in eval mode, the logits at input
 size (mmseg's whole-image inference) and every auxiliary head's output. Then it times both
-interleaved in one process (eval, ``torch.inference_mode()``) and prints medians and the ratio.
+interleaved in one process (eval, ``torch.inference_mode()``) and prints medians and the ratio;
+with ``--steps`` also each optimisation of ``bisenet.deploy`` (what each step buys).
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ import os
 import platform
 import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pandas as pd  # noqa: E402
+
 import bisenet  # noqa: E402
+from bisenet.analysis.provenance import provenance  # noqa: E402
+from bisenet.analysis.speed import percentile, make_runner, time_interleaved  # noqa: E402
 from mmseg_env import build_mmseg_model  # noqa: E402
 
 CONFIGS = {
@@ -75,28 +79,40 @@ def main() -> None:
     p.add_argument("--size", default="512x1024")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", action="store_true",
+                   help="also time the package's optimisation steps (fold BN, channels_last, compile, onnxruntime)")
+    p.add_argument("--csv", help="write the timings, with provenance, to this CSV file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     h, w = (int(v) for v in args.size.split("x"))
     print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
+    rows = []
     for name in args.models.split(","):
         compare(name, (h - 3, w + 5))  # a size not divisible by 32
         ours, ref = compare(name, (h, w))
         x = torch.randn(1, 3, h, w)
-        times: dict[str, list[float]] = {"bisenet": [], "mmseg": []}
+        runners = {"mmseg eager": lambda: mmseg_logits(ref, x), "bisenet eager": make_runner(ours, x)}
+        if args.steps:
+            runners["bisenet fold_bn"] = make_runner(ours, x, fold_bn=True)
+            runners["bisenet fold_bn + channels_last"] = make_runner(ours, x, fold_bn=True, channels_last=True)
+            runners["bisenet fold_bn + compile"] = make_runner(ours, x, "compile", fold_bn=True)
+            runners["bisenet fold_bn + onnxruntime"] = make_runner(ours, x, "onnxruntime", fold_bn=True)
         with torch.inference_mode():
-            for _ in range(2):
-                ours(x), mmseg_logits(ref, x)
-            for _ in range(args.runs):
-                for key, fn in (("bisenet", lambda: ours(x)), ("mmseg", lambda: mmseg_logits(ref, x))):
-                    t0 = time.perf_counter()
-                    fn()
-                    times[key].append(time.perf_counter() - t0)
-        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-        print(
-            f"{name} 1x3x{h}x{w}: bisenet {med['bisenet']:.0f} ms, mmseg {med['mmseg']:.0f} ms, "
-            f"ratio {med['bisenet'] / med['mmseg']:.3f} (medians of {args.runs}, interleaved)"
-        )
+            times = time_interleaved(runners, warmup=3, runs=args.runs, device=torch.device("cpu"))
+        base = statistics.median(times["mmseg eager"])
+        for key, t in times.items():
+            med = statistics.median(t)
+            rows.append(dict(model=name, size=f"{h}x{w}", config=key, median_ms=med * 1e3,
+                             p10_ms=percentile(t, 0.1) * 1e3, p90_ms=percentile(t, 0.9) * 1e3,
+                             ratio_to_mmseg=med / base, runs=args.runs))
+            print(f"{name} 1x3x{h}x{w} {key:34s} {med * 1e3:7.0f} ms  ratio to mmseg eager {med / base:.3f}")
+    if args.csv:
+        table = pd.DataFrame(rows)
+        for k, v in provenance().items():
+            table[k] = v
+        table["command"] = "python benchmarks/mmseg_side_by_side.py " + " ".join(sys.argv[1:])
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
 
 
 if __name__ == "__main__":

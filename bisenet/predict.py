@@ -7,7 +7,7 @@ ffmpeg plugin (``pip install "bisenet[video]"``, which ships its own ffmpeg bina
 from __future__ import annotations
 
 import colorsys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np

@@ -27,7 +27,7 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 BACKENDS = ("eager", "compile", "onnxruntime")
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     k = (len(values) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(values) - 1)
@@ -140,7 +140,7 @@ def benchmark(
                 rows.append(dict(
                     model=name, backend=backend, size=f"{h}x{w}", batch=batch, dtype=dtype,
                     fold_bn=fold_bn, channels_last=channels_last,
-                    median_ms=med * 1e3, p10_ms=_percentile(t, 0.1) * 1e3, p90_ms=_percentile(t, 0.9) * 1e3,
+                    median_ms=med * 1e3, p10_ms=percentile(t, 0.1) * 1e3, p90_ms=percentile(t, 0.9) * 1e3,
                     images_per_s=batch / med, runs=runs,
                 ))
     return pd.DataFrame(rows)

@@ -121,18 +121,18 @@ RECIPES: dict[str, Recipe] = {
 
 # The profiles on MiniCity (bisenet.data.minicity). "cpu": sized so that each model reaches a
 # clearly non-trivial mIoU within about 10 minutes on a 2-core CPU; "smoke": seconds, for tests.
-_CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=8,
-            warmup_iters=50, val_interval=100, checkpoint_interval=100, log_interval=10, workers=2)
+_CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=4,
+            warmup_iters=30, val_interval=50, checkpoint_interval=50, log_interval=10, workers=0)
 _SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
               warmup_iters=2, val_interval=2, checkpoint_interval=2, log_interval=1, workers=0,
               ohem_min_kept=100)
 PROFILE_RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
-        Recipe("bisenetv2-cpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=600, **_CPU,
-               notes="MiniCity 256x512, crops 256x256, batch 8, 600 iterations"),
-        Recipe("bisenetv1-r18-cpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=600, **_CPU,
-               notes="MiniCity 256x512, crops 256x256, batch 8, 600 iterations"),
+        Recipe("bisenetv2-cpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=300, **_CPU,
+               notes="MiniCity 256x512, crops 256x256, batch 4, 300 iterations"),
+        Recipe("bisenetv1-r18-cpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=500, **_CPU,
+               notes="MiniCity 256x512, crops 256x256, batch 4, 500 iterations"),
         Recipe("bisenetv2-smoke", model="bisenetv2", aux_weights=V2_AUX, lr=0.01, **_SMOKE),
         Recipe("bisenetv1-r18-smoke", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.01, **_SMOKE),
     ]

@@ -29,7 +29,8 @@ import pandas as pd  # noqa: E402
 
 import bisenet  # noqa: E402
 from bisenet.analysis.provenance import provenance  # noqa: E402
-from bisenet.analysis.speed import percentile, make_runner, time_interleaved  # noqa: E402
+from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
+from bisenet.deploy import randomize_bn_statistics  # noqa: E402
 from mmseg_env import build_mmseg_model  # noqa: E402
 
 CONFIGS = {
@@ -39,25 +40,13 @@ CONFIGS = {
 }
 
 
-def perturb_bn(model: torch.nn.Module, seed: int = 0) -> None:
-    """Give every BN non-trivial statistics and affine parameters, so equality means something."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
-
-
 def mmseg_logits(model, x: torch.Tensor) -> torch.Tensor:
     return model.encode_decode(x, [dict(img_shape=tuple(x.shape[-2:]))])
 
 
 def compare(name: str, size: tuple[int, int]) -> tuple[object, object]:
     ours = bisenet.build_model(name).eval()
-    perturb_bn(ours)
+    randomize_bn_statistics(ours)
     ref = build_mmseg_model(CONFIGS[name]).eval()
     ref.load_state_dict(ours.state_dict(), strict=True)
     x = torch.randn(1, 3, *size)

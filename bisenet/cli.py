@@ -223,6 +223,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_book_cache(args: argparse.Namespace) -> int:
+    import time
+
+    from bisenet.book import BOOK_MODELS, banner, cache_dir, trained_model
+
+    banner()
+    for name in BOOK_MODELS:
+        start = time.perf_counter()
+        trained_model(name)
+        print(f"{name}: ready in {cache_dir()} ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bisenet",
@@ -310,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, help="stop after this iteration (resumable)")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("book-cache", help="train (once) and cache the models the book shows trained")
+    p.set_defaults(func=cmd_book_cache)
 
     p = sub.add_parser("minicity", help="generate MiniCity, the synthetic city in Cityscapes' layout")
     p.add_argument("--out", required=True, help="output folder (the dataset root)")

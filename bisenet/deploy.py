@@ -23,6 +23,22 @@ from bisenet.models.bisenetv2 import ContextEmbeddingBlock
 
 
 @torch.no_grad()
+def randomize_bn_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm non-trivial running statistics and affine parameters, as training
+    would; a freshly built model's BNs are identities in eval mode, which makes checks of
+    folding, export or loading vacuous. In place; returns the model."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+    return model
+
+
+@torch.no_grad()
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
     """Fold ``bn`` (which follows ``conv``) into ``conv`` in place; ``bn`` must then be removed."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # a, (C_out,)

@@ -123,6 +123,8 @@ RECIPES: dict[str, Recipe] = {
 # clearly non-trivial mIoU within about 10 minutes on a 2-core CPU; "smoke": seconds, for tests.
 _CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=4,
             warmup_iters=30, val_interval=50, checkpoint_interval=50, log_interval=10, workers=0)
+_GPU = dict(dataset="minicity", crop_size=(512, 1024), scale=(2048, 1024), gpus=1, batch_per_gpu=8,
+            warmup_iters=200, val_interval=500, checkpoint_interval=500, log_interval=50, workers=4, amp="fp16")
 _SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
               warmup_iters=2, val_interval=2, checkpoint_interval=2, log_interval=1, workers=0,
               ohem_min_kept=100)
@@ -133,6 +135,11 @@ PROFILE_RECIPES: dict[str, Recipe] = {
                notes="MiniCity 256x512, crops 256x256, batch 4, 300 iterations"),
         Recipe("bisenetv1-r18-cpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=500, **_CPU,
                notes="MiniCity 256x512, crops 256x256, batch 4, 500 iterations"),
+        # gpu profile: MiniCity at Cityscapes' size (or Cityscapes itself), minutes on one GPU
+        Recipe("bisenetv2-gpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=4000, **_GPU,
+               notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),
+        Recipe("bisenetv1-r18-gpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=4000, **_GPU,
+               notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),
         Recipe("bisenetv2-smoke", model="bisenetv2", aux_weights=V2_AUX, lr=0.01, **_SMOKE),
         Recipe("bisenetv1-r18-smoke", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.01, **_SMOKE),
     ]

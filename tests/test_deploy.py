@@ -7,22 +7,13 @@ import pytest
 import torch
 
 from bisenet import available_models, build_model
-from bisenet.deploy import export_onnx, fold_batchnorm, optimize
+from bisenet.deploy import export_onnx, fold_batchnorm, optimize, randomize_bn_statistics
 
 
 def trained_like(name, **options):
     """A model whose BatchNorms hold non-trivial statistics, as after training."""
     torch.manual_seed(0)
-    model = build_model(name, **options)
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
-    return model.eval()
+    return randomize_bn_statistics(build_model(name, **options), seed=1).eval()
 
 
 def rel(a, b):

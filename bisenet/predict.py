@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from bisenet.data.transforms import MEAN, STD, rescale_size, resize_image
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-ERROR_MARKERS = ("Traceback (most recent call last)", 'class="output traceback', "output_error", "ename")
+ERROR_MARKERS = ("Traceback (most recent call last)", "output traceback", "highlight-ipythontb", "output stderr")
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-file-access-from-files",
@@ -95,7 +95,7 @@ def probe_page(chromium: str, page: Path) -> dict:
     probe.write_text(html.replace("</body>", PROBE + "</body>"))
     try:
         out = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=15000", "--dump-dom", probe.as_uri()],
+            [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=15000", "--dump-dom", probe.resolve().as_uri()],
             capture_output=True, text=True, timeout=120,
         )
     finally:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from bisenet.data.base import SegmentationDataset
 from bisenet.data.loader import build_dataloader

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from bisenet.analysis.provenance import provenance
 from bisenet.checkpoint import CheckpointError

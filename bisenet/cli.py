@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -217,7 +218,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         compile=args.compile, sync_bn=args.sync_bn, stop_after=args.stop_after, tensorboard=args.tensorboard,
         **overrides,
     )
-    if int(__import__("os").environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0:
         best = "n/a" if result.best_miou is None else f"{100 * result.best_miou:.2f}"
         print(f"stopped at iteration {result.iteration}; best val mIoU {best}; last checkpoint {result.last_checkpoint}; log {result.log}")
     return 0

@@ -145,7 +145,9 @@ def _truncate_log(path: Path, iteration: int) -> None:
     """After resuming at ``iteration``, forget what the interrupted run logged past it."""
     if path.exists():
         kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("iter", 0) <= iteration]
-        path.write_text("".join(line + "\n" for line in kept))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)  # atomic: a crash here leaves the old log, never half of it
 
 
 def train(

@@ -28,7 +28,7 @@ test: $(STAMP)
 	BISENET_PROFILE=smoke $(BIN)/python -m pytest tests --nbmake notebooks
 	@if $(BIN)/python -c "import tools.check_book as c, sys; sys.exit(0 if c.chromium_binary() else 1)"; then \
 		echo "Chromium found: building the book in the smoke profile and checking it"; \
-		BISENET_PROFILE=smoke BISENET_CACHE=_build/smoke/cache $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/smoke && \
+		BISENET_PROFILE=smoke BISENET_CACHE=$(CURDIR)/_build/smoke/cache $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/smoke && \
 		$(BIN)/python tools/check_book.py --build _build/smoke/_build/html; \
 	else echo "Chromium not installed: the built-book check runs in 'make book' only"; fi
 

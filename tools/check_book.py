@@ -124,6 +124,18 @@ def check_browser(build: Path, pages: list[str], chromium: str) -> list[str]:
     return problems
 
 
+def check_search(build: Path, chromium: str, word: str = "attention") -> list[str]:
+    """The theme's search, run offline in Chromium, finds pages for ``word``."""
+    page = (build / "search.html").resolve()
+    out = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=15000", "--dump-dom", f"{page.as_uri()}?q={word}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    hits = re.findall(r'<li[^>]*><a href="([^"]+\.html)', out.stdout)
+    print(f"  search for {word!r}: {len(hits)} result(s)")
+    return [] if hits else [f"{page}: searching {word!r} offline found nothing"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default=str(ROOT / "_build" / "html"))
@@ -139,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if chromium:
         pages = [p for p in args.browser_pages.split(",") if (build / f"{p}.html").exists()]
         problems += check_browser(build, pages, chromium)
+        problems += check_search(build, chromium)
     elif args.require_chromium:
         problems.append("Chromium is not installed (apt-get install chromium)")
     else:

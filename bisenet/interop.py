@@ -41,23 +41,13 @@ def _resnet_depth(state: dict[str, torch.Tensor], prefix: str) -> int:
     return depth
 
 
-def _unmatched(state: dict, model: SegmentationModel) -> str:
-    own = model.state_dict()
-    missing = [k for k in own if k not in state][:5]
-    unexpected = [k for k in state if k not in own][:5]
-    return f"first keys not in the model: {unexpected}; first model keys not in the checkpoint: {missing}"
-
-
 def _has_aux(state: dict) -> bool:
     return any(k.startswith("auxiliary_head.") for k in state)
 
 
 def _finish(name: str, state: dict, options: dict) -> SegmentationModel:
     model = build_model(name, num_classes=num_classes_of(state), aux_heads=_has_aux(state), **options)
-    try:
-        load_weights(model, state)
-    except CheckpointError as e:
-        raise CheckpointError(f"{e}\n{_unmatched(state, model)}") from None
+    load_weights(model, state)  # names the first missing, unexpected or misshapen keys
     return model.eval()
 
 

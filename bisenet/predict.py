@@ -16,7 +16,7 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from bisenet.data.transforms import MEAN, STD, rescale_size, resize_image
+from bisenet.data.transforms import eval_pipeline
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -49,10 +49,9 @@ def overlay(image: np.ndarray, prediction: np.ndarray, palette: np.ndarray, alph
 def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None = None, device: str = "cpu") -> np.ndarray:
     """Class ids (H, W) for an RGB uint8 image (H, W, 3), at the image's own resolution."""
     h, w = image.shape[:2]
-    resized = resize_image(image, rescale_size((h, w), scale)) if scale else image
-    x = torch.from_numpy(np.ascontiguousarray(resized)).to(device).permute(2, 0, 1)[None].float()
-    x = (x - torch.tensor(MEAN, device=device).view(1, 3, 1, 1)) / torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    logits = model(x)
+    # the evaluation's own test pipeline (resize, normalise); it needs a label, which it keeps as is
+    x, _ = eval_pipeline(scale)(image, np.zeros((h, w), np.uint8), None)
+    logits = model(x[None].to(device))
     if logits.shape[-2:] != (h, w):
         logits = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
     return logits.argmax(1)[0].to("cpu", torch.uint8).numpy()

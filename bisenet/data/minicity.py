@@ -59,6 +59,9 @@ from cityscapesscripts.helpers.labels import labels, name2label
 from matplotlib.figure import Figure
 from PIL import Image
 
+from bisenet.data.base import UNKNOWN
+from bisenet.data.cityscapes import CITYSCAPES_CLASSES, LABEL_ID_TO_TRAIN_ID
+
 VERSION = "1.0"
 SPLITS: tuple[str, ...] = ("train", "val")  # the split index (0, 1) seeds the random streams
 CITIES: dict[str, tuple[str, ...]] = {"train": ("aachenia", "bremenburg"), "val": ("frankton",)}
@@ -98,19 +101,8 @@ MOTORCYCLE = _label_id("motorcycle")
 BICYCLE = _label_id("bicycle")
 
 IGNORE = 255
-#: The 19 evaluated classes, in train-id order.
-TRAIN_CLASSES: tuple[str, ...] = tuple(
-    lb.name for lb in sorted((lb for lb in labels if 0 <= lb.trainId < IGNORE), key=lambda lb: lb.trainId)
-)
-
-
-def _train_id_lut() -> np.ndarray:
-    """label id -> train id as a 256-entry table; ids missing from the table map to 255."""
-    lut = np.full(256, IGNORE, dtype=np.uint8)
-    for lb in labels:
-        if 0 <= lb.id < 256:
-            lut[lb.id] = lb.trainId if 0 <= lb.trainId < IGNORE else IGNORE
-    return lut
+#: The 19 evaluated classes, in train-id order (the Cityscapes loader's table).
+TRAIN_CLASSES: tuple[str, ...] = CITYSCAPES_CLASSES
 
 
 def _colour_lut() -> np.ndarray:
@@ -122,8 +114,10 @@ def _colour_lut() -> np.ndarray:
     return lut
 
 
-TRAIN_ID_LUT: np.ndarray = _train_id_lut()
 COLOUR_LUT: np.ndarray = _colour_lut()
+#: label id -> train id (0..18, 255 for everything not evaluated): the loader's table, with
+#: ids outside cityscapesscripts' table (which MiniCity never draws) also mapped to 255.
+TRAIN_ID_LUT: np.ndarray = np.where(LABEL_ID_TO_TRAIN_ID == UNKNOWN, IGNORE, LABEL_ID_TO_TRAIN_ID).astype(np.uint8)
 
 
 def label_ids_to_train_ids(label_ids: np.ndarray) -> np.ndarray:

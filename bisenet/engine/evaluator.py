@@ -69,11 +69,9 @@ def evaluate(
 
 
 def prediction_path(image_path: Path, prediction_dir: Path) -> Path:
-    """Where the prediction for ``image_path`` goes: same name, ``_pred.png``."""
-    name = image_path.name.rsplit(".", 1)[0]
-    for suffix in ("_leftImg8bit",):
-        name = name.removesuffix(suffix)
-    return prediction_dir / f"{name}_pred.png"
+    """Where the prediction for ``image_path`` goes: its name without the suffix (and without
+    Cityscapes' ``_leftImg8bit``), then ``_pred.png``."""
+    return prediction_dir / f"{image_path.stem.removesuffix('_leftImg8bit')}_pred.png"
 
 
 def save_prediction(

@@ -220,7 +220,8 @@ def train(
     options = dict(recipe.model_options)
     if recipe.pretrained_backbone and pretrained is not None:
         options["pretrained_backbone"] = pretrained
-    model = build_model(recipe.model, recipe.num_classes, aux_heads=True, **options).to(device)
+    # no auxiliary weights = no booster heads (the booster-off rows of the ablations)
+    model = build_model(recipe.model, recipe.num_classes, aux_heads=bool(recipe.aux_weights), **options).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if sync_bn and world > 1:

@@ -231,16 +231,26 @@ class BilateralGuidedAggregation(nn.Module):
     mmseg's pointwise convs have biases (CoinCheung's not: ``pointwise_bias=False``); mmseg's
     output conv has BN + ReLU (the paper: plain 3 x 3 conv, ``out_bn_relu=False``).
 
-    Shapes: detail (N, C, H/8, W/8), semantic (N, C, H/32, W/32) -> (N, C, H/8, W/8).
+    Shapes: detail (N, C, H/8, W/8), semantic (N, Cs, H/32, W/32) -> (N, C, H/8, W/8), with
+    Cs = C except in the channel-ratio ablation (``semantic_channels``), where the semantic side's
+    3 x 3 and 1 x 1 convs map Cs to C (the paper does not say how it matches the widths there).
     """
 
     def __init__(
-        self, channels: int = 128, out_bn_relu: bool = True, upsample: str = "bilinear", pointwise_bias: bool = True
+        self,
+        channels: int = 128,
+        out_bn_relu: bool = True,
+        upsample: str = "bilinear",
+        pointwise_bias: bool = True,
+        semantic_channels: int | None = None,
     ) -> None:
         super().__init__()
         if upsample not in ("bilinear", "nearest4x"):
             raise ValueError(f"BGA upsample must be 'bilinear' (mmseg) or 'nearest4x' (CoinCheung), got {upsample!r}")
         self.upsample = upsample
+        # the semantic side's two convs map its width to the detail width (equal by default;
+        # they differ only in the channel-ratio ablation, see BiSeNetV2's ``semantic_ratio``)
+        cs = channels if semantic_channels is None else semantic_channels
         self.detail_dwconv = nn.Sequential(
             DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
         )
@@ -248,9 +258,9 @@ class BilateralGuidedAggregation(nn.Module):
             ConvBNAct(channels, channels, 3, stride=2, act=False),
             nn.AvgPool2d(kernel_size=3, stride=2, padding=1),
         )
-        self.semantic_conv = nn.Sequential(ConvBNAct(channels, channels, 3, act=False))
+        self.semantic_conv = nn.Sequential(ConvBNAct(cs, channels, 3, act=False))
         self.semantic_dwconv = nn.Sequential(
-            DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
+            DepthwiseSeparableConv(cs, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
         )
         self.conv = ConvBNAct(channels, channels, 3, norm=out_bn_relu, act=out_bn_relu)
 
@@ -271,11 +281,67 @@ class BilateralGuidedAggregation(nn.Module):
         return self.conv(fuse_detail + fuse_semantic)  # (N, C, H/8, W/8)
 
 
+class SumAggregation(nn.Module):
+    """Element-wise summation, the first baseline of the paper's aggregation ablation (Sec. 5.1,
+    Table 2, "Sum"): the semantic feature is upsampled to the detail feature's size and added.
+
+    The paper gives no structure for this baseline. This package's reading: the sum is followed
+    by the same ConvBNReLU 3 x 3 as BGA's output, so that the three aggregations differ only in how
+    the two features meet. Needs equal widths (channel ratio 1/4).
+
+    Shapes: detail (N, C, H/8, W/8), semantic (N, C, H/32, W/32) -> (N, C, H/8, W/8).
+    """
+
+    def __init__(self, channels: int = 128, semantic_channels: int | None = None) -> None:
+        super().__init__()
+        if semantic_channels not in (None, channels):
+            raise ValueError(
+                f"aggregation='sum' adds the two features, so their widths must be equal; got detail {channels}, "
+                f"semantic {semantic_channels} (use aggregation='concat' or 'bga' with semantic_ratio != 1/4)"
+            )
+        self.conv = ConvBNAct(channels, channels, 3)
+
+    def forward(self, x_detail: torch.Tensor, x_semantic: torch.Tensor) -> torch.Tensor:
+        semantic_up = resize(x_semantic, x_detail.shape[-2:])  # (N, C, H/8, W/8)
+        return self.conv(x_detail + semantic_up)  # (N, C, H/8, W/8)
+
+
+class ConcatAggregation(nn.Module):
+    """Concatenation, the second baseline of the aggregation ablation (Sec. 5.1, Table 2,
+    "Concate"): the upsampled semantic feature is concatenated to the detail feature.
+
+    The paper gives no structure. This package's reading: a ConvBNReLU 3 x 3 maps the
+    (C + Cs) channels back to C, in the place of BGA's output conv.
+
+    Shapes: detail (N, C, H/8, W/8), semantic (N, Cs, H/32, W/32) -> (N, C + Cs, H/8, W/8)
+    -> (N, C, H/8, W/8).
+    """
+
+    def __init__(self, channels: int = 128, semantic_channels: int | None = None) -> None:
+        super().__init__()
+        cs = channels if semantic_channels is None else semantic_channels
+        self.conv = ConvBNAct(channels + cs, channels, 3)
+
+    def forward(self, x_detail: torch.Tensor, x_semantic: torch.Tensor) -> torch.Tensor:
+        semantic_up = resize(x_semantic, x_detail.shape[-2:])  # (N, Cs, H/8, W/8)
+        return self.conv(torch.cat([x_detail, semantic_up], dim=1))  # (N, C, H/8, W/8)
+
+
+AGGREGATIONS = ("bga", "sum", "concat")
+BRANCHES = ("both", "detail", "semantic")
+
+
 class BiSeNetV2Backbone(nn.Module):
     """Detail branch, semantic branch and their aggregation (Fig. 3 up to the Seg Head).
 
     Returns (aggregated feature at 1/8, stage1, stage2, stage3, stage4): the first feeds the
     segmentation head, the other four the booster heads.
+
+    The paper's ablations (Sec. 5.1, Table 2) as options: ``aggregation`` "bga" (the paper's
+    layer), "sum" or "concat" (:class:`SumAggregation`, :class:`ConcatAggregation`);
+    ``branches`` "detail" builds the detail branch alone (returns just its 1/8 feature: no
+    semantic stages, so no booster features), "semantic" the semantic branch alone (returns the
+    context-embedding output at 1/32 and the four stage outputs).
     """
 
     def __init__(
@@ -290,24 +356,64 @@ class BiSeNetV2Backbone(nn.Module):
         bga_out_bn_relu: bool = True,
         bga_upsample: str = "bilinear",
         bga_pointwise_bias: bool = True,
+        aggregation: str = "bga",
+        branches: str = "both",
     ) -> None:
         super().__init__()
-        if detail_channels[-1] != semantic_channels[-1]:
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS} (paper, Table 2), got {aggregation!r}")
+        if branches not in BRANCHES:
+            raise ValueError(f"branches must be one of {BRANCHES} (paper, Table 2), got {branches!r}")
+        if branches == "both" and aggregation == "sum" and detail_channels[-1] != semantic_channels[-1]:
             raise ValueError(
-                "BGA aggregates two features of the same width: the last detail channel count "
+                "aggregation='sum' adds two features of the same width: the last detail channel count "
                 f"({detail_channels[-1]}) must equal the last semantic one ({semantic_channels[-1]})"
             )
-        self.detail = DetailBranch(in_channels, detail_channels)
-        self.semantic = SemanticBranch(
-            in_channels, semantic_channels, expand_ratio, semantic_depth, ge_dw_relu, ce_last_bn_relu
-        )
-        self.bga = BilateralGuidedAggregation(detail_channels[-1], bga_out_bn_relu, bga_upsample, bga_pointwise_bias)
+        self.branches = branches
+        if branches != "semantic":
+            self.detail = DetailBranch(in_channels, detail_channels)
+        if branches != "detail":
+            self.semantic = SemanticBranch(
+                in_channels, semantic_channels, expand_ratio, semantic_depth, ge_dw_relu, ce_last_bn_relu
+            )
+        if branches == "both":
+            cd, cs = detail_channels[-1], semantic_channels[-1]
+            if aggregation == "bga":
+                self.bga = BilateralGuidedAggregation(cd, bga_out_bn_relu, bga_upsample, bga_pointwise_bias, cs)
+            elif aggregation == "sum":
+                self.aggregate = SumAggregation(cd, cs)
+            else:
+                self.aggregate = ConcatAggregation(cd, cs)
+        self.aggregation = aggregation
+        # the width of the feature the segmentation head sees
+        self.out_channels = semantic_channels[-1] if branches == "semantic" else detail_channels[-1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if self.branches == "semantic":
+            *stages, x_context = self.semantic(x)  # 4 stage outputs, (N, Cs, H/32, W/32)
+            return (x_context, *stages)
         x_detail = self.detail(x)  # (N, 128, H/8, W/8)
-        *stages, x_context = self.semantic(x)  # 4 stage outputs, (N, 128, H/32, W/32)
-        x_head = self.bga(x_detail, x_context)  # (N, 128, H/8, W/8)
+        if self.branches == "detail":
+            return (x_detail,)
+        *stages, x_context = self.semantic(x)  # 4 stage outputs, (N, Cs, H/32, W/32)
+        merge = self.bga if self.aggregation == "bga" else self.aggregate
+        x_head = merge(x_detail, x_context)  # (N, 128, H/8, W/8)
         return (x_head, *stages)
+
+
+def semantic_widths(ratio: float, width: int = 1) -> tuple[int, int, int, int]:
+    """The semantic branch's four stage widths for channel ratio lambda (Sec. 4.2 / Table 3a):
+    ``width x lambda x (64, 128, 256, 512)``; (16, 32, 64, 128) at lambda = 1/4.
+
+    Raises ``ValueError`` unless every width is a whole number of at least 2 (the stem halves
+    its width once)."""
+    exact = [width * ratio * c for c in (64, 128, 256, 512)]
+    if not (0 < ratio <= 1) or any(abs(c - round(c)) > 1e-9 or round(c) < 2 for c in exact):
+        raise ValueError(
+            f"semantic_ratio {ratio!r} must be in (0, 1] and give whole stage widths >= 2 from "
+            f"{width} x ratio x (64, 128, 256, 512); e.g. 1/2, 1/4, 1/8, 1/16 (the paper's Table 3a)"
+        )
+    return tuple(int(round(c)) for c in exact)
 
 
 class BiSeNetV2(SegmentationModel):
@@ -325,6 +431,19 @@ class BiSeNetV2(SegmentationModel):
     ``width`` and ``depth`` (the paper's alpha and d for BiSeNetV2-Large, Sec. 5.3) scale the
     channel counts of both branches and the number of stride-1 GE layers of each semantic
     stage; see :func:`bisenet.models.bisenetv2_large` for how this package reads them.
+
+    The ablation options of Sec. 5.1 (defaults give the full model):
+
+    * ``aggregation``: "bga", "sum" or "concat" (Table 2);
+    * ``branches``: "both", "detail" or "semantic" (Table 2, one branch alone with the
+      segmentation head on its output). The booster heads sit on the semantic stages, so
+      ``branches="detail"`` needs ``aux_heads=False``;
+    * ``semantic_ratio``: the channel ratio lambda of the semantic branch to the detail branch
+      (Table 3a). The semantic stage widths are lambda x (64, 128, 256, 512), i.e.
+      (16, 32, 64, 128) at the paper's lambda = 1/4, the default. The paper does not say how the
+      semantic output meets the 128-wide detail feature when lambda != 1/4; here BGA's semantic-side
+      3 x 3 and 1 x 1 convs map its width to 128 (no extra layer). The booster heads keep their
+      widths.
     """
 
     def __init__(
@@ -344,11 +463,19 @@ class BiSeNetV2(SegmentationModel):
         bga_upsample: str = "bilinear",
         bga_pointwise_bias: bool = True,
         head: str = "mmseg",
+        aggregation: str = "bga",
+        branches: str = "both",
+        semantic_ratio: float = 0.25,
     ) -> None:
         if head not in ("mmseg", "coincheung"):
             raise ValueError(f"head must be 'mmseg' (FCN heads) or 'coincheung' (SegmentHead), got {head!r}")
+        if branches == "detail" and aux_heads:
+            raise ValueError(
+                "branches='detail' has no semantic branch, and the booster heads sit on its stages: "
+                "build it with aux_heads=False (and train it without auxiliary losses)"
+            )
         detail_channels = tuple(width * c for c in (64, 64, 128))
-        semantic_channels = tuple(width * c for c in (16, 32, 64, 128))
+        semantic_channels = semantic_widths(semantic_ratio, width)
         semantic_depth = tuple(depth * d for d in (1, 1, 3))
         backbone = BiSeNetV2Backbone(
             in_channels,
@@ -361,17 +488,20 @@ class BiSeNetV2(SegmentationModel):
             bga_out_bn_relu,
             bga_upsample,
             bga_pointwise_bias,
+            aggregation,
+            branches,
         )
         auxiliary_head = None
+        head_in = backbone.out_channels
         if head == "mmseg":
-            decode_head = FCNHead(detail_channels[-1], decode_channels, num_classes, 1, dropout)
+            decode_head = FCNHead(head_in, decode_channels, num_classes, 1, dropout)
             if aux_heads:
                 auxiliary_head = nn.ModuleList(
                     FCNHead(c_in, c, num_classes, 2, dropout)
                     for c_in, c in zip(semantic_channels, aux_channels, strict=True)
                 )
         else:
-            decode_head = CoinCheungHead(detail_channels[-1], decode_channels, num_classes, None, dropout)
+            decode_head = CoinCheungHead(head_in, decode_channels, num_classes, None, dropout)
             if aux_heads:
                 auxiliary_head = nn.ModuleList(
                     CoinCheungHead(c_in, 128, num_classes, stride, dropout)

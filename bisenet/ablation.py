@@ -1,0 +1,264 @@
+"""The paper's ablations of BiSeNet V2 (Yu et al. 2021, Sec. 5.1), re-run with the package's engine.
+
+* Table 2, the components: the detail branch alone, the semantic branch alone, the two branches
+  aggregated by summation, by concatenation or by BGA, then + the booster heads, then + OHEM.
+* Table 3a, the semantic branch's channel ratio lambda = 1/2, 1/4, 1/8, 1/16 (BGA, no booster;
+  the 1/4 row is Table 2's BGA row).
+
+Every variant is the same recipe (``bisenetv2-ablation-<scale>``) with only the model options, the
+booster and the loss changed; every (variant, seed) is trained and evaluated by
+:func:`bisenet.engine.trainer.train`. The results are rows of a CSV with their provenance (command,
+commit, hardware, scale, data, date), written after each run, so an interrupted grid resumes where
+it stopped (and an interrupted run from its last checkpoint)::
+
+    bisenet ablate --scale cpu --seeds 0,1,2 --csv book/data/ablations_cpu.csv
+
+The paper's numbers are Cityscapes val mIoU as quoted by secondary sources (ANCHORS.md, Sec. 3);
+the runs here are on whatever data the scale uses (MiniCity, synthetic, unless Cityscapes is
+given): only the *differences* between rows can be compared with the paper's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bisenet.analysis.provenance import provenance
+from bisenet.recipes import V2_AUX, Recipe, get_recipe
+
+SCALES = ("smoke", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the paper's ablation tables."""
+
+    name: str
+    table: str  # "Table 2", "Table 3a" or "Table 2 / 3a"
+    label: str  # the row's name in the paper
+    paper_miou: float  # Cityscapes val mIoU (%), as quoted (ANCHORS.md, Sec. 3)
+    model_options: dict = field(default_factory=dict)
+    booster: bool = False
+    loss: str = "ce"
+    paper_gflops: float | None = None  # Table 3a only; 1/16 is not quoted
+
+    def recipe(self, base: Recipe, seed: int) -> Recipe:
+        """``base`` with this variant's options, booster, loss and ``seed``."""
+        return base.with_(
+            name=f"{base.name}-{self.name}-seed{seed}",
+            model_options=dict(self.model_options),
+            aux_weights=V2_AUX if self.booster else (),
+            loss=self.loss,
+            seed=seed,
+        )
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in [
+        Variant("detail", "Table 2", "Detail only", 62.35, {"branches": "detail"}),
+        Variant("semantic", "Table 2", "Semantic only", 64.68, {"branches": "semantic"}),
+        Variant("sum", "Table 2", "Sum", 68.60, {"aggregation": "sum"}),
+        Variant("concat", "Table 2", "Concat", 68.93, {"aggregation": "concat"}),
+        Variant("bga", "Table 2 / 3a", "BGA (lambda = 1/4)", 69.67, {}, paper_gflops=21.15),
+        Variant("bga+booster", "Table 2", "+ Booster", 73.19, {}, booster=True),
+        Variant("bga+booster+ohem", "Table 2", "+ OHEM", 73.36, {}, booster=True, loss="ohem"),
+        Variant("lambda=1/2", "Table 3a", "lambda = 1/2", 69.66, {"semantic_ratio": 1 / 2}, paper_gflops=25.84),
+        Variant("lambda=1/8", "Table 3a", "lambda = 1/8", 69.26, {"semantic_ratio": 1 / 8},
+                paper_gflops=round(21.15 - 1.22, 2)),
+        Variant("lambda=1/16", "Table 3a", "lambda = 1/16", 68.27, {"semantic_ratio": 1 / 16}),
+    ]
+}
+TABLE2 = ("detail", "semantic", "sum", "concat", "bga", "bga+booster", "bga+booster+ohem")
+TABLE3A = ("lambda=1/2", "bga", "lambda=1/8", "lambda=1/16")  # lambda = 1/2, 1/4, 1/8, 1/16
+LAMBDA = {"lambda=1/2": 1 / 2, "bga": 1 / 4, "lambda=1/8": 1 / 8, "lambda=1/16": 1 / 16}
+
+
+def book_data_dir() -> Path:
+    """``book/data`` of the repository the package runs from."""
+    return Path(__file__).resolve().parents[1] / "book" / "data"
+
+
+def results_path(scale: str) -> Path:
+    """Where ``bisenet ablate --scale <scale>`` writes for the book: ``book/data/ablations_<scale>.csv``."""
+    return book_data_dir() / f"ablations_{scale}.csv"
+
+
+def base_recipe(scale: str) -> Recipe:
+    if scale not in SCALES:
+        raise ValueError(f"ablation scale must be one of {SCALES}, got {scale!r}")
+    return get_recipe(f"bisenetv2-ablation-{scale}")
+
+
+def parse_variants(text: str) -> list[str]:
+    """"all", "table2", "table3a" or comma-separated variant names."""
+    if text in ("all", ""):
+        return list(dict.fromkeys(TABLE2 + TABLE3A))
+    if text == "table2":
+        return list(TABLE2)
+    if text == "table3a":
+        return list(TABLE3A)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown ablation variant(s) {unknown}; use all, table2, table3a or some of {list(VARIANTS)}")
+    return names
+
+
+def complexity(variant: str, size: tuple[int, int] = (512, 1024), num_classes: int = 19) -> dict:
+    """Inference parameters and fvcore GFLOPs of a variant at ``size`` (what Table 3a reports)."""
+    from bisenet.analysis.flops import count_flops
+    from bisenet.models import build_model
+
+    model = build_model("bisenetv2", num_classes, aux_heads=False, **VARIANTS[variant].model_options)
+    return {"params": sum(p.numel() for p in model.parameters()),
+            "gflops_512x1024": count_flops(model, size).total() / 1e9}
+
+
+def _final_metrics(log: Path, iters: int) -> dict | None:
+    """The validation record of the run's last iteration, if the run got there."""
+    if not log.exists():
+        return None
+    for line in reversed(log.read_text().splitlines()):
+        record = json.loads(line)
+        if record.get("kind") == "val" and record.get("iter") == iters:
+            return record
+    return None
+
+
+def _append_row(csv: Path, row: dict) -> None:
+    """Add a row to ``csv`` atomically (a crash leaves the old file, never half a row)."""
+    table = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
+    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    tmp = csv.with_name(csv.name + ".tmp")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, csv)
+
+
+def run_ablation(
+    scale: str,
+    variants: list[str] | None = None,
+    seeds: tuple[int, ...] = (0,),
+    csv: str | Path | None = None,
+    work_root: str | Path | None = None,
+    data_root: str | Path | None = None,
+    dataset: str | None = None,
+    device: str | None = None,
+    iters: int | None = None,
+    keep_runs: bool = False,
+    progress: bool = True,
+    command: str = "bisenet.ablation.run_ablation",
+) -> pd.DataFrame:
+    """Train and evaluate every (seed, variant) not yet in ``csv``; return the whole table.
+
+    Seeds are the outer loop, so a grid stopped early holds complete seeds. Each finished run
+    appends one row: variant, seed, final val mIoU/mAcc/aAcc (the last iteration's, never the
+    best one: choosing the best on val would flatter every row), inference parameters and
+    GFLOPs at 512x1024, training time, and provenance. ``data_root``/``dataset`` default to the
+    MiniCity of the scale's profile (:func:`bisenet.book.dataset_of`). Run directories go under
+    ``work_root`` (default: the book cache) and are deleted after their row is written unless
+    ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line).
+    """
+    from bisenet.book import cache_dir, dataset_of
+    from bisenet.engine.checkpoints import latest_valid
+    from bisenet.engine.trainer import train
+    from bisenet.profiles import Profile
+
+    base = base_recipe(scale)
+    if iters is not None:
+        base = base.with_(iters=iters, val_interval=iters)
+    names = variants or parse_variants("all")
+    if data_root is None:
+        dataset, data_root = dataset_of(Profile(scale, device or "cpu", "ablation scale"))
+    dataset = dataset or base.dataset
+    work_root = Path(work_root) if work_root else cache_dir() / "ablations" / scale
+    csv = Path(csv) if csv else None
+    done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "dataset"])
+    if len(done) and "iters" in done:
+        stale = done[done["iters"] != base.iters]
+        if len(stale):
+            raise ValueError(
+                f"{csv} holds runs of {sorted(set(stale['iters']))} iterations, this grid has {base.iters}: "
+                "write to another --csv (or delete that file) rather than mix two schedules in one table"
+            )
+    costs: dict[str, dict] = {}
+    rows = []
+    for seed in seeds:
+        for name in names:
+            if ((done["variant"] == name) & (done["seed"] == seed)).any():
+                continue
+            recipe = VARIANTS[name].recipe(base, seed)
+            work_dir = work_root / f"{name}-seed{seed}"
+            metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
+            start = time.perf_counter()
+            if metrics is None:
+                resume = work_dir.exists() and latest_valid(work_dir) is not None
+                if work_dir.exists() and not resume:  # interrupted before its first checkpoint
+                    shutil.rmtree(work_dir)
+                train(recipe, data_root=data_root, work_dir=work_dir, resume=resume, dataset=dataset,
+                      device=device, progress=progress)
+                metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
+            train_s = time.perf_counter() - start
+            if name not in costs:
+                costs[name] = complexity(name)
+            info = json.loads((work_dir / "run.json").read_text())
+            row = {
+                "variant": name, "table": VARIANTS[name].table, "paper_label": VARIANTS[name].label,
+                "seed": seed, "mIoU": 100 * metrics["mIoU"], "mAcc": 100 * metrics["mAcc"],
+                "aAcc": 100 * metrics["aAcc"], "paper_mIoU": VARIANTS[name].paper_miou,
+                "paper_gflops": VARIANTS[name].paper_gflops, **costs[name],
+                "booster": VARIANTS[name].booster, "loss": VARIANTS[name].loss,
+                "model_options": json.dumps(VARIANTS[name].model_options),
+                "scale": scale, "recipe": base.name, "iters": recipe.iters,
+                "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}", "batch": recipe.global_batch,
+                "dataset": dataset, "data_root": str(data_root), "train_seconds": round(train_s, 1),
+                "command": command, **{k: info[k] for k in ("date", "commit", "torch", "cpu", "threads", "device")},
+            }
+            rows.append(row)
+            if csv:
+                _append_row(csv, row)
+            if progress:
+                print(f"{name} seed {seed}: val mIoU {row['mIoU']:.2f} % ({train_s:.0f} s)", flush=True)
+            if not keep_runs:
+                shutil.rmtree(work_dir, ignore_errors=True)
+    new = pd.DataFrame(rows)
+    return pd.concat([done, new], ignore_index=True) if len(done) else new
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant: mean, standard deviation, min and max of mIoU over seeds, the number
+    of seeds, the change from the BGA row (ours and the paper's), GFLOPs and parameters."""
+    order = [v for v in dict.fromkeys(TABLE2 + TABLE3A) if v in set(results["variant"])]
+    g = results.groupby("variant")["mIoU"]
+    table = pd.DataFrame({
+        "paper row": [VARIANTS[v].label for v in order],
+        "table": [VARIANTS[v].table for v in order],
+        "seeds": g.count().reindex(order).values,
+        "mIoU mean": g.mean().reindex(order).values,
+        "mIoU std": g.std(ddof=1).reindex(order).values,
+        "mIoU min": g.min().reindex(order).values,
+        "mIoU max": g.max().reindex(order).values,
+        "paper mIoU": [VARIANTS[v].paper_miou for v in order],
+    }, index=pd.Index(order, name="variant"))
+    if "bga" in table.index:
+        table["change vs BGA"] = table["mIoU mean"] - table.loc["bga", "mIoU mean"]
+        table["paper change vs BGA"] = table["paper mIoU"] - VARIANTS["bga"].paper_miou
+    first = results.drop_duplicates("variant").set_index("variant")
+    for column in ("gflops_512x1024", "params"):
+        if column in first:
+            table[column] = first[column].reindex(order).values
+    table["paper GFLOPs"] = [VARIANTS[v].paper_gflops for v in order]
+    return table
+
+
+def load_results(scale: str) -> pd.DataFrame | None:
+    """The committed results of ``bisenet ablate --scale <scale>`` (``book/data``), or None."""
+    path = results_path(scale)
+    return pd.read_csv(path) if path.exists() else None

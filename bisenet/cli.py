@@ -237,6 +237,37 @@ def cmd_book_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from bisenet.ablation import parse_variants, results_path, run_ablation, summarize
+
+    try:
+        seeds = tuple(int(v) for v in args.seeds.split(","))
+    except ValueError:
+        print(f"error: --seeds must be comma-separated integers (e.g. 0,1,2), got {args.seeds!r}", file=sys.stderr)
+        return 2
+    csv = args.csv or results_path(args.scale)
+    results = run_ablation(
+        args.scale, parse_variants(args.variants), seeds, csv=csv, work_root=args.work_dir,
+        data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
+        keep_runs=args.keep_runs, progress=not args.quiet,
+        command=_ablate_command(args),
+    )
+    print(f"{len(results)} runs in {csv}")
+    print(summarize(results).to_string(float_format=lambda v: f"{v:.2f}"))
+    return 0
+
+
+def _ablate_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces a grid, written into every row of its results."""
+    words = ["bisenet ablate", f"--scale {args.scale}", f"--variants {args.variants}", f"--seeds {args.seeds}"]
+    for flag in ("iters", "dataset", "device"):
+        if getattr(args, flag):
+            words.append(f"--{flag} {getattr(args, flag)}")
+    if args.data_root:
+        words.append("--data-root <dataset root>")
+    return " ".join(words)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bisenet",
@@ -327,6 +358,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("book-cache", help="train (once) and cache the models the book shows trained")
     p.set_defaults(func=cmd_book_cache)
+
+    p = sub.add_parser(
+        "ablate",
+        help="re-run the BiSeNet V2 paper's ablations (Table 2, Table 3a), results with provenance in a CSV",
+        description="Trains every (seed, variant) of the paper's Table 2 and Table 3a with the recipe "
+                    "bisenetv2-ablation-<scale> and appends one row per run to the CSV (default "
+                    "book/data/ablations_<scale>.csv). Runs already in the CSV are skipped, so an interrupted "
+                    "grid resumes; an interrupted run resumes from its last checkpoint.",
+    )
+    p.add_argument("--scale", choices=["smoke", "cpu", "gpu"], required=True,
+                   help="the ablation recipe's size: smoke (seconds), cpu (minutes per run), gpu")
+    p.add_argument("--variants", default="all", help="all, table2, table3a, or names: detail,semantic,sum,concat,bga,"
+                   "bga+booster,bga+booster+ohem,lambda=1/2,lambda=1/8,lambda=1/16")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    p.add_argument("--csv", help="results file (default: book/data/ablations_<scale>.csv)")
+    p.add_argument("--data-root", help="dataset root (default: the scale's MiniCity, generated in the book cache)")
+    p.add_argument("--dataset", choices=["cityscapes", "minicity"], help="with --data-root: its kind")
+    p.add_argument("--work-dir", help="where the runs train (default: <book cache>/ablations/<scale>)")
+    p.add_argument("--iters", type=int, help="override the recipe's iterations")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--keep-runs", action="store_true", help="keep each run's directory (checkpoints, log)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("minicity", help="generate MiniCity, the synthetic city in Cityscapes' layout")
     p.add_argument("--out", required=True, help="output folder (the dataset root)")

@@ -128,7 +128,7 @@ _GPU = dict(dataset="minicity", crop_size=(512, 1024), scale=(2048, 1024), gpus=
 _SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
               warmup_iters=2, val_interval=2, checkpoint_interval=2, log_interval=1, workers=0,
               ohem_min_kept=100)
-ABLATION_CPU_ITERS = 200
+ABLATION_CPU_ITERS = 150
 PROFILE_RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [

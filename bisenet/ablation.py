@@ -90,6 +90,27 @@ def results_path(scale: str) -> Path:
     return book_data_dir() / f"ablations_{scale}.csv"
 
 
+# The data of each scale: MiniCity (train, val, (H, W)) generated into the book cache; None: the
+# MiniCity (or Cityscapes) of the profile of the same name (bisenet.book.dataset_of). The cpu grid
+# renders MiniCity at 128x256 so that decoding and augmenting a batch costs little beside training.
+ABLATION_DATA: dict[str, tuple[int, int, tuple[int, int]] | None] = {
+    "smoke": None, "cpu": (200, 30, (128, 256)), "gpu": None,
+}
+
+
+def ablation_data(scale: str, device: str = "cpu") -> tuple[str, Path]:
+    """(dataset name, root) the grid of ``scale`` trains and evaluates on by default."""
+    from bisenet.book import cache_dir, dataset_of
+    from bisenet.data.minicity import generate_minicity
+    from bisenet.profiles import Profile
+
+    if ABLATION_DATA[scale] is None:
+        return dataset_of(Profile(scale, device, "ablation scale"))
+    train, val, size = ABLATION_DATA[scale]
+    root = cache_dir() / f"minicity-{size[0]}x{size[1]}"
+    return "minicity", generate_minicity(root, train=train, val=val, size=size, seed=0)
+
+
 def base_recipe(scale: str) -> Recipe:
     if scale not in SCALES:
         raise ValueError(f"ablation scale must be one of {SCALES}, got {scale!r}")
@@ -162,31 +183,30 @@ def run_ablation(
     appends one row: variant, seed, final val mIoU/mAcc/aAcc (the last iteration's, never the
     best one: choosing the best on val would flatter every row), inference parameters and
     GFLOPs at 512x1024, training time, and provenance. ``data_root``/``dataset`` default to the
-    MiniCity of the scale's profile (:func:`bisenet.book.dataset_of`). Run directories go under
+    scale's data (:func:`ablation_data`). Run directories go under
     ``work_root`` (default: the book cache) and are deleted after their row is written unless
     ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line).
     """
-    from bisenet.book import cache_dir, dataset_of
+    from bisenet.book import cache_dir
     from bisenet.engine.checkpoints import latest_valid
     from bisenet.engine.trainer import train
-    from bisenet.profiles import Profile
 
     base = base_recipe(scale)
     if iters is not None:
         base = base.with_(iters=iters, val_interval=iters)
     names = variants or parse_variants("all")
     if data_root is None:
-        dataset, data_root = dataset_of(Profile(scale, device or "cpu", "ablation scale"))
+        dataset, data_root = ablation_data(scale, device or "cpu")
     dataset = dataset or base.dataset
     work_root = Path(work_root) if work_root else cache_dir() / "ablations" / scale
     csv = Path(csv) if csv else None
-    done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "dataset"])
-    if len(done) and "iters" in done:
-        stale = done[done["iters"] != base.iters]
-        if len(stale):
+    done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
+    for column, value in (("iters", base.iters), ("data_root", str(data_root))):
+        other = sorted(set(done[column].astype(str)) - {str(value)}) if len(done) and column in done else []
+        if other:
             raise ValueError(
-                f"{csv} holds runs of {sorted(set(stale['iters']))} iterations, this grid has {base.iters}: "
-                "write to another --csv (or delete that file) rather than mix two schedules in one table"
+                f"{csv} holds runs with {column} {other}, this grid has {value}: write to another --csv "
+                "(or delete that file) rather than mix two set-ups in one table"
             )
     costs: dict[str, dict] = {}
     rows = []
@@ -262,3 +282,45 @@ def load_results(scale: str) -> pd.DataFrame | None:
     """The committed results of ``bisenet ablate --scale <scale>`` (``book/data``), or None."""
     path = results_path(scale)
     return pd.read_csv(path) if path.exists() else None
+
+
+# The paper's conclusions as comparisons of two rows: (claim, better row, worse row).
+CLAIMS: tuple[tuple[str, str, str], ...] = (
+    ("both branches beat the detail branch alone", "bga", "detail"),
+    ("both branches beat the semantic branch alone", "bga", "semantic"),
+    ("BGA beats summation", "bga", "sum"),
+    ("BGA beats concatenation", "bga", "concat"),
+    ("concatenation beats summation", "concat", "sum"),
+    ("the booster heads help", "bga+booster", "bga"),
+    ("OHEM helps on top of the booster", "bga+booster+ohem", "bga+booster"),
+    ("lambda = 1/4 is as good as 1/2", "bga", "lambda=1/2"),
+    ("lambda = 1/8 loses a little", "bga", "lambda=1/8"),
+    ("lambda = 1/16 loses more", "bga", "lambda=1/16"),
+)
+
+
+def claims(results: pd.DataFrame, noise: float = 2.0) -> pd.DataFrame:
+    """Does each of the paper's comparisons transfer? One row per claim of :data:`CLAIMS` whose two
+    rows were run: the paper's difference (better minus worse), ours (mean over the seeds both
+    have, paired by seed: the same seed gives both runs the same data order), its standard error
+    over seeds, and a verdict: the sign agrees or not, and the difference is beyond ``noise``
+    standard errors or within them ("one seed" when there is no spread to judge by)."""
+    rows = []
+    by_seed = results.pivot_table(index="seed", columns="variant", values="mIoU")
+    for claim, better, worse in CLAIMS:
+        if better not in by_seed or worse not in by_seed:
+            continue
+        diff = (by_seed[better] - by_seed[worse]).dropna()
+        if diff.empty:
+            continue
+        paper = VARIANTS[better].paper_miou - VARIANTS[worse].paper_miou
+        ours = float(diff.mean())
+        se = float(diff.std(ddof=1) / len(diff) ** 0.5) if len(diff) > 1 else float("nan")
+        sign = "same sign" if (ours >= 0) == (paper >= 0) else "opposite sign"
+        if len(diff) < 2:
+            strength = "one seed"
+        else:
+            strength = "beyond noise" if abs(ours) > noise * se else "within noise"
+        rows.append({"paper's claim": claim, "rows": f"{better} - {worse}", "paper change": paper,
+                     "our change": ours, "our std error": se, "seeds": len(diff), "verdict": f"{sign}, {strength}"})
+    return pd.DataFrame(rows)

@@ -145,11 +145,11 @@ PROFILE_RECIPES: dict[str, Recipe] = {
         # options, the booster and the loss of these. OHEM's min_kept is scaled to keep the same
         # share of a batch's pixels as mmseg's 10,000 per 1024x1024 image (0.95 %).
         Recipe("bisenetv2-ablation-cpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=ABLATION_CPU_ITERS,
-               **{**_CPU, "crop_size": (128, 128), "scale": (256, 128), "batch_per_gpu": 8, "eval_scale": (256, 128),
+               **{**_CPU, "crop_size": (128, 128), "scale": (256, 128), "batch_per_gpu": 8,
                   "warmup_iters": 20, "val_interval": ABLATION_CPU_ITERS, "checkpoint_interval": 50,
                   "keep_checkpoints": 1, "log_interval": 10},
                ohem_min_kept=1250,
-               notes="MiniCity 256x512 resized to 128x256, crops 128x128, batch 8; the ablation grid's scale"),
+               notes=f"MiniCity 128x256, crops 128x128, batch 8, {ABLATION_CPU_ITERS} iterations; the ablation grid's scale"),
         Recipe("bisenetv2-ablation-gpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=4000,
                **{**_GPU, "keep_checkpoints": 1}, ohem_min_kept=40_000,
                notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),

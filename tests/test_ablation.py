@@ -1,0 +1,206 @@
+"""The ablation options of BiSeNet V2 (paper Sec. 5.1, Tables 2 and 3a) and the ablation grid."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from bisenet.ablation import TABLE2, TABLE3A, VARIANTS, parse_variants, run_ablation, summarize
+from bisenet.cli import main
+from bisenet.layers import resize
+from bisenet.models import build_model
+from bisenet.models.bisenetv2 import semantic_widths
+from bisenet.recipes import get_recipe
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def minicity(tmp_path_factory):
+    from bisenet.data.minicity import generate_minicity
+
+    return generate_minicity(tmp_path_factory.mktemp("minicity"), train=4, val=2, size=(64, 128), seed=0)
+
+
+# --- model options ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, params",
+    [
+        ({}, 3_358_883),  # mmseg's model, unchanged by the options' defaults
+        ({"branches": "detail"}, 1_720_403),
+        ({"branches": "semantic"}, 2_360_675),
+        ({"aggregation": "sum"}, 3_027_619),
+        ({"aggregation": "concat"}, 3_175_075),
+        ({"semantic_ratio": 1 / 2}, 6_898_547),
+        ({"semantic_ratio": 1 / 8}, 2_419_643),
+        ({"semantic_ratio": 1 / 16}, 2_157_671),
+    ],
+)
+def test_every_variant_builds_runs_and_has_its_size(options, params):
+    model = build_model("bisenetv2", aux_heads=False, **options).eval()
+    assert n_params(model) == params
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 96))
+    assert out.shape == (1, 19, 64, 96)
+
+
+def test_the_one_branch_models_hold_only_that_branch():
+    detail = build_model("bisenetv2", aux_heads=False, branches="detail")
+    semantic = build_model("bisenetv2", branches="semantic")
+    assert hasattr(detail.backbone, "detail") and not hasattr(detail.backbone, "semantic")
+    assert hasattr(semantic.backbone, "semantic") and not hasattr(semantic.backbone, "detail")
+    assert not hasattr(detail.backbone, "bga") and not hasattr(semantic.backbone, "bga")
+    # the semantic-only head sees the 128-channel context embedding at 1/32; boosters still fit
+    semantic.train()
+    logits, aux = semantic(torch.randn(2, 3, 64, 64))
+    assert logits.shape == (2, 19, 64, 64) and len(aux) == 4
+
+
+def test_detail_only_with_booster_heads_is_refused():
+    with pytest.raises(ValueError, match="aux_heads=False"):
+        build_model("bisenetv2", branches="detail")
+
+
+def test_sum_aggregation_is_a_conv_over_the_sum():
+    model = build_model("bisenetv2", aux_heads=False, aggregation="sum").eval()
+    backbone = model.backbone
+    x = torch.randn(1, 3, 64, 128)
+    with torch.no_grad():
+        detail = backbone.detail(x)
+        context = backbone.semantic(x)[-1]
+        by_hand = backbone.aggregate.conv(detail + resize(context, detail.shape[-2:]))
+        assert torch.equal(backbone(x)[0], by_hand)
+
+
+def test_concat_aggregation_is_a_conv_over_the_concatenation():
+    model = build_model("bisenetv2", aux_heads=False, aggregation="concat").eval()
+    backbone = model.backbone
+    assert backbone.aggregate.conv.conv.in_channels == 256
+    x = torch.randn(1, 3, 64, 128)
+    with torch.no_grad():
+        detail = backbone.detail(x)
+        context = backbone.semantic(x)[-1]
+        by_hand = backbone.aggregate.conv(torch.cat([detail, resize(context, detail.shape[-2:])], 1))
+        assert torch.equal(backbone(x)[0], by_hand)
+
+
+def test_channel_ratio_scales_the_semantic_branch_and_bga_maps_it_to_the_detail_width():
+    assert semantic_widths(1 / 4) == (16, 32, 64, 128)
+    assert semantic_widths(1 / 2) == (32, 64, 128, 256)
+    assert semantic_widths(1 / 16) == (4, 8, 16, 32)
+    assert semantic_widths(1 / 4, width=2) == (32, 64, 128, 256)  # V2-L keeps lambda = 1/4
+    model = build_model("bisenetv2", semantic_ratio=1 / 2)
+    assert model.backbone.semantic.channels == (32, 64, 128, 256)
+    bga = model.backbone.bga
+    assert bga.semantic_conv[0].conv.in_channels == 256 and bga.semantic_conv[0].conv.out_channels == 128
+    assert [h.convs[0].conv.in_channels for h in model.auxiliary_head] == [32, 64, 128, 256]
+
+
+@pytest.mark.parametrize("ratio", [0, 1.5, 1 / 3, 1 / 64])
+def test_a_channel_ratio_without_whole_widths_is_refused(ratio):
+    with pytest.raises(ValueError, match="semantic_ratio"):
+        build_model("bisenetv2", semantic_ratio=ratio)
+
+
+def test_sum_needs_equal_widths_and_unknown_options_are_named():
+    with pytest.raises(ValueError, match="same width"):
+        build_model("bisenetv2", aggregation="sum", semantic_ratio=1 / 2)
+    with pytest.raises(ValueError, match="aggregation must be one of"):
+        build_model("bisenetv2", aggregation="product")
+    with pytest.raises(ValueError, match="branches must be one of"):
+        build_model("bisenetv2", branches="neither")
+
+
+def test_flops_fall_with_the_channel_ratio():
+    from bisenet.ablation import complexity
+
+    gflops = [complexity(v, size=(128, 256))["gflops_512x1024"] for v in TABLE3A]  # 1/2 .. 1/16
+    assert gflops == sorted(gflops, reverse=True)
+    assert len(set(gflops)) == 4
+
+
+# --- the grid -----------------------------------------------------------------------------------
+
+
+def test_variants_cover_the_papers_rows_with_their_numbers():
+    assert [VARIANTS[v].paper_miou for v in TABLE2] == [62.35, 64.68, 68.60, 68.93, 69.67, 73.19, 73.36]
+    assert [VARIANTS[v].paper_miou for v in TABLE3A] == [69.66, 69.67, 69.26, 68.27]
+    assert parse_variants("all") == list(dict.fromkeys(TABLE2 + TABLE3A)) and len(parse_variants("all")) == 10
+    with pytest.raises(ValueError, match="unknown ablation variant"):
+        parse_variants("bga,nope")
+
+
+def test_a_variant_changes_only_options_booster_loss_and_seed():
+    base = get_recipe("bisenetv2-ablation-cpu")
+    r = VARIANTS["bga+booster+ohem"].recipe(base, seed=2)
+    assert (r.loss, r.aux_weights, r.seed) == ("ohem", (1.0, 1.0, 1.0, 1.0), 2)
+    r = VARIANTS["lambda=1/8"].recipe(base, seed=0)
+    assert r.aux_weights == () and r.model_options == {"semantic_ratio": 1 / 8}
+    same = {k: v for k, v in base.to_dict().items() if k not in ("name", "model_options", "aux_weights", "loss", "seed")}
+    assert {k: v for k, v in r.to_dict().items() if k in same} == same
+
+
+def test_the_grid_trains_each_run_once_and_resumes_from_its_csv(minicity, tmp_path, monkeypatch):
+    csv = tmp_path / "ablations.csv"
+    kwargs = dict(csv=csv, work_root=tmp_path / "runs", data_root=minicity, dataset="minicity", progress=False)
+    first = run_ablation("smoke", ["detail", "bga+booster"], seeds=(0,), **kwargs)
+    assert list(first["variant"]) == ["detail", "bga+booster"]
+    written = pd.read_csv(csv)
+    assert len(written) == 2 and written["mIoU"].between(0, 100).all()
+    for column in ("command", "commit", "date", "cpu", "torch", "dataset", "iters", "gflops_512x1024", "paper_mIoU"):
+        assert written[column].notna().all(), column
+    assert not (tmp_path / "runs" / "detail-seed0").exists()  # run folders are removed once recorded
+
+    # a second call with another seed trains only the new runs
+    calls = []
+    import bisenet.engine.trainer as trainer
+
+    real_train = trainer.train
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: calls.append(a[0].name) or real_train(*a, **k))
+    second = run_ablation("smoke", ["detail", "bga+booster"], seeds=(0, 1), **kwargs)
+    assert len(calls) == 2 and all(name.endswith("seed1") for name in calls)
+    assert len(second) == 4 and len(pd.read_csv(csv)) == 4
+    table = summarize(second)
+    assert list(table["seeds"]) == [2, 2]
+    assert table.loc["detail", "mIoU mean"] == pytest.approx(second[second["variant"] == "detail"]["mIoU"].mean())
+
+
+def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_path, monkeypatch):
+    from bisenet.engine.trainer import train
+
+    base = get_recipe("bisenetv2-ablation-smoke").with_(iters=4, val_interval=4, checkpoint_interval=2)
+    monkeypatch.setattr("bisenet.ablation.base_recipe", lambda scale: base)
+    work = tmp_path / "runs"
+    recipe = VARIANTS["sum"].recipe(base, 0)
+    train(recipe, data_root=minicity, work_dir=work / "sum-seed0", stop_after=2, dataset="minicity", progress=False)
+    starts = []
+    import bisenet.engine.trainer as trainer
+
+    real_train = trainer.train
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: starts.append(k["resume"]) or real_train(*a, **k))
+    rows = run_ablation("smoke", ["sum"], csv=tmp_path / "a.csv", work_root=work, data_root=minicity,
+                        dataset="minicity", progress=False)
+    assert starts == [True] and len(rows) == 1
+
+
+def test_mixing_two_schedules_in_one_csv_is_refused(minicity, tmp_path):
+    csv = tmp_path / "a.csv"
+    pd.DataFrame([{"variant": "bga", "seed": 0, "iters": 999, "data_root": str(minicity)}]).to_csv(csv, index=False)
+    with pytest.raises(ValueError, match="999"):
+        run_ablation("smoke", ["bga"], csv=csv, work_root=tmp_path, data_root=minicity, dataset="minicity")
+
+
+def test_cli_ablate_writes_the_csv_and_prints_the_summary(minicity, tmp_path, capsys):
+    csv = tmp_path / "cli.csv"
+    rc = main(["ablate", "--scale", "smoke", "--variants", "semantic", "--seeds", "3", "--csv", str(csv),
+               "--data-root", str(minicity), "--dataset", "minicity", "--work-dir", str(tmp_path / "w"), "--quiet"])
+    assert rc == 0
+    row = pd.read_csv(csv).iloc[0]
+    assert row["seed"] == 3 and row["command"].startswith("bisenet ablate --scale smoke --variants semantic --seeds 3")
+    assert "Semantic only" in capsys.readouterr().out
+    assert main(["ablate", "--scale", "smoke", "--seeds", "a,b"]) == 2

@@ -20,6 +20,7 @@ given): only the *differences* between rows can be compared with the paper's.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -132,14 +133,20 @@ def parse_variants(text: str) -> list[str]:
     return names
 
 
-def complexity(variant: str, size: tuple[int, int] = (512, 1024), num_classes: int = 19) -> dict:
-    """Inference parameters and fvcore GFLOPs of a variant at ``size`` (what Table 3a reports)."""
+@functools.lru_cache(maxsize=None)
+def _complexity(variant: str, size: tuple[int, int], num_classes: int) -> tuple[int, float]:
     from bisenet.analysis.flops import count_flops
     from bisenet.models import build_model
 
     model = build_model("bisenetv2", num_classes, aux_heads=False, **VARIANTS[variant].model_options)
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "gflops_512x1024": count_flops(model, size).total() / 1e9}
+    return sum(p.numel() for p in model.parameters()), count_flops(model, size).total() / 1e9
+
+
+def complexity(variant: str, size: tuple[int, int] = (512, 1024), num_classes: int = 19) -> dict:
+    """Inference parameters and fvcore GFLOPs of a variant at ``size`` (what Table 3a reports),
+    as ``{"params": ..., "gflops_<H>x<W>": ...}``; computed once per process."""
+    params, gflops = _complexity(variant, tuple(size), num_classes)
+    return {"params": params, f"gflops_{size[0]}x{size[1]}": gflops}
 
 
 def _final_metrics(log: Path, iters: int) -> dict | None:
@@ -176,6 +183,7 @@ def run_ablation(
     keep_runs: bool = False,
     progress: bool = True,
     command: str = "bisenet.ablation.run_ablation",
+    flops_size: tuple[int, int] = (512, 1024),
 ) -> pd.DataFrame:
     """Train and evaluate every (seed, variant) not yet in ``csv``; return the whole table.
 
@@ -185,7 +193,8 @@ def run_ablation(
     GFLOPs at 512x1024, training time, and provenance. ``data_root``/``dataset`` default to the
     scale's data (:func:`ablation_data`). Run directories go under
     ``work_root`` (default: the book cache) and are deleted after their row is written unless
-    ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line).
+    ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line);
+    ``flops_size`` is the input at which GFLOPs are counted (a smaller one makes a smoke grid quick).
     """
     from bisenet.book import cache_dir
     from bisenet.engine.checkpoints import latest_valid
@@ -227,7 +236,7 @@ def run_ablation(
                 metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
             train_s = time.perf_counter() - start
             if name not in costs:
-                costs[name] = complexity(name)
+                costs[name] = complexity(name, flops_size)
             info = json.loads((work_dir / "run.json").read_text())
             row = {
                 "variant": name, "table": VARIANTS[name].table, "paper_label": VARIANTS[name].label,
@@ -271,7 +280,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         table["change vs BGA"] = table["mIoU mean"] - table.loc["bga", "mIoU mean"]
         table["paper change vs BGA"] = table["paper mIoU"] - VARIANTS["bga"].paper_miou
     first = results.drop_duplicates("variant").set_index("variant")
-    for column in ("gflops_512x1024", "params"):
+    for column in [c for c in first.columns if c.startswith("gflops_")] + ["params"]:
         if column in first:
             table[column] = first[column].reindex(order).values
     table["paper GFLOPs"] = [VARIANTS[v].paper_gflops for v in order]

@@ -119,7 +119,7 @@ def test_sum_needs_equal_widths_and_unknown_options_are_named():
 def test_flops_fall_with_the_channel_ratio():
     from bisenet.ablation import complexity
 
-    gflops = [complexity(v, size=(128, 256))["gflops_512x1024"] for v in TABLE3A]  # 1/2 .. 1/16
+    gflops = [complexity(v, size=(128, 256))["gflops_128x256"] for v in TABLE3A]  # 1/2 .. 1/16
     assert gflops == sorted(gflops, reverse=True)
     assert len(set(gflops)) == 4
 
@@ -147,12 +147,13 @@ def test_a_variant_changes_only_options_booster_loss_and_seed():
 
 def test_the_grid_trains_each_run_once_and_resumes_from_its_csv(minicity, tmp_path, monkeypatch):
     csv = tmp_path / "ablations.csv"
-    kwargs = dict(csv=csv, work_root=tmp_path / "runs", data_root=minicity, dataset="minicity", progress=False)
+    kwargs = dict(csv=csv, work_root=tmp_path / "runs", data_root=minicity, dataset="minicity", progress=False,
+                  flops_size=(64, 128))
     first = run_ablation("smoke", ["detail", "bga+booster"], seeds=(0,), **kwargs)
     assert list(first["variant"]) == ["detail", "bga+booster"]
     written = pd.read_csv(csv)
     assert len(written) == 2 and written["mIoU"].between(0, 100).all()
-    for column in ("command", "commit", "date", "cpu", "torch", "dataset", "iters", "gflops_512x1024", "paper_mIoU"):
+    for column in ("command", "commit", "date", "cpu", "torch", "dataset", "iters", "gflops_64x128", "paper_mIoU"):
         assert written[column].notna().all(), column
     assert not (tmp_path / "runs" / "detail-seed0").exists()  # run folders are removed once recorded
 
@@ -183,7 +184,7 @@ def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_pat
 
     real_train = trainer.train
     monkeypatch.setattr(trainer, "train", lambda *a, **k: starts.append(k["resume"]) or real_train(*a, **k))
-    rows = run_ablation("smoke", ["sum"], csv=tmp_path / "a.csv", work_root=work, data_root=minicity,
+    rows = run_ablation("smoke", ["sum"], csv=tmp_path / "a.csv", work_root=work, data_root=minicity, flops_size=(64, 128),
                         dataset="minicity", progress=False)
     assert starts == [True] and len(rows) == 1
 

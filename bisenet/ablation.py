@@ -288,9 +288,20 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_results(scale: str) -> pd.DataFrame | None:
-    """The committed results of ``bisenet ablate --scale <scale>`` (``book/data``), or None."""
-    path = results_path(scale)
-    return pd.read_csv(path) if path.exists() else None
+    """The committed results of ``bisenet ablate --scale <scale>`` in ``book/data``, or None:
+    ``ablations_<scale>.csv`` and any ``ablations_<scale>_*.csv`` (e.g. one per seed, from grids
+    run side by side), concatenated. Files of different set-ups (iterations, data) are refused."""
+    paths = sorted(book_data_dir().glob(f"ablations_{scale}.csv")) + sorted(book_data_dir().glob(f"ablations_{scale}_*.csv"))
+    if not paths:
+        return None
+    results = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    for column in ("iters", "data_root", "recipe"):
+        if results[column].nunique() > 1:
+            raise ValueError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(results[column].unique())}")
+    twice = results.duplicated(["variant", "seed"])
+    if twice.any():
+        raise ValueError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {results[twice][['variant', 'seed']].values.tolist()}")
+    return results
 
 
 # The paper's conclusions as comparisons of two rows: (claim, better row, worse row).

@@ -12,6 +12,7 @@ W (a p + b) = (W diag(a)) p + W b.
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 
 import torch
@@ -158,7 +159,10 @@ def export_onnx(
     dynamic_axes = None
     if dynamic:
         dynamic_axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", **({1: "height", 2: "width"} if argmax else {2: "height", 3: "width"})}}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # the input checks (H, W >= 32, ...) read shapes as Python values while tracing; with
+        # dynamic axes the graph has no such checks, which is what the tracer warns about
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             wrapped, (x,), str(path), input_names=["input"], output_names=["output"],
             dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,

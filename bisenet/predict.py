@@ -83,15 +83,16 @@ def predict_inputs(
     scale: tuple[int, int] | None = None,
     alpha: float = 0.5,
     device: str = "cpu",
+    progress: bool = True,
 ) -> list[Path]:
     """Segment every input; write ``<name>_overlay.png`` per image and ``<name>_overlay.mp4`` per
-    video into ``out``. Returns the files written."""
+    video into ``out``. Returns the files written. ``progress=False`` hides the progress bars."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval().to(device)
     palette = palette_for(model.num_classes)
     written = []
-    for path in tqdm(expand_inputs(inputs), desc="predict", unit="file"):
+    for path in tqdm(expand_inputs(inputs), desc="predict", unit="file", disable=not progress):
         if path.suffix.lower() in VIDEO_SUFFIXES:
             import imageio.v2 as imageio_v2
             import imageio.v3 as iio
@@ -99,7 +100,8 @@ def predict_inputs(
             meta = iio.immeta(path, extension=path.suffix)
             target = out / f"{path.stem}_overlay.mp4"
             with imageio_v2.get_writer(target, fps=meta.get("fps", 25), macro_block_size=1) as writer:
-                for frame in tqdm(iio.imiter(path, extension=path.suffix), desc=path.name, unit="frame", leave=False):
+                for frame in tqdm(iio.imiter(path, extension=path.suffix), desc=path.name, unit="frame", leave=False,
+                                  disable=not progress):
                     frame = np.asarray(frame)[..., :3]
                     writer.append_data(overlay(frame, segment(model, frame, scale, device), palette, alpha))
             written.append(target)

@@ -44,7 +44,7 @@ class Recipe:
     # loss (bisenet.losses)
     loss: str = "ce"  # or "ohem"
     ohem_thresh: float = 0.7
-    ohem_min_kept: int = 10_000
+    ohem_min_kept: int = 10_000  # pixels kept at least, counted over a micro-batch (mmseg: per image)
     aux_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     amp: str | None = None  # None, "fp16" or "bf16"
     loss_scale: float = 512.0  # initial fp16 loss scale (mmseg's AmpOptimWrapper uses 512)
@@ -86,10 +86,12 @@ RECIPES: dict[str, Recipe] = {
     for r in [
         Recipe("bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024", **_V2,
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024", **_V2, loss="ohem",
+        Recipe("bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024", **_V2, loss="ohem", ohem_min_kept=40_000,
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024.py",
-               notes="OHEM on the main head (thresh 0.7, min_kept 10000). mmseg 1.2.2's config assigns "
-                     "its sampler to a misspelt key and silently trains plain CE; this recipe really uses OHEM."),
+               notes="OHEM on the main head (thresh 0.7, min_kept 10000 per image = 40000 per 4-image batch: "
+                     "mmseg's sampler multiplies min_kept by the batch size, the package counts per batch). "
+                     "mmseg 1.2.2's config assigns its sampler to a misspelt key and silently trains plain CE; "
+                     "this recipe really uses OHEM."),
         Recipe("bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024", **_V2, amp="fp16",
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024.py",
                notes="fp16 autocast, gradient scaler starting at 512 (mmseg: static scale 512)."),

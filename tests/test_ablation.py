@@ -205,3 +205,38 @@ def test_cli_ablate_writes_the_csv_and_prints_the_summary(minicity, tmp_path, ca
     assert row["seed"] == 3 and row["command"].startswith("bisenet ablate --scale smoke --variants semantic --seeds 3")
     assert "Semantic only" in capsys.readouterr().out
     assert main(["ablate", "--scale", "smoke", "--seeds", "a,b"]) == 2
+
+
+def test_load_results_joins_the_grids_of_one_set_up_and_refuses_a_mixture(tmp_path, monkeypatch):
+    from bisenet import ablation
+
+    monkeypatch.setattr(ablation, "book_data_dir", lambda: tmp_path)
+    assert ablation.load_results("cpu") is None
+    row = {"variant": "bga", "seed": 0, "mIoU": 10.0, "iters": 150, "data_root": "d", "recipe": "r"}
+    pd.DataFrame([row]).to_csv(tmp_path / "ablations_cpu.csv", index=False)
+    pd.DataFrame([{**row, "seed": 1}]).to_csv(tmp_path / "ablations_cpu_seed1.csv", index=False)
+    pd.DataFrame([{**row, "iters": 9}]).to_csv(tmp_path / "ablations_gpu.csv", index=False)  # another scale
+    assert sorted(ablation.load_results("cpu")["seed"]) == [0, 1]
+    pd.DataFrame([{**row, "seed": 2, "iters": 99}]).to_csv(tmp_path / "ablations_cpu_seed2.csv", index=False)
+    with pytest.raises(ValueError, match="iters"):
+        ablation.load_results("cpu")
+    pd.DataFrame([{**row, "seed": 1}]).to_csv(tmp_path / "ablations_cpu_seed2.csv", index=False)
+    with pytest.raises(ValueError, match="twice"):
+        ablation.load_results("cpu")
+
+
+def test_claims_pair_by_seed_and_judge_against_the_spread():
+    from bisenet.ablation import claims
+
+    rows = [{"variant": v, "seed": s, "mIoU": m} for v, s, m in [
+        ("bga", 0, 10.0), ("bga", 1, 12.0), ("bga", 2, 14.0),
+        ("sum", 0, 9.0), ("sum", 1, 11.1), ("sum", 2, 12.9),  # 1 point below BGA at every seed
+        ("concat", 0, 11.0), ("concat", 1, 11.0), ("concat", 2, 15.0),  # -1, +1, -1: noise
+    ]]
+    table = claims(pd.DataFrame(rows)).set_index("rows")
+    assert table.loc["bga - sum", "our change"] == pytest.approx(1.0)
+    assert table.loc["bga - sum", "verdict"] == "same sign, beyond noise"
+    assert table.loc["bga - concat", "verdict"] == "opposite sign, within noise"
+    assert table.loc["concat - sum", "paper change"] == pytest.approx(68.93 - 68.60)
+    one_seed = claims(pd.DataFrame([r for r in rows if r["seed"] == 0])).set_index("rows")
+    assert one_seed.loc["bga - sum", "verdict"] == "same sign, one seed"

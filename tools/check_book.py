@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default=str(ROOT / "_build" / "html"))
     p.add_argument("--toc", default=str(ROOT / "_toc.yml"))
-    p.add_argument("--browser-pages", default="book/intro,notebooks/03_what_makes_a_network_fast",
+    p.add_argument("--browser-pages", default="book/intro,notebooks/03_what_makes_a_network_fast,"
+                   "notebooks/13_losses,notebooks/16_ablations",
                    help="pages (toc paths) to load in Chromium")
     p.add_argument("--require-chromium", action="store_true", help="fail when Chromium is not installed")
     args = p.parse_args(argv)

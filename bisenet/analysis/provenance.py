@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -43,6 +44,8 @@ def provenance(device: str = "cpu") -> dict[str, str]:
         "threads": str(torch.get_num_threads()),
         "device": device,
     }
+    if hasattr(os, "getloadavg"):  # how busy the machine was: timings on a loaded machine are slower
+        info["load_1min"] = f"{os.getloadavg()[0]:.2f}"
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from bisenet.analysis.provenance import provenance
 from bisenet.recipes import V2_AUX, Recipe, get_recipe
 
 SCALES = ("smoke", "cpu", "gpu")

@@ -155,7 +155,7 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapped = ExportWrapper(optimize(model, fold_bn=fold_bn), argmax).eval()
-    x = torch.randn(1, 3, *size)
+    x = torch.randn(1, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
     dynamic_axes = None
     if dynamic:
         dynamic_axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", **({1: "height", 2: "width"} if argmax else {2: "height", 3: "width"})}}

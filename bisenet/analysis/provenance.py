@@ -33,11 +33,17 @@ def git_commit(path: str | Path | None = None) -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
+# The code a process runs is the code it imported: a commit made while it runs must not be
+# recorded as the one that produced its results.
+COMMIT_AT_START = git_commit()
+
+
 def provenance(device: str = "cpu") -> dict[str, str]:
-    """A flat record to store beside any measured number."""
+    """A flat record to store beside any measured number. ``commit`` is the repository's commit
+    when the package was imported (when this process started), not when the record is made."""
     info = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": git_commit(),
+        "commit": COMMIT_AT_START,
         "torch": str(torch.__version__),
         "python": platform.python_version(),
         "cpu": cpu_name(),

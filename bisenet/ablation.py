@@ -189,7 +189,8 @@ def run_ablation(
     Seeds are the outer loop, so a grid stopped early holds complete seeds. Each finished run
     appends one row: variant, seed, final val mIoU/mAcc/aAcc (the last iteration's, never the
     best one: choosing the best on val would flatter every row), inference parameters and
-    GFLOPs at 512x1024, training time, and provenance. ``data_root``/``dataset`` default to the
+    GFLOPs at ``flops_size``, the training time of this call (a resumed run counts only what was
+    left) and provenance. ``data_root``/``dataset`` default to the
     scale's data (:func:`ablation_data`). Run directories go under
     ``work_root`` (default: the book cache) and are deleted after their row is written unless
     ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line);

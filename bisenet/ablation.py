@@ -210,8 +210,12 @@ def run_ablation(
     work_root = Path(work_root) if work_root else cache_dir() / "ablations" / scale
     csv = Path(csv) if csv else None
     done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
-    for column, value in (("iters", base.iters), ("data_root", str(data_root))):
-        other = sorted(set(done[column].astype(str)) - {str(value)}) if len(done) and column in done else []
+    # the same data generated in another clone has another absolute path: compare folder names
+    for column, value in (("iters", base.iters), ("data_root", Path(data_root).name)):
+        values = done[column].astype(str) if len(done) and column in done else pd.Series(dtype=str)
+        if column == "data_root":
+            values = values.map(lambda v: Path(v).name)
+        other = sorted(set(values) - {str(value)})
         if other:
             raise ValueError(
                 f"{csv} holds runs with {column} {other}, this grid has {value}: write to another --csv "
@@ -295,9 +299,10 @@ def load_results(scale: str) -> pd.DataFrame | None:
     if not paths:
         return None
     results = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    for column in ("iters", "data_root", "recipe"):
-        if results[column].nunique() > 1:
-            raise ValueError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(results[column].unique())}")
+    setup = results[["iters", "recipe"]].assign(data=results["data_root"].map(lambda v: Path(str(v)).name))
+    for column in setup:
+        if setup[column].nunique() > 1:
+            raise ValueError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(setup[column].unique())}")
     twice = results.duplicated(["variant", "seed"])
     if twice.any():
         raise ValueError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {results[twice][['variant', 'seed']].values.tolist()}")

@@ -240,3 +240,19 @@ def test_claims_pair_by_seed_and_judge_against_the_spread():
     assert table.loc["concat - sum", "paper change"] == pytest.approx(68.93 - 68.60)
     one_seed = claims(pd.DataFrame([r for r in rows if r["seed"] == 0])).set_index("rows")
     assert one_seed.loc["bga - sum", "verdict"] == "same sign, one seed"
+
+
+def test_the_same_data_in_another_clone_may_extend_a_grid(minicity, tmp_path):
+    import shutil
+
+    copy = tmp_path / "elsewhere" / minicity.name  # the same MiniCity generated in another clone
+    shutil.copytree(minicity, copy)
+    csv = tmp_path / "a.csv"
+    kwargs = dict(csv=csv, work_root=tmp_path / "runs", dataset="minicity", progress=False, flops_size=(64, 128))
+    run_ablation("smoke", ["semantic"], seeds=(0,), data_root=minicity, **kwargs)
+    rows = run_ablation("smoke", ["semantic"], seeds=(0, 1), data_root=copy, **kwargs)
+    assert sorted(rows["seed"]) == [0, 1]
+    other = tmp_path / "minicity-other"
+    shutil.copytree(minicity, other)
+    with pytest.raises(ValueError, match="data_root"):
+        run_ablation("smoke", ["semantic"], seeds=(2,), data_root=other, **kwargs)

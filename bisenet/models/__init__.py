@@ -26,11 +26,13 @@ from bisenet.models.bisenetv2 import (
     BilateralGuidedAggregation,
     BiSeNetV2,
     BiSeNetV2Backbone,
+    ConcatAggregation,
     ContextEmbeddingBlock,
     DetailBranch,
     GatherExpansionLayer,
     SemanticBranch,
     StemBlock,
+    SumAggregation,
 )
 from bisenet.models.heads import FCNHead
 from bisenet.models.resnet import ResNet
@@ -126,6 +128,7 @@ __all__ = [
     "BiSeNetV2",
     "BiSeNetV2Backbone",
     "BilateralGuidedAggregation",
+    "ConcatAggregation",
     "ContextEmbeddingBlock",
     "ContextPath",
     "DetailBranch",
@@ -137,6 +140,7 @@ __all__ = [
     "SemanticBranch",
     "SpatialPath",
     "StemBlock",
+    "SumAggregation",
     "available_models",
     "bisenetv2",
     "bisenetv2_large",

@@ -14,6 +14,10 @@ paper the docstring of the component says so, and an option offers the paper's f
   works); the paper upsamples 4x.
 * Booster heads: the paper gives no structure; mmseg uses FCN heads with two 3 x 3 convs.
 
+The paper's ablations (Sec. 5.1, Tables 2 and 3a) are options too, named in ``BiSeNetV2``:
+``aggregation`` (BGA, or the sum / concatenation baselines), ``branches`` (one branch alone) and
+``semantic_ratio`` (the channel ratio lambda); ``bisenet.ablation`` trains them.
+
 Input sizes: every resize inside the model goes *to the size of another feature map* (as in
 mmseg's BGA), never by a fixed factor, so any H, W >= 32 works, divisible by 32 or not.
 """

@@ -100,15 +100,12 @@ ABLATION_DATA: dict[str, tuple[int, int, tuple[int, int]] | None] = {
 
 def ablation_data(scale: str, device: str = "cpu") -> tuple[str, Path]:
     """(dataset name, root) the grid of ``scale`` trains and evaluates on by default."""
-    from bisenet.book import cache_dir, dataset_of
-    from bisenet.data.minicity import generate_minicity
+    from bisenet.book import cached_minicity, dataset_of
     from bisenet.profiles import Profile
 
     if ABLATION_DATA[scale] is None:
         return dataset_of(Profile(scale, device, "ablation scale"))
-    train, val, size = ABLATION_DATA[scale]
-    root = cache_dir() / f"minicity-{size[0]}x{size[1]}"
-    return "minicity", generate_minicity(root, train=train, val=val, size=size, seed=0)
+    return "minicity", cached_minicity(*ABLATION_DATA[scale])
 
 
 def base_recipe(scale: str) -> Recipe:
@@ -150,13 +147,13 @@ def complexity(variant: str, size: tuple[int, int] = (512, 1024), num_classes: i
 
 def _final_metrics(log: Path, iters: int) -> dict | None:
     """The validation record of the run's last iteration, if the run got there."""
+    from bisenet.engine.trainer import read_log
+
     if not log.exists():
         return None
-    for line in reversed(log.read_text().splitlines()):
-        record = json.loads(line)
-        if record.get("kind") == "val" and record.get("iter") == iters:
-            return record
-    return None
+    records = read_log(log)
+    last = records[(records["kind"] == "val") & (records["iter"] == iters)]
+    return None if last.empty else last.iloc[-1].to_dict()
 
 
 def _append_row(csv: Path, row: dict) -> None:

@@ -37,17 +37,21 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "bisenet"
 
 
+def cached_minicity(train: int, val: int, size: tuple[int, int]) -> Path:
+    """The root of MiniCity at ``size`` (seed 0) in the cache, generated on first use."""
+    from bisenet.data.minicity import generate_minicity
+
+    root = cache_dir() / f"minicity-{size[0]}x{size[1]}"
+    return generate_minicity(root, train=train, val=val, size=size, seed=0)
+
+
 def dataset_of(profile: Profile | None = None) -> tuple[str, Path]:
     """(dataset name, root) of the profile: Cityscapes in the gpu profile when
     ``CITYSCAPES_DATASET`` is set, else MiniCity (generated into the cache on first use)."""
-    from bisenet.data.minicity import generate_minicity
-
     profile = profile or current_profile()
     if profile.name == "gpu" and os.environ.get("CITYSCAPES_DATASET"):
         return "cityscapes", Path(os.environ["CITYSCAPES_DATASET"])
-    train, val, size = MINICITY_SIZES[profile.name]
-    root = cache_dir() / f"minicity-{size[0]}x{size[1]}"
-    return "minicity", generate_minicity(root, train=train, val=val, size=size, seed=0)
+    return "minicity", cached_minicity(*MINICITY_SIZES[profile.name])
 
 
 def data_root(profile: Profile | None = None) -> Path:

@@ -13,7 +13,9 @@ it stopped (and an interrupted run from its last checkpoint)::
 
     bisenet ablate --scale cpu --seeds 0,1,2 --csv book/data/ablations_cpu.csv
 
-The paper's numbers are Cityscapes val mIoU as quoted by secondary sources (ANCHORS.md, Sec. 3);
+A scale is a profile (``bisenet.profiles``): its ``ablation`` recipe and ``ablation_minicity``
+data. The paper's numbers are Cityscapes val mIoU from the V2 paper's Table 2 and Table 3a (Yu et
+al., IJCV 2021), as quoted by secondary sources (the paper's own text could not be checked here);
 the runs here are on whatever data the scale uses (MiniCity, synthetic, unless Cityscapes is
 given): only the *differences* between rows can be compared with the paper's.
 """
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -30,9 +31,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from bisenet.recipes import V2_AUX, Recipe, get_recipe
+from bisenet.atomic import write_csv
+from bisenet.cache import cache_dir
+from bisenet.errors import UsageError
+from bisenet.profiles import PROFILES, ablation_data, get_profile
+from bisenet.recipes import V2_AUX, Recipe
 
-SCALES = ("smoke", "cpu", "gpu")
+SCALES = tuple(PROFILES)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Variant:
     name: str
     table: str  # "Table 2", "Table 3a" or "Table 2 / 3a"
     label: str  # the row's name in the paper
-    paper_miou: float  # Cityscapes val mIoU (%), as quoted (ANCHORS.md, Sec. 3)
+    paper_miou: float  # Cityscapes val mIoU (%), the V2 paper's Table 2 / 3a, as quoted
     model_options: dict = field(default_factory=dict)
     booster: bool = False
     loss: str = "ce"
@@ -80,38 +85,16 @@ TABLE3A = ("lambda=1/2", "bga", "lambda=1/8", "lambda=1/16")  # lambda = 1/2, 1/
 LAMBDA = {"lambda=1/2": 1 / 2, "bga": 1 / 4, "lambda=1/8": 1 / 8, "lambda=1/16": 1 / 16}
 
 
-def book_data_dir() -> Path:
-    """``book/data`` of the repository the package runs from."""
-    return Path(__file__).resolve().parents[1] / "book" / "data"
-
-
-def results_path(scale: str) -> Path:
-    """Where ``bisenet ablate --scale <scale>`` writes for the book: ``book/data/ablations_<scale>.csv``."""
-    return book_data_dir() / f"ablations_{scale}.csv"
-
-
-# The data of each scale: MiniCity (train, val, (H, W)) generated into the book cache; None: the
-# MiniCity (or Cityscapes) of the profile of the same name (bisenet.book.dataset_of). The cpu grid
-# renders MiniCity at 128x256 so that decoding and augmenting a batch costs little beside training.
-ABLATION_DATA: dict[str, tuple[int, int, tuple[int, int]] | None] = {
-    "smoke": None, "cpu": (200, 30, (128, 256)), "gpu": None,
-}
-
-
-def ablation_data(scale: str, device: str = "cpu") -> tuple[str, Path]:
-    """(dataset name, root) the grid of ``scale`` trains and evaluates on by default."""
-    from bisenet.book import cached_minicity, dataset_of
-    from bisenet.profiles import Profile
-
-    if ABLATION_DATA[scale] is None:
-        return dataset_of(Profile(scale, device, "ablation scale"))
-    return "minicity", cached_minicity(*ABLATION_DATA[scale])
-
-
 def base_recipe(scale: str) -> Recipe:
+    """The recipe every variant of the grid at ``scale`` starts from (the profile's ``ablation``)."""
     if scale not in SCALES:
-        raise ValueError(f"ablation scale must be one of {SCALES}, got {scale!r}")
-    return get_recipe(f"bisenetv2-ablation-{scale}")
+        raise UsageError(f"ablation scale must be one of {SCALES}, got {scale!r}")
+    return get_profile(scale).ablation
+
+
+def results_name(scale: str) -> str:
+    """The file name the book reads a grid of ``scale`` from: ``ablations_<scale>.csv``."""
+    return f"ablations_{scale}.csv"
 
 
 def parse_variants(text: str) -> list[str]:
@@ -125,7 +108,7 @@ def parse_variants(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
-        raise ValueError(f"unknown ablation variant(s) {unknown}; use all, table2, table3a or some of {list(VARIANTS)}")
+        raise UsageError(f"unknown ablation variant(s) {unknown}; use all, table2, table3a or some of {list(VARIANTS)}")
     return names
 
 
@@ -147,7 +130,7 @@ def complexity(variant: str, size: tuple[int, int] = (512, 1024), num_classes: i
 
 def _final_metrics(log: Path, iters: int) -> dict | None:
     """The validation record of the run's last iteration, if the run got there."""
-    from bisenet.engine.trainer import read_log
+    from bisenet.engine.run_log import read_log
 
     if not log.exists():
         return None
@@ -159,11 +142,7 @@ def _final_metrics(log: Path, iters: int) -> dict | None:
 def _append_row(csv: Path, row: dict) -> None:
     """Add a row to ``csv`` atomically (a crash leaves the old file, never half a row)."""
     table = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
-    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = csv.with_name(csv.name + ".tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, csv)
+    write_csv(csv, pd.concat([table, pd.DataFrame([row])], ignore_index=True))
 
 
 def run_ablation(
@@ -172,6 +151,7 @@ def run_ablation(
     seeds: tuple[int, ...] = (0,),
     csv: str | Path | None = None,
     work_root: str | Path | None = None,
+    cache: str | Path | None = None,
     data_root: str | Path | None = None,
     dataset: str | None = None,
     device: str | None = None,
@@ -189,12 +169,13 @@ def run_ablation(
     GFLOPs at ``flops_size``, the training time of this call (a resumed run counts only what was
     left) and provenance. ``data_root``/``dataset`` default to the
     scale's data (:func:`ablation_data`). Run directories go under
-    ``work_root`` (default: the book cache) and are deleted after their row is written unless
+    ``work_root`` (default: ``<cache>/ablations/<scale>``) and are deleted after their row is written unless
     ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line);
     ``flops_size`` is the input at which GFLOPs are counted (a smaller one makes a smoke grid quick).
+    ``csv`` None keeps the rows in memory only. ``cache`` is where the scale's data is generated
+    and, by default, where the runs train (:func:`bisenet.cache.cache_dir`).
     """
-    from bisenet.book import cache_dir
-    from bisenet.engine.checkpoints import latest_valid
+    from bisenet.checkpoint import latest_valid
     from bisenet.engine.trainer import train
 
     base = base_recipe(scale)
@@ -202,9 +183,9 @@ def run_ablation(
         base = base.with_(iters=iters, val_interval=iters)
     names = variants or parse_variants("all")
     if data_root is None:
-        dataset, data_root = ablation_data(scale, device or "cpu")
+        dataset, data_root = ablation_data(get_profile(scale), cache)
     dataset = dataset or base.dataset
-    work_root = Path(work_root) if work_root else cache_dir() / "ablations" / scale
+    work_root = Path(work_root) if work_root else cache_dir(cache) / "ablations" / scale
     csv = Path(csv) if csv else None
     done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
     # the same data generated in another clone has another absolute path: compare folder names
@@ -214,7 +195,7 @@ def run_ablation(
             values = values.map(lambda v: Path(v).name)
         other = sorted(set(values) - {str(value)})
         if other:
-            raise ValueError(
+            raise UsageError(
                 f"{csv} holds runs with {column} {other}, this grid has {value}: write to another --csv "
                 "(or delete that file) rather than mix two set-ups in one table"
             )
@@ -232,7 +213,7 @@ def run_ablation(
                 resume = work_dir.exists() and latest_valid(work_dir) is not None
                 if work_dir.exists() and not resume:  # interrupted before its first checkpoint
                     shutil.rmtree(work_dir)
-                train(recipe, data_root=data_root, work_dir=work_dir, resume=resume, dataset=dataset,
+                train(recipe.with_(dataset=dataset), data_root=data_root, work_dir=work_dir, resume=resume,
                       device=device, progress=progress)
                 metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
             train_s = time.perf_counter() - start
@@ -288,21 +269,23 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def load_results(scale: str) -> pd.DataFrame | None:
-    """The committed results of ``bisenet ablate --scale <scale>`` in ``book/data``, or None:
-    ``ablations_<scale>.csv`` and any ``ablations_<scale>_*.csv`` (e.g. one per seed, from grids
-    run side by side), concatenated. Files of different set-ups (iterations, data) are refused."""
-    paths = sorted(book_data_dir().glob(f"ablations_{scale}.csv")) + sorted(book_data_dir().glob(f"ablations_{scale}_*.csv"))
+def load_results(scale: str, data_dir: str | Path) -> pd.DataFrame | None:
+    """The results of ``bisenet ablate --scale <scale>`` kept in ``data_dir`` (the book's
+    ``book/data``), or None: ``ablations_<scale>.csv`` and any ``ablations_<scale>_*.csv`` (e.g.
+    one per seed, from grids run side by side), concatenated. Files of different set-ups
+    (iterations, data) are refused."""
+    data_dir = Path(data_dir)
+    paths = sorted(data_dir.glob(results_name(scale))) + sorted(data_dir.glob(f"ablations_{scale}_*.csv"))
     if not paths:
         return None
     results = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     setup = results[["iters", "recipe"]].assign(data=results["data_root"].map(lambda v: Path(str(v)).name))
     for column in setup:
         if setup[column].nunique() > 1:
-            raise ValueError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(setup[column].unique())}")
+            raise UsageError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(setup[column].unique())}")
     twice = results.duplicated(["variant", "seed"])
     if twice.any():
-        raise ValueError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {results[twice][['variant', 'seed']].values.tolist()}")
+        raise UsageError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {results[twice][['variant', 'seed']].values.tolist()}")
     return results
 
 

@@ -1,30 +1,118 @@
-"""Reading model weights from checkpoint files, with errors that name the file and the keys.
+"""Checkpoints: the one schema the package writes, the one reader of every accepted layout, and
+the checkpoints of a training run's folder.
 
-Accepted layouts: the package's own checkpoints (``{"model": state_dict, ...}``),
-mmsegmentation's (``{"meta": ..., "state_dict": state_dict}``: the package's parameter names are
-mmseg's, so these load as they are) and a bare state dict. A ``module.`` prefix (saved from
-DistributedDataParallel) is removed. Files are read with ``torch.load(weights_only=True)``: no
-arbitrary code runs while loading.
+**What the package writes** (training, ``bisenet convert``, the cached profile models): a dict
+``{"format": "bisenet-checkpoint-1", "model": state_dict, "model_name", "model_options",
+"recipe", "iteration", "metrics", "provenance"}``, plus ``"optimizer"``, ``"scaler"``, ``"rng"``
+and ``"best_miou"`` when training can resume from it (:class:`Checkpoint`). The model name and
+options rebuild the network (``bisenet.build_model(model_name, **model_options)``); the class count
+is read off the classifier's shape.
+
+**What the package reads** (:func:`load_checkpoint`): that schema; the package's files from before
+the schema had a ``format`` key; mmsegmentation's ``{"meta": ..., "state_dict": ...}`` (the
+package's parameter names *are* mmseg's); and a bare state dict (CoinCheung's files, whose names
+``bisenet.interop`` maps). A ``module.`` prefix (saved from DistributedDataParallel) is removed.
+Files are read with ``torch.load(weights_only=True)``: no code in a file runs while it loads.
+
+Every file is written atomically (:mod:`bisenet.atomic`): a run killed while it writes leaves
+the previous checkpoints as they were.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from bisenet.atomic import atomic_write, remove_stale
+from bisenet.errors import CheckpointError
+
+FORMAT = "bisenet-checkpoint-1"
 AUX_PREFIX = "auxiliary_head."
+ITER_PATTERN = re.compile(r"^iter_(\d+)\.pth$")
+
+__all__ = [
+    "FORMAT", "Checkpoint", "CheckpointError", "extract_state_dict", "iteration_checkpoints", "latest_valid",
+    "load_checkpoint", "load_weights", "model_from_checkpoint", "num_classes_of", "prune", "read_checkpoint",
+    "save_checkpoint",
+]
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint cannot be read or does not fit the model; the message says which and why."""
+@dataclass
+class Checkpoint:
+    """A model's weights and what is known about them.
+
+    Args:
+        state_dict: the model's parameters and buffers (``model.state_dict()``).
+        model_name: the registered model (``bisenet.available_models()``); None when the file
+            does not say (mmseg's and CoinCheung's files: ``bisenet.interop`` reads it off the keys).
+        model_options: the options of ``build_model`` that rebuild the network. Default ``{}``.
+        recipe: the training recipe (``Recipe.to_dict()``) when the package trained it. Default None.
+        iteration: the training iteration it was saved at. Default None.
+        metrics: validation metrics at that iteration, e.g. ``{"mIoU": 0.41}``. Default ``{}``.
+        provenance: where it came from (``bisenet.analysis.provenance.provenance()``; for a
+            converted file, ``{"converted_from": ...}``). Default ``{}``.
+        optimizer, scaler, rng, best_miou: the training state a run resumes from (iteration
+            checkpoints only). Default None.
+        layout: the layout it was read from ("bisenet", "mmseg" or "state dict"); not written.
+    """
+
+    state_dict: dict[str, torch.Tensor]
+    model_name: str | None = None
+    model_options: dict = field(default_factory=dict)
+    recipe: dict | None = None
+    iteration: int | None = None
+    metrics: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    optimizer: dict | None = None
+    scaler: dict | None = None
+    rng: dict | None = None
+    best_miou: float | None = None
+    layout: str = "bisenet"
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes the weights predict (the main classifier's output channels)."""
+        return num_classes_of(self.state_dict)
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a training run can continue from it (it holds the optimizer's state)."""
+        return self.optimizer is not None and self.iteration is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict written to the file (the schema of the module docstring)."""
+        data: dict[str, Any] = {
+            "format": FORMAT, "model": self.state_dict, "model_name": self.model_name,
+            "model_options": dict(self.model_options), "recipe": self.recipe, "iteration": self.iteration,
+            "metrics": dict(self.metrics), "provenance": dict(self.provenance),
+        }
+        for key in ("optimizer", "scaler", "rng", "best_miou"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_write(path) as f:
+        torch.save(checkpoint.to_dict(), f)
+    return path
+
+
+# --- reading ---------------------------------------------------------------------------------------
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The dict stored in a checkpoint file; a missing, truncated or corrupt file raises
-    :class:`CheckpointError` naming it (it is never half-loaded)."""
+    """The dict stored in a checkpoint file, as stored; a missing, truncated or corrupt file
+    raises :class:`CheckpointError` naming it (it is never half-loaded)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -37,38 +125,57 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def extract_state_dict(checkpoint: dict[str, Any] | str | Path) -> dict[str, torch.Tensor]:
-    """The model's state dict from any accepted layout (see the module docstring)."""
-    data = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
-    for key in ("model", "state_dict"):
-        if key in data and isinstance(data[key], dict):
-            data = data[key]
-            break
-    if not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise CheckpointError("no state dict found (expected tensors under 'model', 'state_dict' or at the top level)")
-    return {k.removeprefix("module."): v for k, v in data.items()}
+def _is_state_dict(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, torch.Tensor) for v in value.values())
 
 
-def load_weights(model: nn.Module, checkpoint: dict[str, Any] | str | Path) -> None:
-    """Load weights into ``model`` strictly. Auxiliary-head weights are ignored when the model
-    was built without auxiliary heads; anything else missing, unexpected or of the wrong shape
-    raises :class:`CheckpointError` naming the first such keys."""
-    state = extract_state_dict(checkpoint)
-    own = model.state_dict()
-    if not any(k.startswith(AUX_PREFIX) for k in own):
-        state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        where = f" from {checkpoint}" if isinstance(checkpoint, (str, Path)) else ""
-        raise CheckpointError(
-            f"checkpoint{where} does not fit {type(model).__name__}: "
-            f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
-            f"(e.g. {unexpected[:3]}), {len(wrong)} of the wrong shape (e.g. {wrong[:3]}). "
-            "Was it saved from another model or number of classes?"
-        )
-    model.load_state_dict(state)
+def _strip_ddp(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _from_earlier_package_file(data: dict[str, Any]) -> Checkpoint:
+    """A file the package wrote before the schema had a ``format`` key: training checkpoints
+    (``recipe``, ``meta``), ``best.pth`` (``mIoU``), converted files (``model_name``,
+    ``converted_from``) and the cached book models (``model_name``, ``trained_with``)."""
+    recipe = data.get("recipe") or data.get("trained_with")
+    name, options = data.get("model_name"), data.get("model_options")
+    if name is None and isinstance(recipe, dict):
+        name, options = recipe.get("model"), recipe.get("model_options")
+    provenance = dict(data.get("meta") or {})
+    if "converted_from" in data:
+        provenance["converted_from"] = data["converted_from"]
+    return Checkpoint(
+        _strip_ddp(data["model"]), name, dict(options or {}), recipe, data.get("iteration"),
+        {"mIoU": data["mIoU"]} if "mIoU" in data else {}, provenance, data.get("optimizer"),
+        data.get("scaler"), data.get("rng"), data.get("best_miou"),
+    )
+
+
+def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
+    """A :class:`Checkpoint` from a file or an already loaded dict, whatever its layout (see the
+    module docstring); a dict that holds no state dict raises :class:`CheckpointError`."""
+    where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
+    data = read_checkpoint(source) if isinstance(source, (str, Path)) else source
+    if data.get("format") == FORMAT:
+        fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"state_dict", "layout"}
+        return Checkpoint(_strip_ddp(data["model"]), **{k: data[k] for k in fields if k in data})
+    if _is_state_dict(data.get("model")):
+        return _from_earlier_package_file(data)
+    if _is_state_dict(data.get("state_dict")):  # mmsegmentation (mmcv / mmengine runners)
+        meta = data.get("meta")
+        return Checkpoint(_strip_ddp(data["state_dict"]), provenance={"meta": meta} if isinstance(meta, dict) else {},
+                          layout="mmseg")
+    if _is_state_dict(data):
+        return Checkpoint(_strip_ddp(data), layout="state dict")
+    raise CheckpointError(
+        f"{where} holds no state dict (expected tensors under 'model', 'state_dict' or at the top level); "
+        f"its top-level keys: {list(data)[:8]}"
+    )
+
+
+def extract_state_dict(source: str | Path | dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The model's state dict from any accepted layout."""
+    return load_checkpoint(source).state_dict
 
 
 def num_classes_of(state: dict[str, torch.Tensor]) -> int:
@@ -79,28 +186,88 @@ def num_classes_of(state: dict[str, torch.Tensor]) -> int:
     raise CheckpointError("no decode_head.conv_seg.weight in the state dict: not a bisenet/mmseg segmentation model")
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any] | str | Path, name: str | None = None, aux_heads: bool = False):
+def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
+    """Load weights into ``model`` strictly. Auxiliary-head weights are ignored when the model
+    was built without auxiliary heads; anything else missing, unexpected or of the wrong shape
+    raises :class:`CheckpointError` naming the first such keys."""
+    state = source if _is_state_dict(source) else extract_state_dict(source)
+    own = model.state_dict()
+    if not any(k.startswith(AUX_PREFIX) for k in own):
+        state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        where = f" from {source}" if isinstance(source, (str, Path)) else ""
+        raise CheckpointError(
+            f"checkpoint{where} does not fit {type(model).__name__}: "
+            f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
+            f"(e.g. {unexpected[:3]}), {len(wrong)} of the wrong shape (e.g. {wrong[:3]}). "
+            "Was it saved from another model or number of classes?"
+        )
+    model.load_state_dict(state)
+
+
+def model_from_checkpoint(source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None,
+                          aux_heads: bool = False) -> nn.Module:
     """Build the model a checkpoint was saved from and load it (eval mode).
 
-    The architecture comes from the checkpoint when it says (``bisenet convert`` writes
-    ``model_name``/``model_options``; training checkpoints carry their ``recipe``), else from
-    ``name``; the class count from the classifier's shape."""
+    Args:
+        source: a file, a loaded dict or a :class:`Checkpoint`.
+        name: the registered model, needed when the checkpoint does not say (mmseg's files);
+            when it does, the two must agree. Default None.
+        aux_heads: also build (and load) the auxiliary heads. Default False.
+    """
     from bisenet.models import build_model
 
-    data = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
-    options: dict = {}
-    if "model_name" in data:
-        saved, options = data["model_name"], dict(data.get("model_options", {}))
-    elif isinstance(data.get("recipe"), dict):
-        saved, options = data["recipe"]["model"], dict(data["recipe"].get("model_options", {}))
-    else:
-        saved = None
+    checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
+    where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
+    saved = checkpoint.model_name
     if saved and name and saved != name:
-        raise CheckpointError(f"checkpoint {checkpoint} holds a {saved}, not a {name}")
-    name = saved or name
-    if name is None:
-        raise CheckpointError(f"checkpoint {checkpoint} does not say which model it holds: pass the model name")
-    state = extract_state_dict(data)
-    model = build_model(name, num_classes=num_classes_of(state), aux_heads=aux_heads, **options)
+        raise CheckpointError(f"{where} holds a {saved}, not a {name}")
+    if not (saved or name):
+        raise CheckpointError(f"{where} does not say which model it holds: pass the model name")
+    state = checkpoint.state_dict
+    try:
+        model = build_model(saved or name, num_classes=num_classes_of(state), aux_heads=aux_heads,
+                            **checkpoint.model_options)
+    except TypeError as e:  # options the model does not have: a file of another version or package
+        raise CheckpointError(f"{where} asks for model options {checkpoint.model_options} that do not build: {e}") from e
     load_weights(model, state)
     return model.eval()
+
+
+# --- the checkpoints of a training run ---------------------------------------------------------------
+
+
+def iteration_checkpoints(work_dir: str | Path) -> list[tuple[int, Path]]:
+    """(iteration, path) of the ``iter_N.pth`` files in ``work_dir``, oldest first."""
+    found = []
+    for p in Path(work_dir).glob("iter_*.pth"):
+        m = ITER_PATTERN.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def prune(work_dir: str | Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` iteration checkpoints (``best.pth`` is never touched)
+    and what killed writers left behind."""
+    for _, path in iteration_checkpoints(work_dir)[:-keep] if keep > 0 else []:
+        path.unlink(missing_ok=True)
+    remove_stale(work_dir)
+
+
+def latest_valid(work_dir: str | Path) -> tuple[Path, Checkpoint] | None:
+    """The newest iteration checkpoint a run can resume from; a corrupt newer one is reported (a
+    warning naming it and the error) and skipped, never loaded."""
+    for _, path in reversed(iteration_checkpoints(work_dir)):
+        try:
+            checkpoint = load_checkpoint(path)
+            if not checkpoint.resumable:
+                raise CheckpointError(f"{path} is not a training checkpoint (no optimizer state or iteration)")
+        except CheckpointError as e:
+            warnings.warn(f"skipping corrupt checkpoint: {e}", stacklevel=2)
+            continue
+        return path, checkpoint
+    return None

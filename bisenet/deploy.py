@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bisenet.atomic import atomic_path
 from bisenet.layers import ConvBNAct
 from bisenet.models.base import SegmentationModel
 from bisenet.models.bisenetv2 import ContextEmbeddingBlock
@@ -153,7 +154,6 @@ def export_onnx(
     ``dynamic``: height and width are free (batch too). ``argmax``: the graph ends in an ArgMax
     and outputs class ids. Returns the path written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wrapped = ExportWrapper(optimize(model, fold_bn=fold_bn), argmax).eval()
     x = torch.randn(1, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
     dynamic_axes = None
@@ -163,8 +163,41 @@ def export_onnx(
         # the input checks (H, W >= 32, ...) read shapes as Python values while tracing; with
         # dynamic axes the graph has no such checks, which is what the tracer warns about
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        torch.onnx.export(
-            wrapped, (x,), str(path), input_names=["input"], output_names=["output"],
-            dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
-        )
+        with atomic_path(path, keep_suffix=True) as tmp:
+            torch.onnx.export(
+                wrapped, (x,), str(tmp), input_names=["input"], output_names=["output"],
+                dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
+            )
     return path
+
+
+def verify_onnx(
+    model: SegmentationModel, path: str | Path, size: tuple[int, int], argmax: bool = False, dynamic: bool = False
+) -> list[str]:
+    """Run the exported graph with ONNX Runtime beside ``model`` on random inputs (at ``size``,
+    and with ``dynamic`` at two other sizes, one not divisible by 32) and say how far they agree:
+    one line per size (the share of equal class ids with ``argmax``, else the largest logit
+    difference relative to the largest logit). Without onnxruntime, one line saying so."""
+    import numpy as np
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return ["onnxruntime is not installed: not verified (pip install onnxruntime)"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    h, w = size
+    lines = []
+    device = next(model.parameters()).device
+    for size_ in [(h, w)] + ([(h + 32, w - 32), (h - 7, w + 13)] if dynamic else []):
+        x = torch.randn(1, 3, *size_)
+        with torch.inference_mode():
+            ref = model.eval()(x.to(device)).cpu()
+        out = session.run(None, {"input": x.numpy()})[0]
+        where = f"verified at {size_[0]}x{size_[1]}"
+        if argmax:
+            agree = float((out == ref.argmax(1).numpy()).mean())
+            lines.append(f"{where}: onnxruntime and PyTorch agree on {100 * agree:.3f} % of pixels")
+        else:
+            rel = float(np.abs(out - ref.numpy()).max() / ref.abs().max())
+            lines.append(f"{where}: max relative difference of the logits {rel:.2e}")
+    return lines

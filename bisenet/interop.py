@@ -4,10 +4,11 @@ mmsegmentation: the package's parameter names *are* mmseg's (``bisenet.models`` 
 that layout), so its checkpoints load as they are; only the architecture and the class count are
 read off the keys.
 
-CoinCheung: its network differs in a few places (``BiSeNetV2(bga_upsample="nearest4x",
-bga_pointwise_bias=False, head="coincheung")``, ``BiSeNetV1(ffm_attention="coincheung",
-dropout=0)``) and names its modules differently; :func:`coincheung_to_bisenet` renames every key
-by the rules below, one to one.
+CoinCheung: its network differs in a few places (the presets
+``bisenet.models.bisenetv2.COINCHEUNG_OPTIONS``: ``bga_upsample="nearest4x",
+bga_pointwise_bias=False, head="coincheung"``; ``bisenet.models.bisenetv1.COINCHEUNG_OPTIONS``:
+``ffm_attention="coincheung", dropout=0``) and names its modules differently;
+:func:`coincheung_to_bisenet` renames every key by the rules below, one to one.
 
 Either function returns the package's model in eval mode, with the auxiliary heads loaded when
 the checkpoint has them. A checkpoint that matches no known layout fails with the first keys that
@@ -17,13 +18,18 @@ did not map.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bisenet.checkpoint import CheckpointError, extract_state_dict, load_weights, num_classes_of
-from bisenet.models import SegmentationModel, build_model
+from bisenet.checkpoint import Checkpoint, CheckpointError, extract_state_dict, load_weights, num_classes_of, save_checkpoint
+from bisenet.errors import UsageError
+from bisenet.models import SegmentationModel, bisenetv1, bisenetv2, build_model, model_spec
+
+# a renaming rule: (pattern, replacement), the replacement a string or a function of the match
+Rule = tuple[str, str | Callable[[re.Match], str]]
 
 # --- architecture from the keys ------------------------------------------------------------------
 
@@ -76,11 +82,8 @@ def from_mmseg(checkpoint: str | Path | dict[str, Any]) -> SegmentationModel:
 
 # --- CoinCheung/BiSeNet ---------------------------------------------------------------------------
 
-COINCHEUNG_V2_OPTIONS = dict(bga_upsample="nearest4x", bga_pointwise_bias=False, head="coincheung")
-COINCHEUNG_V1_OPTIONS = dict(ffm_attention="coincheung", dropout=0.0)
-
 # (pattern, replacement) applied in order; the first that matches renames the key.
-COINCHEUNG_V2_RULES: list[tuple[str, str]] = [
+COINCHEUNG_V2_RULES: list[Rule] = [
     (r"^detail\.S(\d)\.(\d+)\.", lambda m: f"backbone.detail.detail_branch.{int(m[1]) - 1}.{m[2]}."),
     (r"^segment\.S1S2\.conv\.", "backbone.semantic.stage1.conv_first."),
     (r"^segment\.S1S2\.left\.", "backbone.semantic.stage1.convs."),
@@ -109,7 +112,7 @@ COINCHEUNG_V2_RULES: list[tuple[str, str]] = [
     (r"^aux5_4\.", "auxiliary_head.3."),
 ]
 # inside a GE layer (applied after the stage rename): CoinCheung's plain Sequentials
-_GE_RULES: list[tuple[str, str]] = [
+_GE_RULES: list[Rule] = [
     (r"\.dwconv\.0\.(weight)$", r".dwconv.0.conv.\1"),
     (r"\.dwconv\.1\.", ".dwconv.0.bn."),
     (r"\.dwconv1\.0\.", ".dwconv.0.conv."),
@@ -123,7 +126,7 @@ _GE_RULES: list[tuple[str, str]] = [
     (r"\.shortcut\.2\.", ".shortcut.0.pointwise_conv.conv."),
     (r"\.shortcut\.3\.", ".shortcut.0.pointwise_conv.bn."),
 ]
-COINCHEUNG_V1_RULES: list[tuple[str, str]] = [
+COINCHEUNG_V1_RULES: list[Rule] = [
     (r"^cp\.resnet\.", "backbone.context_path.backbone."),
     (r"^cp\.arm(16|32)\.conv\.", r"backbone.context_path.arm\1.conv_layer."),
     (r"^cp\.arm(16|32)\.conv_atten\.", r"backbone.context_path.arm\1.atten_conv_layer.1.conv."),
@@ -146,7 +149,7 @@ COINCHEUNG_V1_RULES: list[tuple[str, str]] = [
 ]
 
 
-def _rename(key: str, rules: list[tuple[str, Any]]) -> str | None:
+def _rename(key: str, rules: list[Rule]) -> str | None:
     for pattern, replacement in rules:
         new, n = re.subn(pattern, replacement, key, count=1)
         if n:
@@ -185,5 +188,25 @@ def from_coincheung(checkpoint: str | Path | dict[str, Any]) -> SegmentationMode
     state dict), in eval mode; its logits equal CoinCheung's eval-mode output."""
     state = extract_state_dict(checkpoint)
     name, renamed = coincheung_to_bisenet(state)
-    options = COINCHEUNG_V2_OPTIONS if name == "bisenetv2" else COINCHEUNG_V1_OPTIONS
+    options = bisenetv2.COINCHEUNG_OPTIONS if name == "bisenetv2" else bisenetv1.COINCHEUNG_OPTIONS
     return _finish(name, renamed, options)
+
+
+# --- conversion -----------------------------------------------------------------------------------
+
+CONVERTERS: dict[str, Callable[[str | Path | dict[str, Any]], SegmentationModel]] = {
+    "mmseg": from_mmseg, "coincheung": from_coincheung,
+}
+
+
+def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Checkpoint:
+    """Read a model-zoo checkpoint (``source``: "mmseg" or "coincheung") and write it to
+    ``output`` in the package's schema (:mod:`bisenet.checkpoint`), with the model's name and
+    options, so that ``model_from_checkpoint(output)`` needs nothing else; returns what it wrote."""
+    if source not in CONVERTERS:
+        raise UsageError(f"cannot convert from {source!r}: use one of {', '.join(CONVERTERS)}")
+    model = CONVERTERS[source](path)
+    name, options = model_spec(model)
+    checkpoint = Checkpoint(model.state_dict(), name, options, provenance={"converted_from": f"{source}: {path}"})
+    save_checkpoint(checkpoint, output)
+    return checkpoint

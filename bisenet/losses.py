@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bisenet.errors import UsageError
 from bisenet.data.base import IGNORE_INDEX
 
 
@@ -85,7 +86,7 @@ class SegmentationLoss(nn.Module):
     ) -> None:
         super().__init__()
         if kind not in ("ce", "ohem"):
-            raise ValueError(f"loss kind must be 'ce' or 'ohem', got {kind!r}")
+            raise UsageError(f"loss kind must be 'ce' or 'ohem', got {kind!r}")
         self.kind = kind
         self.aux_weights = tuple(aux_weights)
         self.main_weight = main_weight

@@ -16,7 +16,9 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
+from bisenet.atomic import atomic_path, atomic_write
 from bisenet.data.transforms import eval_pipeline
+from bisenet.errors import InputNotFoundError, UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -59,20 +61,20 @@ def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None =
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     """Files as given, folders replaced by the images in them (sorted); a path that does not
-    exist or is neither an image nor a video raises ``FileNotFoundError``/``ValueError``."""
+    exist or is neither an image nor a video raises :class:`InputNotFoundError` / :class:`UsageError`."""
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             images = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             if not images:
-                raise ValueError(f"folder {item} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise UsageError(f"folder {item} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
             found += images
         elif item.is_file():
             if item.suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
-                raise ValueError(f"{item}: not an image or video file (by its suffix {item.suffix!r})")
+                raise UsageError(f"{item}: not an image or video file (by its suffix {item.suffix!r})")
             found.append(item)
         else:
-            raise FileNotFoundError(f"input {item} does not exist")
+            raise InputNotFoundError(f"input {item} does not exist")
     return found
 
 
@@ -99,7 +101,8 @@ def predict_inputs(
 
             meta = iio.immeta(path, extension=path.suffix)
             target = out / f"{path.stem}_overlay.mp4"
-            with imageio_v2.get_writer(target, fps=meta.get("fps", 25), macro_block_size=1) as writer:
+            with atomic_path(target, keep_suffix=True) as tmp, \
+                    imageio_v2.get_writer(tmp, fps=meta.get("fps", 25), macro_block_size=1) as writer:
                 for frame in tqdm(iio.imiter(path, extension=path.suffix), desc=path.name, unit="frame", leave=False,
                                   disable=not progress):
                     frame = np.asarray(frame)[..., :3]
@@ -109,6 +112,7 @@ def predict_inputs(
             with Image.open(path) as img:
                 image = np.asarray(img.convert("RGB"))
             target = out / f"{path.stem}_overlay.png"
-            Image.fromarray(overlay(image, segment(model, image, scale, device), palette, alpha)).save(target)
+            with atomic_write(target) as f:
+                Image.fromarray(overlay(image, segment(model, image, scale, device), palette, alpha)).save(f, format="PNG")
             written.append(target)
     return written

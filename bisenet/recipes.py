@@ -1,4 +1,4 @@
-"""Training recipes: plain dataclasses named after the model-zoo rows, and the cpu/smoke profiles.
+"""Training recipes: plain dataclasses named after the model-zoo rows.
 
 The Cityscapes and COCO-Stuff recipes carry mmsegmentation 1.2.2's hyper-parameters (configs
 ``configs/bisenetv2/*`` and ``configs/bisenetv1/*``); ``bisenet recipes`` prints them beside
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-import pandas as pd
+from bisenet.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,14 @@ class Recipe:
     @property
     def global_batch(self) -> int:
         return self.gpus * self.batch_per_gpu
+
+    @property
+    def summary(self) -> str:
+        """The recipe in one line, derived from its fields (data, crop, batch, schedule, loss)."""
+        h, w = self.crop_size
+        amp = f", {self.amp}" if self.amp else ""
+        return (f"{self.model} on {self.dataset}: crops {h}x{w}, batch {self.gpus}x{self.batch_per_gpu}, "
+                f"{self.iters:,} iterations at lr {self.lr}, {self.loss.upper()}{amp}")
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed (e.g. ``iters=...``)."""
@@ -121,55 +129,22 @@ RECIPES: dict[str, Recipe] = {
     ]
 }
 
-# The profiles on MiniCity (bisenet.data.minicity). "cpu": sized so that each model reaches a
-# clearly non-trivial mIoU within about 10 minutes on a 2-core CPU; "smoke": seconds, for tests.
-_CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=4,
-            warmup_iters=30, val_interval=50, checkpoint_interval=50, log_interval=10, workers=0)
-_GPU = dict(dataset="minicity", crop_size=(512, 1024), scale=(2048, 1024), gpus=1, batch_per_gpu=8,
-            warmup_iters=200, val_interval=500, checkpoint_interval=500, log_interval=50, workers=4, amp="fp16")
-_SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
-              warmup_iters=2, val_interval=2, checkpoint_interval=2, log_interval=1, workers=0,
-              ohem_min_kept=100)
-ABLATION_CPU_ITERS = 150
-PROFILE_RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in [
-        Recipe("bisenetv2-cpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=300, **_CPU,
-               notes="MiniCity 256x512, crops 256x256, batch 4, 300 iterations"),
-        Recipe("bisenetv1-r18-cpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=500, **_CPU,
-               notes="MiniCity 256x512, crops 256x256, batch 4, 500 iterations"),
-        # gpu profile: MiniCity at Cityscapes' size (or Cityscapes itself), minutes on one GPU
-        Recipe("bisenetv2-gpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=4000, **_GPU,
-               notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),
-        Recipe("bisenetv1-r18-gpu", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.025, iters=4000, **_GPU,
-               notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),
-        # the base of the paper's ablations (bisenet.ablation): every variant changes only the model
-        # options, the booster and the loss of these. OHEM's min_kept is scaled to keep the same
-        # share of a batch's pixels as mmseg's 10,000 per 1024x1024 image (0.95 %).
-        Recipe("bisenetv2-ablation-cpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=ABLATION_CPU_ITERS,
-               **{**_CPU, "crop_size": (128, 128), "scale": (256, 128), "batch_per_gpu": 8,
-                  "warmup_iters": 20, "val_interval": ABLATION_CPU_ITERS, "checkpoint_interval": 50,
-                  "keep_checkpoints": 1, "log_interval": 10},
-               ohem_min_kept=1250,
-               notes=f"MiniCity 128x256, crops 128x128, batch 8, {ABLATION_CPU_ITERS} iterations; the ablation grid's scale"),
-        Recipe("bisenetv2-ablation-gpu", model="bisenetv2", aux_weights=V2_AUX, lr=0.05, iters=4000,
-               **{**_GPU, "keep_checkpoints": 1}, ohem_min_kept=40_000,
-               notes="MiniCity 1024x2048 (or Cityscapes), crops 512x1024, batch 8, 4000 iterations"),
-        Recipe("bisenetv2-ablation-smoke", model="bisenetv2", aux_weights=V2_AUX, lr=0.01,
-               **{**_SMOKE, "iters": 2, "val_interval": 2, "keep_checkpoints": 1}),
-        Recipe("bisenetv2-smoke", model="bisenetv2", aux_weights=V2_AUX, lr=0.01, **_SMOKE),
-        Recipe("bisenetv1-r18-smoke", model="bisenetv1-r18", aux_weights=V1_AUX, lr=0.01, **_SMOKE),
-    ]
-}
-
-ALL_RECIPES: dict[str, Recipe] = {**RECIPES, **PROFILE_RECIPES}
-
-
 def get_recipe(name: str) -> Recipe:
-    """A recipe by name; an unknown name raises an error listing those that exist."""
-    if name not in ALL_RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; available:\n  " + "\n  ".join(ALL_RECIPES))
-    return ALL_RECIPES[name]
+    """A recipe by name: a model-zoo row (:data:`RECIPES`) or a profile's recipe
+    (``bisenet.profiles.PROFILE_RECIPES``); an unknown name raises an error listing them all."""
+    recipes = all_recipes()
+    if name not in recipes:
+        raise UsageError(f"unknown recipe {name!r}; available:\n  " + "\n  ".join(recipes))
+    return recipes[name]
+
+
+def all_recipes() -> dict[str, Recipe]:
+    """The model zoo's recipes, then every profile's (``bisenet recipes`` lists them all)."""
+    # the profiles are built from Recipe objects (bisenet.profiles imports this module), so they
+    # are imported when asked for, not at the top of this module
+    from bisenet.profiles import PROFILE_RECIPES
+
+    return {**RECIPES, **PROFILE_RECIPES}
 
 
 # mmseg 1.2.2's values for the columns of the side-by-side table, read from its configs.
@@ -189,10 +164,13 @@ for _name, _r in RECIPES.items():
         MMSEG_REFERENCE[_name] = dict(batch="4x4", crop="512x512", lr=0.005, iters=160_000, loss="CE", amp="-")
 
 
-def recipe_table(include_profiles: bool = True) -> pd.DataFrame:
-    """Every recipe as a row, with mmseg's values beside the package's where mmseg has the row."""
+def recipe_table(include_profiles: bool = True):
+    """Every recipe as a row of a pandas DataFrame, with mmseg's values beside the package's
+    where mmseg has the row."""
+    import pandas as pd
+
     rows = []
-    for r in (ALL_RECIPES if include_profiles else RECIPES).values():
+    for r in (all_recipes() if include_profiles else RECIPES).values():
         ref = MMSEG_REFERENCE.get(r.name, {})
         rows.append(
             {

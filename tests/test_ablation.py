@@ -178,7 +178,7 @@ def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_pat
     monkeypatch.setattr("bisenet.ablation.base_recipe", lambda scale: base)
     work = tmp_path / "runs"
     recipe = VARIANTS["sum"].recipe(base, 0)
-    train(recipe, data_root=minicity, work_dir=work / "sum-seed0", stop_after=2, dataset="minicity", progress=False)
+    train(recipe.with_(dataset="minicity"), data_root=minicity, work_dir=work / "sum-seed0", stop_after=2, progress=False)
     starts = []
     import bisenet.engine.trainer as trainer
 
@@ -207,22 +207,21 @@ def test_cli_ablate_writes_the_csv_and_prints_the_summary(minicity, tmp_path, ca
     assert main(["ablate", "--scale", "smoke", "--seeds", "a,b"]) == 2
 
 
-def test_load_results_joins_the_grids_of_one_set_up_and_refuses_a_mixture(tmp_path, monkeypatch):
+def test_load_results_joins_the_grids_of_one_set_up_and_refuses_a_mixture(tmp_path):
     from bisenet import ablation
 
-    monkeypatch.setattr(ablation, "book_data_dir", lambda: tmp_path)
-    assert ablation.load_results("cpu") is None
+    assert ablation.load_results("cpu", tmp_path) is None
     row = {"variant": "bga", "seed": 0, "mIoU": 10.0, "iters": 150, "data_root": "d", "recipe": "r"}
     pd.DataFrame([row]).to_csv(tmp_path / "ablations_cpu.csv", index=False)
     pd.DataFrame([{**row, "seed": 1}]).to_csv(tmp_path / "ablations_cpu_seed1.csv", index=False)
     pd.DataFrame([{**row, "iters": 9}]).to_csv(tmp_path / "ablations_gpu.csv", index=False)  # another scale
-    assert sorted(ablation.load_results("cpu")["seed"]) == [0, 1]
+    assert sorted(ablation.load_results("cpu", tmp_path)["seed"]) == [0, 1]
     pd.DataFrame([{**row, "seed": 2, "iters": 99}]).to_csv(tmp_path / "ablations_cpu_seed2.csv", index=False)
     with pytest.raises(ValueError, match="iters"):
-        ablation.load_results("cpu")
+        ablation.load_results("cpu", tmp_path)
     pd.DataFrame([{**row, "seed": 1}]).to_csv(tmp_path / "ablations_cpu_seed2.csv", index=False)
     with pytest.raises(ValueError, match="twice"):
-        ablation.load_results("cpu")
+        ablation.load_results("cpu", tmp_path)
 
 
 def test_claims_pair_by_seed_and_judge_against_the_spread():

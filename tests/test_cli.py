@@ -71,3 +71,48 @@ def test_bad_arguments_are_explained(args, message):
     out = run(*args)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_help_is_quick_and_imports_no_torch():
+    code = ("import sys\nfrom bisenet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'bisenet --help imported torch'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "models" in out.stdout and "ablate" in out.stdout and "later chapters" not in out.stdout
+
+
+def test_importing_the_package_runs_no_subprocess():
+    code = ("import subprocess\ncalls = []\nreal = subprocess.Popen.__init__\n"
+            "def spy(self, *a, **k):\n    calls.append(a[0] if a else k.get('args'))\n    real(self, *a, **k)\n"
+            "subprocess.Popen.__init__ = spy\n"
+            "import bisenet, bisenet.engine, bisenet.cli, bisenet.ablation, bisenet.trained, bisenet.analysis.provenance\n"
+            "assert not calls, calls\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_library_bug_is_not_reported_as_bad_input(monkeypatch):
+    import bisenet.cli as cli
+
+    def buggy(args):
+        raise ValueError("a bug inside the package")
+
+    monkeypatch.setattr(cli, "cmd_models", buggy)
+    with pytest.raises(ValueError, match="a bug inside"):
+        main(["models"])
+
+
+def test_bad_input_is_reported_without_a_traceback(tmp_path):
+    out = run("eval", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "missing.pth"), "--data", "minicity",
+              "--data-root", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"checkpoint {tmp_path / 'missing.pth'} does not exist" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["bench", "eval", "predict", "train", "ablate"])
+def test_every_device_flag_has_one_meaning(command):
+    from bisenet.cli import DEVICE_HELP, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    device = next(a for a in sub._actions if a.dest == "device")
+    assert device.help == DEVICE_HELP and device.default is None

@@ -7,7 +7,7 @@ import pytest
 import torch
 from cityscapesscripts.helpers.labels import labels as cs_labels
 
-from bisenet.data import COCOSTUFF_CLASSES, COCOStuff, Cityscapes, DatasetError, build_dataloader, train_pipeline
+from bisenet.data import COCOSTUFF_CLASSES, COCOStuff, Cityscapes, DatasetError, train_pipeline
 from bisenet.data.cityscapes import CITYSCAPES_CLASSES, LABEL_ID_TO_TRAIN_ID, TRAIN_ID_TO_LABEL_ID
 from conftest import make_cityscapes_tree, write_png
 
@@ -127,14 +127,18 @@ def test_cocostuff_layout(tmp_path):
         COCOStuff(tmp_path, "test2017")
 
 
-def test_loader_is_deterministic_and_independent_of_workers(tmp_path):
+def test_training_batches_are_deterministic_and_independent_of_workers(tmp_path):
+    from torch.utils.data import DataLoader
+
+    from bisenet.engine.sampler import IterationSampler
+
     make_cityscapes_tree(tmp_path, "train", n=4, size=(96, 192))
     pipeline = train_pipeline(crop_size=(64, 64), scale=(192, 96))
 
     def batches(workers):
         ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
-        loader = build_dataloader(ds, batch_size=2, shuffle=True, num_workers=workers, seed=5)
-        return [(x.clone(), y.clone()) for x, y in loader]
+        sampler = IterationSampler(len(ds), micro_batch=2, accum=1, rank=0, world=1, seed=5, start=0, total=2)
+        return [(x.clone(), y.clone()) for x, y in DataLoader(ds, batch_sampler=sampler, num_workers=workers)]
 
     a, b, c = batches(0), batches(0), batches(2)
     assert len(a) == 2 and a[0][0].shape == (2, 3, 64, 64) and a[0][1].dtype == torch.int64
@@ -143,5 +147,4 @@ def test_loader_is_deterministic_and_independent_of_workers(tmp_path):
         assert torch.equal(xa, xc) and torch.equal(ya, yc)
     ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
     first = ds[0][0]
-    ds.set_epoch(1)
-    assert not torch.equal(first, ds[0][0])  # a new epoch draws new augmentations
+    assert not torch.equal(first, ds[1, 0][0])  # a new epoch draws new augmentations

@@ -8,12 +8,11 @@ import torch
 from bisenet import build_model
 from bisenet.checkpoint import CheckpointError
 from bisenet.interop import (
-    COINCHEUNG_V1_OPTIONS,
-    COINCHEUNG_V2_OPTIONS,
     coincheung_to_bisenet,
     from_coincheung,
     from_mmseg,
 )
+from bisenet.models import bisenetv1, bisenetv2, model_spec
 from conftest import read_keys
 from test_deploy import trained_like
 
@@ -29,6 +28,7 @@ def test_from_mmseg_infers_architecture_and_classes(name, layout, tmp_path):
         checkpoint = tmp_path / "ckpt.pth"
     loaded = from_mmseg(checkpoint)
     assert not loaded.training and loaded.auxiliary_head is not None
+    assert model_spec(loaded) == (name, {})
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
@@ -41,8 +41,8 @@ def test_from_mmseg_class_count_and_missing_aux(tmp_path):
 
 
 @pytest.mark.parametrize("layout, name, options", [
-    ("keys_coin_v2.txt", "bisenetv2", COINCHEUNG_V2_OPTIONS),
-    ("keys_coin_v1_r18.txt", "bisenetv1-r18", COINCHEUNG_V1_OPTIONS),
+    ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
+    ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
 ])
 def test_coincheung_layout_maps_one_to_one(layout, name, options):
     reference = read_keys(layout)
@@ -54,8 +54,8 @@ def test_coincheung_layout_maps_one_to_one(layout, name, options):
 
 
 @pytest.mark.parametrize("layout, name, options", [
-    ("keys_coin_v2.txt", "bisenetv2", COINCHEUNG_V2_OPTIONS),
-    ("keys_coin_v1_r18.txt", "bisenetv1-r18", COINCHEUNG_V1_OPTIONS),
+    ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
+    ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
 ])
 def test_from_coincheung_round_trip(layout, name, options):
     """Our model with CoinCheung's options, saved under CoinCheung's names, loads back equal."""
@@ -65,6 +65,7 @@ def test_from_coincheung_round_trip(layout, name, options):
     ours_to_theirs = dict(zip(mapped, reference))  # dicts keep order: mapped[i] came from reference[i]
     theirs = {ours_to_theirs[k]: v for k, v in model.state_dict().items()}
     loaded = from_coincheung(theirs)
+    assert model_spec(loaded) == (name, options)  # what `bisenet convert` saves beside the weights
     x = torch.randn(1, 3, 64, 128)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))

@@ -12,14 +12,8 @@ from cityscapesscripts.helpers.labels import labels
 from matplotlib.figure import Figure
 from PIL import Image
 
-from bisenet.data.minicity import (
-    CITIES,
-    TRAIN_CLASSES,
-    class_frequency_table,
-    generate_minicity,
-    render_scene,
-    sample_grid,
-)
+from bisenet.analysis.minicity import class_frequency_table, sample_grid
+from bisenet.data.minicity import CITIES, TRAIN_CLASSES, generate_minicity, render_scene
 
 pytestmark = pytest.mark.filterwarnings("error")  # no numpy warning (0 / 0, bad casts) may pass silently
 

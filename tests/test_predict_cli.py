@@ -69,10 +69,11 @@ def test_palettes():
 
 
 def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys):
-    from bisenet.interop import COINCHEUNG_V2_OPTIONS, coincheung_to_bisenet
+    from bisenet.interop import coincheung_to_bisenet
+    from bisenet.models.bisenetv2 import COINCHEUNG_OPTIONS
 
     torch.manual_seed(0)
-    ours = build_model("bisenetv2", **COINCHEUNG_V2_OPTIONS).eval()
+    ours = build_model("bisenetv2", **COINCHEUNG_OPTIONS).eval()
     reference = read_keys("keys_coin_v2.txt")
     _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
     theirs = {dict(zip(mapped, reference))[k]: v for k, v in ours.state_dict().items()}

@@ -11,7 +11,7 @@ from bisenet.models import ResNet
 
 def _torchvision_style_checkpoint(path, depth, wrap=False):
     """What torchvision's resnetNN().state_dict() holds: the trunk plus the fc classifier."""
-    trunk = ResNet(depth)
+    trunk = ResNet(depth=depth)
     for p in trunk.parameters():
         p.data.normal_()
     state = dict(trunk.state_dict())
@@ -46,11 +46,11 @@ def test_pretrained_backbone_errors_name_the_file(tmp_path):
 
 @pytest.mark.parametrize("depth, channels", [(18, (64, 128, 256, 512)), (50, (256, 512, 1024, 2048))])
 def test_stage_outputs(depth, channels):
-    outs = ResNet(depth).eval()(torch.randn(1, 3, 64, 96))
+    outs = ResNet(depth=depth).eval()(torch.randn(1, 3, 64, 96))
     assert [o.shape[1] for o in outs] == list(channels)
     assert [o.shape[-2:] for o in outs] == [(16, 24), (8, 12), (4, 6), (2, 3)]
 
 
 def test_unknown_depth():
     with pytest.raises(ValueError, match="depth must be one of \\[18, 50, 101\\]"):
-        ResNet(34)
+        ResNet(depth=34)

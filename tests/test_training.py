@@ -9,11 +9,11 @@ import sys
 import pytest
 import torch
 
-from bisenet.checkpoint import CheckpointError, read_checkpoint
+from bisenet.checkpoint import Checkpoint, CheckpointError, iteration_checkpoints, read_checkpoint, save_checkpoint
 from bisenet.engine import trainer as trainer_module
-from bisenet.engine.checkpoints import iteration_checkpoints, save_atomic
 from bisenet.engine.optim import WarmupPoly, build_optimizer, set_lr
-from bisenet.engine.trainer import NonFiniteLossError, read_log, train
+from bisenet.engine.run_log import read_log
+from bisenet.engine.trainer import NonFiniteLossError, train
 from bisenet.losses import SegmentationLoss, ohem_cross_entropy, ohem_mask
 from bisenet.models import build_model
 from bisenet.recipes import RECIPES, get_recipe, recipe_table
@@ -125,10 +125,10 @@ def _params(path):
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(minicity, tmp_path):
-    full = train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path / "full", iters=6, progress=False)
-    train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path / "cut", iters=6, stop_after=3, progress=False)
+    full = train(get_recipe("bisenetv2-smoke").with_(iters=6), data_root=minicity, work_dir=tmp_path / "full", progress=False)
+    train(get_recipe("bisenetv2-smoke").with_(iters=6), data_root=minicity, work_dir=tmp_path / "cut", stop_after=3, progress=False)
     assert [i for i, _ in iteration_checkpoints(tmp_path / "cut")][-1] == 3
-    resumed = train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path / "cut", iters=6, resume=True, progress=False)
+    resumed = train(get_recipe("bisenetv2-smoke").with_(iters=6), data_root=minicity, work_dir=tmp_path / "cut", resume=True, progress=False)
     a, b = _params(full.last_checkpoint), _params(resumed.last_checkpoint)
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from the uninterrupted one"
     log = read_log(resumed.log)
@@ -139,23 +139,23 @@ def test_interrupted_and_resumed_equals_uninterrupted(minicity, tmp_path):
 
 
 def test_a_second_run_into_the_same_folder_must_say_resume(minicity, tmp_path):
-    train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, iters=1, progress=False)
+    train(get_recipe("bisenetv2-smoke").with_(iters=1), data_root=minicity, work_dir=tmp_path, progress=False)
     with pytest.raises(FileExistsError, match="--resume"):
-        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, iters=1, progress=False)
+        train(get_recipe("bisenetv2-smoke").with_(iters=1), data_root=minicity, work_dir=tmp_path, progress=False)
 
 
 def test_corrupt_checkpoint_is_reported_not_loaded(minicity, tmp_path):
-    train("bisenetv1-r18-smoke", data_root=minicity, work_dir=tmp_path, iters=4, stop_after=2, progress=False)
+    train(get_recipe("bisenetv1-r18-smoke").with_(iters=4), data_root=minicity, work_dir=tmp_path, stop_after=2, progress=False)
     (tmp_path / "iter_3.pth").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="iter_3.pth"):
         read_checkpoint(tmp_path / "iter_3.pth")
     with pytest.warns(UserWarning, match="skipping corrupt checkpoint.*iter_3.pth"):
-        result = train("bisenetv1-r18-smoke", data_root=minicity, work_dir=tmp_path, iters=4, resume=True, progress=False)
+        result = train(get_recipe("bisenetv1-r18-smoke").with_(iters=4), data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
     assert result.iteration == 4
 
 
 def test_killed_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path, monkeypatch):
-    save_atomic({"model": {"w": torch.ones(2)}, "iteration": 1}, tmp_path / "iter_1.pth")
+    save_checkpoint(Checkpoint({"w": torch.ones(2)}, iteration=1), tmp_path / "iter_1.pth")
 
     def dying_save(obj, f, *a, **k):
         f.write(b"half a checkpoint")
@@ -163,7 +163,7 @@ def test_killed_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path, mon
 
     monkeypatch.setattr(torch, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
-        save_atomic({"model": {"w": torch.zeros(2)}, "iteration": 2}, tmp_path / "iter_2.pth")
+        save_checkpoint(Checkpoint({"w": torch.zeros(2)}, iteration=2), tmp_path / "iter_2.pth")
     monkeypatch.undo()
     assert not (tmp_path / "iter_2.pth").exists()
     assert list(tmp_path.glob("*.tmp")) == []
@@ -178,28 +178,28 @@ def test_non_finite_loss_stops_with_the_facts(minicity, tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer_module, "SegmentationLoss", NaNLoss)
     with pytest.raises(NonFiniteLossError, match="iteration 0: loss=nan, loss_main=nan.*Last good checkpoint: none yet"):
-        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, progress=False)
+        train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)
 
 
 def test_bf16_autocast_runs_on_cpu(minicity, tmp_path):
-    result = train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, iters=2, amp="bf16", progress=False)
+    result = train(get_recipe("bisenetv2-smoke").with_(iters=2, amp="bf16"), data_root=minicity, work_dir=tmp_path, progress=False)
     log = read_log(result.log)
     assert log[log.kind == "train"].loss.notna().all()
 
 
 def test_fp16_on_cpu_is_refused_with_advice(minicity, tmp_path):
     with pytest.raises(ValueError, match="fp16 needs a CUDA device.*bf16"):
-        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, amp="fp16", progress=False)
+        train(get_recipe("bisenetv2-smoke").with_(amp="fp16"), data_root=minicity, work_dir=tmp_path, progress=False)
 
 
 def test_micro_batch_of_one_is_refused(minicity, tmp_path):
     with pytest.raises(ValueError, match="batch_per_gpu must be at least 2.*BatchNorm"):
-        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, batch_per_gpu=1, progress=False)
+        train(get_recipe("bisenetv2-smoke").with_(batch_per_gpu=1), data_root=minicity, work_dir=tmp_path, progress=False)
 
 
 def test_missing_dataset_says_how_to_make_it(tmp_path):
     with pytest.raises(Exception, match="bisenet minicity --out"):
-        train("bisenetv2-smoke", data_root=tmp_path / "nothing", work_dir=tmp_path / "wd", progress=False)
+        train(get_recipe("bisenetv2-smoke"), data_root=tmp_path / "nothing", work_dir=tmp_path / "wd", progress=False)
 
 
 @pytest.mark.slow
@@ -216,8 +216,7 @@ def test_torchrun_two_processes_equal_one_process_with_the_same_global_batch(min
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        single = train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path / "one", iters=3, gpus=2,
-                       batch_per_gpu=2, progress=False)
+        single = train(get_recipe("bisenetv2-smoke").with_(iters=3, gpus=2, batch_per_gpu=2), data_root=minicity, work_dir=tmp_path / "one", progress=False)
     finally:
         torch.set_num_threads(threads)
     a = _params(tmp_path / "ddp" / "iter_3.pth")
@@ -235,4 +234,4 @@ def test_out_of_memory_suggests_batch_or_crop(minicity, tmp_path, monkeypatch):
 
     monkeypatch.setattr(BiSeNetV2, "forward", oom)
     with pytest.raises(RuntimeError, match="out of memory at iteration 0.*--batch-per-gpu.*crop size"):
-        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path, progress=False)
+        train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)

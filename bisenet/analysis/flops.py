@@ -55,3 +55,17 @@ def component_table(model: nn.Module, size: tuple[int, int], depth: int = 2) -> 
         )
     )
     return pd.DataFrame(rows)
+
+
+def parameter_table(num_classes: int = 19) -> pd.DataFrame:
+    """Every registered model's parameter count: for inference (without the auxiliary heads) and
+    with them (what training updates)."""
+    from bisenet.models import available_models, build_model
+
+    rows = []
+    for name in available_models():
+        model = build_model(name, num_classes=num_classes)
+        with_aux = sum(p.numel() for p in model.parameters())
+        aux = sum(p.numel() for p in model.auxiliary_head.parameters())
+        rows.append(dict(model=name, params_inference=with_aux - aux, params_with_aux=with_aux))
+    return pd.DataFrame(rows)

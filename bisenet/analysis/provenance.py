@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import subprocess
@@ -22,7 +23,8 @@ def cpu_name() -> str:
 
 
 def git_commit(path: str | Path | None = None) -> str:
-    """The commit of the repository holding ``path`` (default: this package), or 'unknown'."""
+    """The commit of the git checkout holding ``path`` (default: the source folder of this
+    package, when it is one), or 'unknown' (an installed package, no git)."""
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -33,17 +35,20 @@ def git_commit(path: str | Path | None = None) -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
-# The code a process runs is the code it imported: a commit made while it runs must not be
-# recorded as the one that produced its results.
-COMMIT_AT_START = git_commit()
+@functools.cache
+def commit_at_start() -> str:
+    """The commit of the package's source when this process first asked (at the start of its
+    first run or measurement), then the same answer for the rest of the process: the code a
+    process runs is the code it started with, so a commit made while it runs must not be recorded
+    as the one that produced its results. Importing the package runs no subprocess."""
+    return git_commit()
 
 
 def provenance(device: str = "cpu") -> dict[str, str]:
-    """A flat record to store beside any measured number. ``commit`` is the repository's commit
-    when the package was imported (when this process started), not when the record is made."""
+    """A flat record to store beside any measured number; ``commit`` is :func:`commit_at_start`."""
     info = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": COMMIT_AT_START,
+        "commit": commit_at_start(),
         "torch": str(torch.__version__),
         "python": platform.python_version(),
         "cpu": cpu_name(),
@@ -55,3 +60,13 @@ def provenance(device: str = "cpu") -> dict[str, str]:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
+
+
+def with_provenance(table, info: dict[str, str], command: str):
+    """A copy of the DataFrame ``table`` with one column per provenance field and the command
+    that produced it (what every measured CSV of ``book/data`` carries)."""
+    table = table.copy()
+    for key, value in info.items():
+        table[key] = value
+    table["command"] = command
+    return table

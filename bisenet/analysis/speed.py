@@ -21,6 +21,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from bisenet.atomic import atomic_write
+from bisenet.errors import UsageError
 from bisenet.models import build_model
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -52,14 +54,14 @@ def make_runner(
     from bisenet.deploy import export_onnx, optimize
 
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise UsageError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
+        raise UsageError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
     if backend == "onnxruntime":
         import onnxruntime as ort
 
         if dtype != "fp32" or x.device.type != "cpu":
-            raise ValueError("the onnxruntime backend is measured in fp32 on the CPU")
+            raise UsageError("the onnxruntime backend is measured in fp32 on the CPU")
         path = export_onnx(model, Path(workdir or tempfile.mkdtemp()) / "model.onnx", size=tuple(x.shape[-2:]), fold_bn=fold_bn)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
@@ -119,7 +121,7 @@ def benchmark(
     p90_ms, images_per_s (batch / median), runs.
     """
     if runs < 1 or warmup < 0 or batch < 1:
-        raise ValueError(f"need runs >= 1, warmup >= 0, batch >= 1; got {runs}, {warmup}, {batch}")
+        raise UsageError(f"need runs >= 1, warmup >= 0, batch >= 1; got {runs}, {warmup}, {batch}")
     dev = torch.device(device)
     if not isinstance(models, Mapping):
         models = {name: build_model(name, aux_heads=False) for name in models}
@@ -162,3 +164,14 @@ def plot_benchmark(table: pd.DataFrame, title: str = ""):
         ax.set_title(f"1x3x{size}" if not title else f"{title}\n{size}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def save_benchmark_plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """:func:`plot_benchmark` written to ``path`` (PNG, 120 dpi)."""
+    import matplotlib.pyplot as plt
+
+    fig = plot_benchmark(table, title)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=120)
+    plt.close(fig)
+    return Path(path)

@@ -1,10 +1,10 @@
-"""Datasets (Cityscapes, COCO-Stuff, the synthetic MiniCity), transforms and loaders."""
+"""Datasets (Cityscapes, COCO-Stuff, the synthetic MiniCity) and their transforms."""
 
 from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset
-from bisenet.data.cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, Cityscapes, MiniCity
+from bisenet.data.cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, Cityscapes
 from bisenet.data.cocostuff import COCOSTUFF_CLASSES, COCOStuff
-from bisenet.data.factory import DATASETS, build_dataset
-from bisenet.data.loader import build_dataloader
+from bisenet.data.factory import DATASETS, EVAL_SCALES, build_dataset
+from bisenet.data.minicity import MiniCity
 from bisenet.data.transforms import eval_pipeline, train_pipeline
 
 __all__ = [
@@ -14,11 +14,11 @@ __all__ = [
     "COCOStuff",
     "Cityscapes",
     "DATASETS",
+    "EVAL_SCALES",
     "MiniCity",
     "DatasetError",
     "IGNORE_INDEX",
     "SegmentationDataset",
-    "build_dataloader",
     "build_dataset",
     "eval_pipeline",
     "train_pipeline",

@@ -4,8 +4,8 @@ errors, and deterministic augmentation.
 Each sample is augmented with its own random generator, seeded from (dataset seed, epoch, sample
 index): the augmentation of a sample never depends on which worker loads it, on the batch size
 or on what was loaded before, so runs are reproducible and a resumed run sees exactly the data an
-uninterrupted one would. Call :meth:`SegmentationDataset.set_epoch` at each epoch (the
-DataLoader's workers must not be persistent, PyTorch's default, so that they see it).
+uninterrupted one would. The training sampler asks for ``dataset[epoch, index]``
+(:class:`bisenet.engine.sampler.IterationSampler`); ``dataset[index]`` is epoch 0.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bisenet.errors import DatasetError
+
 IGNORE_INDEX = 255
+UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outside the table
 
 # transform(image (H, W, 3) uint8, label (H, W) uint8, rng) -> (image, label)
 Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple]
-
-
-class DatasetError(RuntimeError):
-    """A dataset cannot be used as given; the message names the path or value and what to do."""
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -91,6 +90,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     classes: tuple[str, ...] = ()
     palette: tuple[tuple[int, int, int], ...] = ()
+    # the value written for each train id in prediction files: the dataset's own label ids, which
+    # its official evaluation reads (Cityscapes); None writes the train ids themselves
+    prediction_ids: np.ndarray | None = None
 
     def __init__(
         self,
@@ -105,7 +107,6 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.samples = samples
         self.transform = transform
         self.seed = seed
-        self.epoch = 0
         self.label_map = label_map  # a 256-entry lookup table: file value -> train id
         self.name = name
         self._warned_unknown = False
@@ -114,12 +115,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def rng(self, index: int, epoch: int | None = None) -> np.random.Generator:
-        """The random generator of sample ``index`` in ``epoch`` (default: the current one)."""
-        return np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, index])
+    def rng(self, index: int, epoch: int = 0) -> np.random.Generator:
+        """The random generator of sample ``index`` in ``epoch``."""
+        return np.random.default_rng([self.seed, epoch, index])
 
     def map_label(self, raw: np.ndarray, path: Path) -> np.ndarray:
         """File values -> train ids through ``label_map``; values outside the table become 255,
@@ -158,14 +156,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: int | tuple[int, int]):
         """``dataset[index]``, or ``dataset[epoch, index]`` (what the training sampler asks for:
         the sample with the augmentation of that epoch)."""
-        epoch, index = key if isinstance(key, tuple) else (None, key)
+        epoch, index = key if isinstance(key, tuple) else (0, key)
         image, label = self.load(index)
         if self.transform is None:
             return image, label
         return self.transform(image, label, self.rng(index, epoch))
 
-
-UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outside the table
 
 
 def lookup_table(pairs: dict[int, int]) -> np.ndarray:

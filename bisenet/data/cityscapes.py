@@ -5,7 +5,8 @@
 
 The 34 label ids of the annotation map to the 19 train ids plus 255 ("ignore") through
 cityscapesscripts' own label table (``cityscapesscripts.helpers.labels``), never a copy of it.
-MiniCity (``bisenet.data.minicity``) writes the same layout, so this class reads it too.
+MiniCity (``bisenet.data.minicity``) writes the same layout, so this class reads it too: its
+dataset class, ``bisenet.data.minicity.MiniCity``, is this one with a required root.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Cityscapes(SegmentationDataset):
 
     classes = CITYSCAPES_CLASSES
     palette = CITYSCAPES_PALETTE
+    prediction_ids = TRAIN_ID_TO_LABEL_ID  # what cityscapesscripts' evaluation reads
 
     def __init__(
         self,
@@ -95,19 +97,3 @@ class Cityscapes(SegmentationDataset):
         self.split = split
         samples = cityscapes_samples(self.root, split)
         super().__init__(samples, transform, seed, LABEL_ID_TO_TRAIN_ID, f"Cityscapes {split} at {self.root}")
-
-
-class MiniCity(Cityscapes):
-    """MiniCity, the synthetic city of ``bisenet.data.minicity``, read through the Cityscapes
-    loader (same layout, same label ids). ``root`` is required: no environment variable."""
-
-    def __init__(
-        self, root: str | Path, split: str = "train", transform: Transform | None = None, seed: int = 0
-    ) -> None:
-        if root is None or not Path(root).expanduser().is_dir():
-            raise DatasetError(
-                f"MiniCity root {root} does not exist; generate it first: "
-                f"`bisenet minicity --out {root or 'data/minicity'}` "
-                "(or bisenet.data.minicity.generate_minicity)"
-            )
-        super().__init__(root, split, transform, seed)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bisenet.data.base import SegmentationDataset, Transform
-from bisenet.data.cityscapes import Cityscapes, MiniCity
+from bisenet.data.cityscapes import Cityscapes
 from bisenet.data.cocostuff import COCOStuff
+from bisenet.data.minicity import MiniCity
+from bisenet.errors import UsageError
 
 DATASETS = {"cityscapes": Cityscapes, "minicity": MiniCity, "cocostuff": COCOStuff}
 # mmseg's test-time resize (long side, short side); None keeps the image's own size
@@ -18,5 +20,5 @@ def build_dataset(
     name: str, root: str | Path | None, split: str, transform: Transform | None = None, seed: int = 0
 ) -> SegmentationDataset:
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+        raise UsageError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     return DATASETS[name](root, split, transform=transform, seed=seed)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
 
+from bisenet.errors import UsageError
 from bisenet.data.base import IGNORE_INDEX
 
 MEAN = (123.675, 116.28, 103.53)  # RGB, ImageNet, as mmseg's data preprocessor
@@ -106,7 +107,7 @@ class RandomResize:
 
     def __init__(self, scale: tuple[int, int] = (2048, 1024), ratio_range: tuple[float, float] = (0.5, 2.0)) -> None:
         if not 0 < ratio_range[0] <= ratio_range[1]:
-            raise ValueError(f"ratio_range must satisfy 0 < low <= high, got {ratio_range}")
+            raise UsageError(f"ratio_range must satisfy 0 < low <= high, got {ratio_range}")
         self.scale = tuple(scale)
         self.ratio_range = tuple(ratio_range)
 

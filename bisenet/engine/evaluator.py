@@ -10,10 +10,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from bisenet.atomic import atomic_write
 from bisenet.data.base import SegmentationDataset
-from bisenet.data.loader import build_dataloader
+from bisenet.errors import UsageError
 from bisenet.engine.inference import MSFLIP_RATIOS, infer
 from bisenet.metrics import ConfusionMatrix, Metrics
 
@@ -41,15 +43,17 @@ def evaluate(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     num_classes = model.num_classes if hasattr(model, "num_classes") else None
     if num_classes is None:
-        raise ValueError("evaluate() needs a model with a num_classes attribute (a bisenet model)")
+        raise UsageError("evaluate() needs a model with a num_classes attribute (a bisenet model)")
     if dataset.classes and len(dataset.classes) != num_classes:
-        raise ValueError(
+        raise UsageError(
             f"the model predicts {num_classes} classes but {dataset.name} has {len(dataset.classes)}"
         )
     was_training = model.training
     model.eval()
     matrix = ConfusionMatrix(num_classes, device=device)
-    loader = build_dataloader(dataset, batch_size=1, shuffle=False, num_workers=num_workers)
+    if num_workers < 0:
+        raise UsageError(f"num_workers must be >= 0, got {num_workers}")
+    loader = DataLoader(dataset, batch_size=1, shuffle=False, num_workers=num_workers)
     if prediction_dir is not None:
         prediction_dir = Path(prediction_dir)
         prediction_dir.mkdir(parents=True, exist_ok=True)
@@ -82,5 +86,6 @@ def save_prediction(
     if label_ids is not None:
         values = label_ids[values]
     path = prediction_path(image_path, prediction_dir)
-    Image.fromarray(values.astype(np.uint8)).save(path)
+    with atomic_write(path) as f:
+        Image.fromarray(values.astype(np.uint8)).save(f, format="PNG")
     return path

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bisenet.errors import UsageError
+
 MSFLIP_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 MODES = ("whole", "slide", "msflip")
 
@@ -37,7 +39,7 @@ def slide_inference(
     crop_h, crop_w = min(crop[0], h), min(crop[1], w)
     stride_h, stride_w = stride
     if stride_h < 1 or stride_w < 1 or stride_h > crop[0] or stride_w > crop[1]:
-        raise ValueError(f"slide stride {stride} must be >= 1 and at most the crop {crop}")
+        raise UsageError(f"slide stride {stride} must be >= 1 and at most the crop {crop}")
     rows = max(h - crop_h + stride_h - 1, 0) // stride_h + 1
     cols = max(w - crop_w + stride_w - 1, 0) // stride_w + 1
     scores = None
@@ -93,8 +95,8 @@ def infer(
         return whole_inference(model, images)
     if mode == "slide":
         if crop is None or stride is None:
-            raise ValueError("slide inference needs crop and stride (e.g. crop=(1024, 1024), stride=(768, 768))")
+            raise UsageError("slide inference needs crop and stride (e.g. crop=(1024, 1024), stride=(768, 768))")
         return slide_inference(model, images, crop, stride)
     if mode == "msflip":
         return msflip_inference(model, images, ratios)
-    raise ValueError(f"unknown inference mode {mode!r}; use one of {', '.join(MODES)}")
+    raise UsageError(f"unknown inference mode {mode!r}; use one of {', '.join(MODES)}")

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from bisenet.errors import UsageError
+
 
 @dataclass(frozen=True)
 class WarmupPoly:
@@ -65,7 +67,7 @@ def build_optimizer(
             for (head, flat), ps in sorted(buckets.items())
         ]
     else:
-        raise ValueError(f"optimizer variant must be 'mmseg' or 'coincheung', got {variant!r}")
+        raise UsageError(f"optimizer variant must be 'mmseg' or 'coincheung', got {variant!r}")
     return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 

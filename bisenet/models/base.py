@@ -27,7 +27,14 @@ MIN_INPUT_SIZE = 32
 
 def check_input(x: torch.Tensor, in_channels: int, model_name: str, size_divisor: int = 1) -> None:
     """Raise ``ValueError`` unless ``x`` is a float (N, in_channels, H, W) tensor, H, W >= 32
-    (and multiples of ``size_divisor``)."""
+    (and multiples of ``size_divisor``).
+
+    Args:
+        x: the model's input (required).
+        in_channels: the channel count the model expects (required).
+        model_name: the name the error message gives the model (required).
+        size_divisor: H and W must be multiples of it. Default 1.
+    """
     rule = (
         f"{model_name} expects a normalised float tensor of shape (N, {in_channels}, H, W) "
         f"with H, W >= {MIN_INPUT_SIZE}"
@@ -54,14 +61,42 @@ def check_input(x: torch.Tensor, in_channels: int, model_name: str, size_divisor
         )
 
 
+def check_config(config: object, config_class: type) -> None:
+    """Raise ``TypeError`` unless ``config`` is a ``config_class`` instance (not, say, a dict of
+    options: those go to ``config_class(**options)`` or to ``build_model``).
+
+    Args:
+        config: what the model was given (required).
+        config_class: the model's config dataclass (required).
+    """
+    if not isinstance(config, config_class):
+        raise TypeError(
+            f"config must be a {config_class.__name__}, got {type(config).__name__}; "
+            f"make one with {config_class.__name__}(**options)"
+        )
+
+
 class SegmentationModel(nn.Module):
-    """Backbone + decode head (+ auxiliary heads), with the input/output contract above."""
+    """Backbone + decode head (+ auxiliary heads), with the input/output contract above.
+
+    Subclasses build the three parts, call this constructor (which initialises every weight as
+    mmseg does) and keep the config they were built from as ``self.config``.
+
+    Args:
+        backbone: returns ``(main_feature, *auxiliary_features)`` (required).
+        decode_head: the segmentation head on the main feature (required).
+        auxiliary_head: one head per auxiliary feature, or None for no auxiliary heads
+            (required).
+        num_classes: the number of classes the heads predict (required, keyword-only).
+        in_channels: the channels of the input image. Default 3.
+    """
 
     def __init__(
         self,
         backbone: nn.Module,
         decode_head: FCNHead,
         auxiliary_head: nn.ModuleList | None,
+        *,
         num_classes: int,
         in_channels: int = 3,
     ) -> None:
@@ -74,10 +109,6 @@ class SegmentationModel(nn.Module):
         self.size_divisor = 1  # models with fixed up-sampling factors raise it
         self._init_weights()
 
-    @property
-    def has_aux_heads(self) -> bool:
-        return self.auxiliary_head is not None
-
     def _init_weights(self) -> None:
         init_weights(self)
         self.decode_head.init_classifier()
@@ -87,6 +118,11 @@ class SegmentationModel(nn.Module):
     def forward(
         self, x: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Eval mode: the logits (N, num_classes, H, W); train mode: ``(logits, [aux_logits, ...])``.
+
+        Args:
+            x: a normalised float tensor (N, in_channels, H, W), H, W >= 32 (required).
+        """
         check_input(x, self.in_channels, type(self).__name__, self.size_divisor)
         size = x.shape[-2:]
         features = self.backbone(x)  # (main, *auxiliary features)

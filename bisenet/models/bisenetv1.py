@@ -17,21 +17,37 @@ mmseg and CoinCheung's implementation:
 
 Input sizes: every resize goes to another feature's size (nearest, as mmseg), so any
 H, W >= 32 works.
+
+The options are the fields of one frozen :class:`BiSeNetV1Config` (``depth``, ``dropout``,
+``ffm_attention``). Three presets are dicts of its fields, for
+``build_model("bisenetv1-r18", **preset)`` or ``BiSeNetV1Config(**preset)``: ``MMSEG_OPTIONS``
+(the defaults), ``PAPER_OPTIONS`` (the paper's FFM attention) and ``COINCHEUNG_OPTIONS``. The
+registered models ``bisenetv1-r18``, ``-r50`` and ``-r101`` are defined at the end of this module.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from bisenet.errors import UsageError
 from bisenet.layers import ConvBNAct, resize
-from bisenet.models.base import SegmentationModel
+from bisenet.models.base import SegmentationModel, check_config
 from bisenet.models.heads import FCNHead
+from bisenet.models.registry import register_model
 from bisenet.models.resnet import ResNet
 
 FFMAttention = Literal["mmseg", "coincheung", "paper"]
+FFM_ATTENTIONS = ("mmseg", "coincheung", "paper")
+
+
+def _check_ffm_attention(attention: str) -> None:
+    if attention not in FFM_ATTENTIONS:
+        raise ValueError(f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {attention!r}")
 
 
 class SpatialPath(nn.Module):
@@ -40,6 +56,10 @@ class SpatialPath(nn.Module):
 
     Shapes (ResNet-18 widths): (N, 3, H, W) -> (N, 64, H/2, W/2) -> (N, 64, H/4, W/4)
     -> (N, 64, H/8, W/8) -> (N, 128, H/8, W/8).
+
+    Args:
+        in_channels: channels of the input image. Default 3.
+        channels: output channels of the four convs. Default (64, 64, 64, 128).
     """
 
     def __init__(self, in_channels: int = 3, channels: tuple[int, int, int, int] = (64, 64, 64, 128)) -> None:
@@ -61,6 +81,10 @@ class AttentionRefinementModule(nn.Module):
     1 x 1 conv + BN, sigmoid; output = feature * attention.
 
     Shapes: (N, in, h, w) -> (N, out, h, w); the attention is (N, out, 1, 1).
+
+    Args:
+        in_channels: channels of the ResNet feature (required).
+        out_channels: channels of the output and of the attention (required).
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -73,7 +97,11 @@ class AttentionRefinementModule(nn.Module):
         )
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """The channel attention (N, out, 1, 1) the module would apply to ``conv_layer(x)``."""
+        """The channel attention (N, out, 1, 1) the module would apply to ``conv_layer(x)``.
+
+        Args:
+            x: the module's input (N, in, h, w) (required).
+        """
         return self.atten_conv_layer(self.conv_layer(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,11 +118,18 @@ class ContextPath(nn.Module):
 
     Returns (context at 1/8, context at 1/16), both ``out_channels`` wide; the first goes to the
     FFM and the first auxiliary head, the second to the second auxiliary head.
+
+    All arguments are keyword-only, as :class:`ResNet`'s (``ContextPath(depth=50)``).
+
+    Args:
+        depth: the ResNet trunk's depth, 18, 50 or 101. Default 18.
+        in_channels: channels of the input image. Default 3.
+        out_channels: width of both ARMs and of the outputs. Default 128.
     """
 
-    def __init__(self, depth: int = 18, in_channels: int = 3, out_channels: int = 128) -> None:
+    def __init__(self, *, depth: int = 18, in_channels: int = 3, out_channels: int = 128) -> None:
         super().__init__()
-        self.backbone = ResNet(depth, in_channels)
+        self.backbone = ResNet(depth=depth, in_channels=in_channels)
         c4, c5 = self.backbone.out_channels[2:]
         self.arm16 = AttentionRefinementModule(c4, out_channels)
         self.arm32 = AttentionRefinementModule(c5, out_channels)
@@ -122,10 +157,17 @@ class FeatureFusionModule(nn.Module):
     sigmoid; convs with bias, no BN).
 
     Shapes: (N, c_s, H/8, W/8) + (N, c_c, H/8, W/8) -> (N, out, H/8, W/8).
+
+    Args:
+        in_channels: c_s + c_c, the channels of the concatenated features (required).
+        out_channels: channels of the fused feature and of the attention (required).
+        attention: ``"mmseg"``, ``"coincheung"`` or ``"paper"``; anything else raises
+            ``ValueError``. Default ``"mmseg"``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, attention: FFMAttention = "mmseg") -> None:
+    def __init__(self, in_channels: int, out_channels: int, *, attention: FFMAttention = "mmseg") -> None:
         super().__init__()
+        _check_ffm_attention(attention)
         self.conv1 = ConvBNAct(in_channels, out_channels, 1)
         self.gap = nn.AdaptiveAvgPool2d(1)
         if attention == "paper":
@@ -135,50 +177,24 @@ class FeatureFusionModule(nn.Module):
                 nn.Conv2d(out_channels, out_channels, 1),
                 nn.Sigmoid(),
             )
-        elif attention in ("mmseg", "coincheung"):
+        else:  # "mmseg" or "coincheung"
             self.conv_atten = nn.Sequential(
                 ConvBNAct(out_channels, out_channels, 1, act=attention == "mmseg"), nn.Sigmoid()
             )
-        else:
-            raise ValueError(
-                f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {attention!r}"
-            )
 
     def attention(self, x_spatial: torch.Tensor, x_context: torch.Tensor) -> torch.Tensor:
-        """The channel attention (N, out, 1, 1) computed for this pair of inputs."""
+        """The channel attention (N, out, 1, 1) computed for this pair of inputs.
+
+        Args:
+            x_spatial: the spatial path's feature (N, c_s, H/8, W/8) (required).
+            x_context: the context path's feature (N, c_c, H/8, W/8) (required).
+        """
         return self.conv_atten(self.gap(self.conv1(torch.cat([x_spatial, x_context], dim=1))))
 
     def forward(self, x_spatial: torch.Tensor, x_context: torch.Tensor) -> torch.Tensor:
         x = self.conv1(torch.cat([x_spatial, x_context], dim=1))  # (N, out, H/8, W/8)
         att = self.conv_atten(self.gap(x))  # (N, out, 1, 1)
         return x * att + x
-
-
-class BiSeNetV1Backbone(nn.Module):
-    """Context path, spatial path and their fusion (Fig. 2a up to the prediction).
-
-    Returns (fused feature at 1/8, context at 1/8, context at 1/16).
-    """
-
-    def __init__(
-        self,
-        depth: int = 18,
-        in_channels: int = 3,
-        spatial_channels: tuple[int, int, int, int] = (64, 64, 64, 128),
-        context_channels: int = 128,
-        out_channels: int = 256,
-        ffm_attention: FFMAttention = "mmseg",
-    ) -> None:
-        super().__init__()
-        self.context_path = ContextPath(depth, in_channels, context_channels)
-        self.spatial_path = SpatialPath(in_channels, spatial_channels)
-        self.ffm = FeatureFusionModule(spatial_channels[-1] + context_channels, out_channels, ffm_attention)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x_context8, x_context16 = self.context_path(x)  # (N, 128, H/8, W/8), (N, 128, H/16, W/16)
-        x_spatial = self.spatial_path(x)  # (N, 128, H/8, W/8)
-        x_fuse = self.ffm(x_spatial, x_context8)  # (N, 256, H/8, W/8)
-        return x_fuse, x_context8, x_context16
 
 
 # Widths of mmseg's configs: ResNet-18 uses 64/128/256 (spatial, context, fused) and heads of
@@ -190,6 +206,77 @@ V1_WIDTHS: dict[int, dict[str, object]] = {
 }
 
 
+@dataclass(frozen=True)
+class BiSeNetV1Config:
+    """The options of :class:`BiSeNetV1`, one frozen dataclass handed to the model and its
+    backbone. The defaults are mmsegmentation's Cityscapes ResNet-18 model; the presets below
+    (``PAPER_OPTIONS``, ``COINCHEUNG_OPTIONS``) are dicts of fields:
+    ``BiSeNetV1Config(**PAPER_OPTIONS)``. A bad ``depth`` or ``ffm_attention`` raises
+    ``ValueError`` when the config is made.
+
+    Args:
+        depth: the ResNet trunk, 18, 50 or 101; it also sets every width (``V1_WIDTHS``, as
+            mmseg's configs). The registered names fix it (``bisenetv1-r50``). Default 18.
+        dropout: the heads' ``Dropout2d`` probability. Default 0.1.
+        ffm_attention: the Feature Fusion Module's attention, ``"mmseg"``, ``"coincheung"`` or
+            ``"paper"`` (see :class:`FeatureFusionModule`). Default ``"mmseg"``.
+    """
+
+    depth: int = 18
+    dropout: float = 0.1
+    ffm_attention: FFMAttention = "mmseg"
+
+    def __post_init__(self) -> None:
+        if self.depth not in V1_WIDTHS:
+            raise UsageError(f"BiSeNetV1 depth must be one of {sorted(V1_WIDTHS)}, got {self.depth}")
+        if self.ffm_attention not in FFM_ATTENTIONS:
+            raise UsageError(f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {self.ffm_attention!r}")
+
+
+MMSEG_OPTIONS: dict[str, Any] = {}
+"""mmsegmentation 1.2.2's BiSeNetV1 (``bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024`` and
+its R-50 / R-101 siblings): the defaults, so no option. Its checkpoints load one to one
+(:func:`bisenet.interop.from_mmseg`)."""
+
+PAPER_OPTIONS: dict[str, Any] = dict(ffm_attention="paper")
+"""The paper's Feature Fusion Module attention (Sec. 3.3, Fig. 2c): 1 x 1 conv, ReLU, 1 x 1
+conv, sigmoid, convs with bias and no BN (65,536 parameters more with ResNet-18). The
+departures that add layers (the 3 x 3 conv before each ARM, the Spatial Path's last 1 x 1, the
+convs after each upsampling; see the module docstring) are shared by both implementations and
+are not options: dropping them would change the parameter layout."""
+
+COINCHEUNG_OPTIONS: dict[str, Any] = dict(ffm_attention="coincheung", dropout=0.0)
+"""CoinCheung/BiSeNet's BiSeNetV1: the FFM attention without the ReLU (1 x 1 conv, BN,
+sigmoid: mmseg's parameters, another function) and no dropout in the heads.
+:func:`bisenet.interop.from_coincheung` loads his ResNet-18 checkpoints into it."""
+
+
+class BiSeNetV1Backbone(nn.Module):
+    """Context path, spatial path and their fusion (Fig. 2a up to the prediction).
+
+    Returns (fused feature at 1/8, context at 1/8, context at 1/16).
+
+    Args:
+        in_channels: channels of the input image. Default 3.
+        config: the model's options; the backbone reads ``depth`` (trunk and widths,
+            ``V1_WIDTHS``) and ``ffm_attention``. Default ``BiSeNetV1Config()`` (mmseg's R-18).
+    """
+
+    def __init__(self, *, in_channels: int = 3, config: BiSeNetV1Config = BiSeNetV1Config()) -> None:
+        super().__init__()
+        check_config(config, BiSeNetV1Config)
+        w = V1_WIDTHS[config.depth]
+        self.context_path = ContextPath(depth=config.depth, in_channels=in_channels, out_channels=w["context"])
+        self.spatial_path = SpatialPath(in_channels, w["spatial"])
+        self.ffm = FeatureFusionModule(w["spatial"][-1] + w["context"], w["fused"], attention=config.ffm_attention)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x_context8, x_context16 = self.context_path(x)  # (N, 128, H/8, W/8), (N, 128, H/16, W/16)
+        x_spatial = self.spatial_path(x)  # (N, 128, H/8, W/8)
+        x_fuse = self.ffm(x_spatial, x_context8)  # (N, 256, H/8, W/8)
+        return x_fuse, x_context8, x_context16
+
+
 class BiSeNetV1(SegmentationModel):
     """BiSeNet V1 (Fig. 2): spatial path, context path over a ResNet trunk, FFM, FCN head, and
     two auxiliary heads on the context path's outputs at 1/8 and 1/16 (Sec. 3.3: "auxiliary
@@ -197,27 +284,68 @@ class BiSeNetV1(SegmentationModel):
 
     Defaults give mmsegmentation's Cityscapes ResNet-18 model: 13,275,539 parameters for
     inference and 13,425,721 with the auxiliary heads (19 classes).
+
+    The model keeps its config as ``self.config``.
+
+    >>> model = BiSeNetV1(num_classes=19, config=BiSeNetV1Config(depth=50, **PAPER_OPTIONS))
+
+    Args:
+        num_classes: the number of classes. Default 19.
+        aux_heads: build the two auxiliary heads (False: none). Default True.
+        in_channels: channels of the input image. Default 3.
+        config: every other option. Default ``BiSeNetV1Config()`` (mmseg's R-18 model).
     """
 
     def __init__(
         self,
+        *,
         num_classes: int = 19,
         aux_heads: bool = True,
-        depth: int = 18,
         in_channels: int = 3,
-        dropout: float = 0.1,
-        ffm_attention: FFMAttention = "mmseg",
+        config: BiSeNetV1Config = BiSeNetV1Config(),
     ) -> None:
-        if depth not in V1_WIDTHS:
-            raise ValueError(f"BiSeNetV1 depth must be one of {sorted(V1_WIDTHS)}, got {depth}")
-        w = V1_WIDTHS[depth]
-        backbone = BiSeNetV1Backbone(
-            depth, in_channels, w["spatial"], w["context"], w["fused"], ffm_attention
-        )
-        decode_head = FCNHead(w["fused"], w["decode"], num_classes, 1, dropout)
+        check_config(config, BiSeNetV1Config)
+        w = V1_WIDTHS[config.depth]
+        backbone = BiSeNetV1Backbone(in_channels=in_channels, config=config)
+        decode_head = FCNHead(w["fused"], w["decode"], num_classes, num_convs=1, dropout=config.dropout)
         auxiliary_head = None
         if aux_heads:
             auxiliary_head = nn.ModuleList(
-                FCNHead(w["context"], w["aux"], num_classes, 1, dropout) for _ in range(2)
+                FCNHead(w["context"], w["aux"], num_classes, num_convs=1, dropout=config.dropout) for _ in range(2)
             )
-        super().__init__(backbone, decode_head, auxiliary_head, num_classes, in_channels)
+        super().__init__(backbone, decode_head, auxiliary_head, num_classes=num_classes, in_channels=in_channels)
+        self.config = config
+
+
+# --- the registered models -----------------------------------------------------------------------
+
+
+@register_model("bisenetv1-r101", BiSeNetV1Config, depth=101)
+@register_model("bisenetv1-r50", BiSeNetV1Config, depth=50)
+@register_model("bisenetv1-r18", BiSeNetV1Config, depth=18)
+def bisenetv1(
+    config: BiSeNetV1Config,
+    *,
+    num_classes: int = 19,
+    aux_heads: bool = True,
+    in_channels: int = 3,
+    pretrained_backbone: str | Path | None = None,
+) -> BiSeNetV1:
+    """BiSeNet V1 over ResNet-18, -50 or -101 (``bisenetv1-r18``, ``-r50``, ``-r101``: the name
+    fixes ``config.depth``). ``pretrained_backbone`` is the local path of a torchvision-format
+    ImageNet checkpoint for the trunk (nothing is downloaded).
+
+    Args:
+        config: the model's options, made by :func:`bisenet.models.build_model` with the
+            name's depth (required).
+        num_classes: the number of classes. Default 19.
+        aux_heads: build the auxiliary heads. Default True.
+        in_channels: channels of the input image. Default 3.
+        pretrained_backbone: a torchvision ResNet checkpoint of the config's depth, loaded into
+            the trunk with :meth:`ResNet.load_torchvision_checkpoint`; not part of the config
+            (the weights are). Default None: the trunk keeps mmseg's initialisation.
+    """
+    model = BiSeNetV1(num_classes=num_classes, aux_heads=aux_heads, in_channels=in_channels, config=config)
+    if pretrained_backbone is not None:
+        model.backbone.context_path.backbone.load_torchvision_checkpoint(pretrained_backbone)
+    return model

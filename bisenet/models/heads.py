@@ -18,9 +18,17 @@ class FCNHead(nn.Module):
 
     The same structure as mmsegmentation's ``FCNHead(concat_input=False)``: the main head of
     BiSeNetV2 is ``FCNHead(128, 1024, num_convs=1)``, its booster heads use two convolutions;
-    BiSeNetV1's main head is ``FCNHead(256, 256, 1)`` and its auxiliary heads ``FCNHead(128, 64, 1)``.
+    BiSeNetV1's main head is ``FCNHead(256, 256, num_convs=1)`` and its auxiliary heads
+    ``FCNHead(128, 64, num_convs=1)``.
 
     Shapes: (N, in_channels, h, w) -> logits (N, num_classes, h, w) at the feature's resolution.
+
+    Args:
+        in_channels: channels of the input feature (required).
+        channels: channels of the 3 x 3 convolutions (required).
+        num_classes: output channels of the classifier (required).
+        num_convs: number of ConvBNReLU 3 x 3 layers, at least 1. Default 1.
+        dropout: ``Dropout2d`` probability before the classifier. Default 0.1.
     """
 
     def __init__(
@@ -28,6 +36,7 @@ class FCNHead(nn.Module):
         in_channels: int,
         channels: int,
         num_classes: int,
+        *,
         num_convs: int = 1,
         dropout: float = 0.1,
     ) -> None:
@@ -62,10 +71,24 @@ class CoinCheungHead(nn.Module):
     Attribute names are CoinCheung's (``conv``, ``conv_out``) so the mapping is a prefix rename.
 
     Shapes: (N, in, h, w) -> (N, classes, h, w) (main) or (N, classes, 2h, 2w) (booster).
+
+    Args:
+        in_channels: channels of the input feature (required).
+        channels: channels of the first 3 x 3 convolution (required).
+        num_classes: output channels of the classifier (required).
+        expand: None for the main head; for a booster head the stride s of its feature, which
+            gives the s * s channels after the upsampling. Default None.
+        dropout: ``Dropout`` probability after the first convolution. Default 0.1.
     """
 
     def __init__(
-        self, in_channels: int, channels: int, num_classes: int, expand: int | None = None, dropout: float = 0.1
+        self,
+        in_channels: int,
+        channels: int,
+        num_classes: int,
+        *,
+        expand: int | None = None,
+        dropout: float = 0.1,
     ) -> None:
         super().__init__()
         self.conv = ConvBNAct(in_channels, channels, 3)
@@ -80,9 +103,11 @@ class CoinCheungHead(nn.Module):
 
     @property
     def conv_seg(self) -> nn.Conv2d:
+        """The 1 x 1 classifier (mmseg's name for it)."""
         return self.conv_out[1]
 
     def init_classifier(self) -> None:
+        """mmseg's ``Normal(std=0.01)`` on the classifier, bias 0."""
         nn.init.normal_(self.conv_seg.weight, std=0.01)
         nn.init.zeros_(self.conv_seg.bias)
 

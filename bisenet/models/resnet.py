@@ -17,11 +17,17 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
-    """Two 3 x 3 convs with a residual connection (ResNet-18/34)."""
+    """Two 3 x 3 convs with a residual connection (ResNet-18/34).
+
+    Args:
+        in_channels: channels of the input (required).
+        channels: channels of both convolutions and of the output (required).
+        stride: stride of the first convolution (and of the 1 x 1 shortcut). Default 1.
+    """
 
     expansion = 1
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+    def __init__(self, in_channels: int, channels: int, *, stride: int = 1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -38,11 +44,18 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1 x 1 reduce, 3 x 3 (carrying the stride), 1 x 1 expand by 4, residual (ResNet-50/101)."""
+    """1 x 1 reduce, 3 x 3 (carrying the stride), 1 x 1 expand by 4, residual (ResNet-50/101).
+
+    Args:
+        in_channels: channels of the input (required).
+        channels: channels of the 1 x 1 reduction and the 3 x 3 conv; the output has 4 times
+            as many (required).
+        stride: stride of the 3 x 3 convolution (and of the 1 x 1 shortcut). Default 1.
+    """
 
     expansion = 4
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+    def __init__(self, in_channels: int, channels: int, *, stride: int = 1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -81,9 +94,16 @@ class ResNet(nn.Module):
 
     Shapes: (N, 3, H, W) -> (N, 64e, H/4, W/4), (N, 128e, H/8, W/8), (N, 256e, H/16, W/16),
     (N, 512e, H/32, W/32), with e = 1 for ResNet-18 and 4 for ResNet-50/101.
+
+    Both arguments are keyword-only: ``ResNet(depth=50)`` (``ResNet(50)`` raises ``TypeError``
+    rather than being read as a channel count).
+
+    Args:
+        depth: 18, 50 or 101; anything else raises ``ValueError``. Default 18.
+        in_channels: channels of the input image. Default 3.
     """
 
-    def __init__(self, depth: int = 18, in_channels: int = 3) -> None:
+    def __init__(self, *, depth: int = 18, in_channels: int = 3) -> None:
         super().__init__()
         if depth not in RESNET_DEPTHS:
             raise ValueError(f"ResNet depth must be one of {sorted(RESNET_DEPTHS)}, got {depth}")
@@ -98,7 +118,7 @@ class ResNet(nn.Module):
             stride = 1 if i == 0 else 2
             layers = []
             for j in range(n):
-                layers.append(block(channels_in, channels, stride if j == 0 else 1))
+                layers.append(block(channels_in, channels, stride=stride if j == 0 else 1))
                 channels_in = channels * block.expansion
             self.add_module(f"layer{i + 1}", nn.Sequential(*layers))
         self.out_channels = tuple(c * block.expansion for c in (64, 128, 256, 512))
@@ -117,6 +137,10 @@ class ResNet(nn.Module):
         Accepts a bare state dict or one wrapped in ``{"state_dict": ...}``; the classifier
         (``fc.*``) is dropped. Every trunk parameter must be present with the right shape,
         otherwise ``ValueError`` names the file and the offending keys. Returns the ignored keys.
+
+        Args:
+            path: the local checkpoint file (required); a missing file raises
+                ``FileNotFoundError``.
         """
         path = Path(path)
         if not path.is_file():

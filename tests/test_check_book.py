@@ -1,32 +1,8 @@
-"""The book's helpers: the cached trained models and the built-book check."""
+"""The built-book check (tools/check_book.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.check_book import check_static, toc_files  # noqa: E402
-
-
-def test_trained_model_trains_once_then_loads(tmp_path, monkeypatch):
-    monkeypatch.setenv("BISENET_PROFILE", "smoke")
-    monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
-    from bisenet.book import banner, trained_model, training_log
-
-    assert "MiniCity" in banner() and "smoke" in banner()
-    model = trained_model("bisenetv2")
-    assert not model.training and model.auxiliary_head is None
-    final = next(tmp_path.glob("runs/bisenetv2-smoke-minicity/final.pth"))
-    stamp = final.stat().st_mtime_ns
-    trained_model("bisenetv2")
-    assert final.stat().st_mtime_ns == stamp  # loaded, not retrained
-    log = training_log("bisenetv2")
-    assert (log.kind == "val").any()
-    with pytest.raises(ValueError, match="the book trains"):
-        trained_model("bisenetv1-r50")
+from tools.check_book import check_static, toc_files
 
 
 def test_check_static_finds_missing_pages_figureless_chapters_and_errors(tmp_path):

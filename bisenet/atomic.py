@@ -1,0 +1,119 @@
+"""Writing files so that nothing is ever half-written: every file the package writes goes
+through this module.
+
+A file is first written to a temporary name in the same folder, flushed to disk, then renamed
+over its final name (``os.replace`` is atomic on POSIX and Windows): a process killed while
+writing leaves the previous file untouched and at worst a hidden ``.<name>.<pid>.tmp`` file,
+which is removed when the write fails and ignored by every reader (:func:`remove_stale` clears
+what a killed process left).
+
+* :func:`atomic_path` yields the temporary path, for writers that want a file name
+  (``torch.onnx.export``, a video writer);
+* :func:`atomic_write` yields an open file object (``torch.save``, ``PIL.Image.save``, text);
+* :func:`write_text`, :func:`write_json` and :func:`write_csv` are the one-line cases;
+* :func:`append_line` adds one line to a log (JSON lines), flushed to disk: a crash can cut at
+  most that last line, which :func:`read_lines` leaves out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+TMP_GLOBS = (".*.tmp", ".*.tmp.*")  # what a killed writer may leave behind
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path``; when the block ends without an exception, the file
+    written there replaces ``path`` (flushed to disk first). The folder is created if needed.
+    ``keep_suffix``: the temporary name ends in ``path``'s suffix too (``.<name>.<pid>.tmp.mp4``),
+    for writers that choose the format by it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp" + (path.suffix if keep_suffix else ""))
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"nothing was written to {tmp} (for {path})")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """An open file (``mode`` "wb" or "w") whose content replaces ``path`` only once it is
+    complete and on disk."""
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write writes a whole file: mode must be 'wb' or 'w', got {mode!r}")
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
+        f.flush()
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_csv(path: str | Path, table) -> Path:
+    """A pandas DataFrame as CSV, without its index."""
+    with atomic_write(path, "w") as f:
+        table.to_csv(f, index=False)
+    return Path(path)
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line (no newline in it) and flush it to disk."""
+    if "\n" in line:
+        raise ValueError("append_line appends one line: the text must not contain a newline")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The complete lines of a file written by :func:`append_line`: blank lines and a last line
+    without its newline (cut by a crash while it was written) are left out."""
+    text = Path(path).read_text()
+    lines = text.split("\n")
+    if not text.endswith("\n"):
+        lines = lines[:-1]  # the torn last line, or "" for an empty file
+    return [line for line in lines if line.strip()]
+
+
+def remove_stale(folder: str | Path) -> None:
+    """Delete the temporary files that killed writers left in ``folder``."""
+    for pattern in TMP_GLOBS:
+        for stale in Path(folder).glob(pattern):
+            stale.unlink(missing_ok=True)

@@ -1,0 +1,43 @@
+"""A training run's records: ``log.jsonl`` (one JSON object per line: ``kind`` "train" or "val",
+``iter`` and the values) and ``run.json`` (the recipe and where the run happened).
+
+Lines are appended and flushed one at a time (:func:`bisenet.atomic.append_line`); a line cut
+by a crash is left out when the log is read, and a resumed run first forgets what the
+interrupted one logged after its checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bisenet.atomic import append_line, read_lines, write_json, write_text
+
+LOG_FILE = "log.jsonl"
+RUN_FILE = "run.json"
+
+
+def read_log(path: str | Path):
+    """The JSON-lines log of a run as a pandas DataFrame, one row per record (``kind`` is "train"
+    or "val"); for the book's loss and mIoU curves."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records([json.loads(line) for line in read_lines(path)])
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Append one record to the log."""
+    append_line(path, json.dumps(record))
+
+
+def truncate_log(path: Path, iteration: int) -> None:
+    """After resuming at ``iteration``, forget what the interrupted run logged past it (atomic: a
+    crash here leaves the old log, never half of it)."""
+    if path.exists():
+        kept = [line for line in read_lines(path) if json.loads(line).get("iter", 0) <= iteration]
+        write_text(path, "".join(line + "\n" for line in kept))
+
+
+def write_run_info(work_dir: Path, info: dict) -> None:
+    """``run.json``: the recipe, the process layout and the provenance of this (part of the) run."""
+    write_json(work_dir / RUN_FILE, info)

@@ -1,0 +1,85 @@
+"""The profile's trained models: each model a profile trains (``Profile.recipes``; the book shows
+BiSeNet V2 and V1 R-18 trained) is trained once with the profile's recipe on the profile's data and
+kept in the cache, so that every later call (in this build of the book or the next) loads it.
+
+    from bisenet.trained import trained_model, training_log
+    model = trained_model("bisenetv2")      # trained in the current profile, or loaded
+    log = training_log("bisenetv2")         # its log.jsonl as a DataFrame
+
+``bisenet book-cache`` trains them all before the book is built. The run of model M in profile P
+on dataset D lives in ``<cache>/runs/M-P-D/``, its final weights in ``final.pth`` there; the cache
+is ``BISENET_CACHE`` or ``~/.cache/bisenet`` (:mod:`bisenet.cache`), or the ``cache`` argument.
+Delete the folder to retrain.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from torch import nn
+
+from bisenet.cache import cache_dir
+from bisenet.checkpoint import Checkpoint, latest_valid, model_from_checkpoint, save_checkpoint
+from bisenet.profiles import Profile, current_profile, profile_data
+
+FINAL = "final.pth"
+
+
+def run_dir(model: str, profile: Profile | None = None, cache: str | Path | None = None) -> Path:
+    """The folder of the cached training run of ``model`` in ``profile`` (default: the current one)."""
+    profile = profile or current_profile()
+    profile.recipe(model)  # refuses a model the profile does not train
+    dataset, _ = profile_data(profile, cache)
+    return cache_dir(cache) / "runs" / f"{model}-{profile.name}-{dataset}"
+
+
+def train_cached(model: str, profile: Profile | None = None, cache: str | Path | None = None) -> Path:
+    """Train ``model`` with the profile's recipe unless its final checkpoint is cached; return
+    that checkpoint's path. A run interrupted after a checkpoint resumes; one interrupted before
+    its first checkpoint starts again."""
+    from bisenet.engine.trainer import train
+
+    profile = profile or current_profile()
+    dataset, root = profile_data(profile, cache)
+    work_dir = run_dir(model, profile, cache)
+    final = work_dir / FINAL
+    if final.exists():
+        return final
+    resume = work_dir.exists() and latest_valid(work_dir) is not None
+    if work_dir.exists() and not resume:  # interrupted before its first checkpoint
+        shutil.rmtree(work_dir)
+    recipe = profile.recipe(model).with_(dataset=dataset)
+    train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
+    _, last = latest_valid(work_dir)
+    save_checkpoint(Checkpoint(last.state_dict, last.model_name, last.model_options, last.recipe, last.iteration,
+                               last.metrics, last.provenance), final)
+    return final
+
+
+def trained_model(model: str, profile: Profile | None = None, cache: str | Path | None = None) -> nn.Module:
+    """``model`` ("bisenetv2" or "bisenetv1-r18") trained with the profile's recipe, in eval mode
+    on the profile's device, without auxiliary heads. Trains once (minutes in the cpu profile) and
+    caches the checkpoint; later calls load it."""
+    profile = profile or current_profile()
+    return model_from_checkpoint(train_cached(model, profile, cache)).to(profile.device)
+
+
+def training_log(model: str, profile: Profile | None = None, cache: str | Path | None = None):
+    """The JSON-lines log of :func:`trained_model`'s run as a DataFrame (training it if needed)."""
+    from bisenet.engine.run_log import LOG_FILE, read_log
+
+    final = train_cached(model, profile, cache)
+    return read_log(final.parent / LOG_FILE)
+
+
+def prepare_all(profile: Profile | None = None, cache: str | Path | None = None) -> dict[str, float]:
+    """Train (or find) every model of the profile; seconds each took (``bisenet book-cache``)."""
+    profile = profile or current_profile()
+    seconds = {}
+    for model in profile.recipes:
+        start = time.perf_counter()
+        train_cached(model, profile, cache)
+        seconds[model] = time.perf_counter() - start
+    return seconds

@@ -6,6 +6,10 @@
 PYTHON     ?= python3
 VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+# where the book keeps what it makes once (MiniCity, the trained models): the package's own
+# default is ~/.cache/bisenet; the book passes the repository's folder in
+BOOK_CACHE ?= $(CURDIR)/.cache/bisenet
+SMOKE_CACHE := $(CURDIR)/_build/smoke/cache
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.bisenet-installed
 
@@ -25,22 +29,22 @@ $(STAMP): pyproject.toml Makefile
 	@touch $@
 
 test: $(STAMP)
-	BISENET_PROFILE=smoke $(BIN)/python -m pytest tests
+	BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(BIN)/python -m pytest tests
 	@# every notebook runs in the smoke profile: inside a strict smoke build of the whole book (which
 	@# fails on any cell error or warning) and its check when Chromium is installed, else under nbmake
 	@if $(BIN)/python -c "import tools.check_book as c, sys; sys.exit(0 if c.chromium_binary() else 1)"; then \
 		echo "Chromium found: building the book in the smoke profile (executes every notebook) and checking it"; \
 		rm -rf _build/smoke && \
-		BISENET_PROFILE=smoke BISENET_CACHE=$(CURDIR)/_build/smoke/cache $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/smoke && \
+		BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/smoke && \
 		$(BIN)/python tools/check_book.py --build _build/smoke/_build/html; \
 	else \
 		echo "Chromium not installed: running the notebooks under nbmake (the built-book check runs in 'make book')"; \
-		BISENET_PROFILE=smoke $(BIN)/python -m pytest --nbmake notebooks; \
+		BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(BIN)/python -m pytest --nbmake notebooks; \
 	fi
 
 book: $(STAMP)
-	$(BIN)/python -m bisenet book-cache
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/jupyter-book build . -W -n --keep-going
 	$(BIN)/python tools/check_book.py
 
 clean:

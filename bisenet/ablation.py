@@ -285,7 +285,8 @@ def load_results(scale: str, data_dir: str | Path) -> pd.DataFrame | None:
             raise UsageError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(setup[column].unique())}")
     twice = results.duplicated(["variant", "seed"])
     if twice.any():
-        raise UsageError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {results[twice][['variant', 'seed']].values.tolist()}")
+        twice_rows = results[twice][["variant", "seed"]].values.tolist()
+        raise UsageError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {twice_rows}")
     return results
 
 

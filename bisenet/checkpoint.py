@@ -32,6 +32,7 @@ from torch import nn
 
 from bisenet.atomic import atomic_write, remove_stale
 from bisenet.errors import CheckpointError
+from bisenet.models import build_model
 
 FORMAT = "bisenet-checkpoint-1"
 AUX_PREFIX = "auxiliary_head."
@@ -196,7 +197,8 @@ def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
         state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
+             for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or wrong:
         where = f" from {source}" if isinstance(source, (str, Path)) else ""
         raise CheckpointError(
@@ -218,8 +220,6 @@ def model_from_checkpoint(source: str | Path | dict[str, Any] | Checkpoint, name
             when it does, the two must agree. Default None.
         aux_heads: also build (and load) the auxiliary heads. Default False.
     """
-    from bisenet.models import build_model
-
     checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
     where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
     saved = checkpoint.model_name
@@ -232,7 +232,9 @@ def model_from_checkpoint(source: str | Path | dict[str, Any] | Checkpoint, name
         model = build_model(saved or name, num_classes=num_classes_of(state), aux_heads=aux_heads,
                             **checkpoint.model_options)
     except TypeError as e:  # options the model does not have: a file of another version or package
-        raise CheckpointError(f"{where} asks for model options {checkpoint.model_options} that do not build: {e}") from e
+        raise CheckpointError(
+            f"{where} asks for model options {checkpoint.model_options} that do not build: {e}"
+        ) from e
     load_weights(model, state)
     return model.eval()
 

@@ -71,7 +71,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from bisenet.analysis.flops import parameter_table
 
     table = parameter_table(args.num_classes)
-    print(table.to_string(index=False, formatters={"params_inference": "{:,}".format, "params_with_aux": "{:,}".format}))
+    thousands = {"params_inference": "{:,}".format, "params_with_aux": "{:,}".format}
+    print(table.to_string(index=False, formatters=thousands))
     return 0
 
 
@@ -137,7 +138,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     checkpoint = convert_checkpoint(args.source, args.input, args.output)
     aux = "with" if any(k.startswith("auxiliary_head.") for k in checkpoint.state_dict) else "without"
-    print(f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads -> {args.output}")
+    print(f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads "
+          f"-> {args.output}")
     return 0
 
 
@@ -159,10 +161,12 @@ def cmd_minicity(args: argparse.Namespace) -> int:
     from bisenet.data.minicity import generate_minicity
 
     start = time.perf_counter()
-    out = generate_minicity(args.out, train=args.train, val=args.val, size=args.size, seed=args.seed, overwrite=args.overwrite)
+    out = generate_minicity(args.out, train=args.train, val=args.val, size=args.size, seed=args.seed,
+                            overwrite=args.overwrite)
     seconds = time.perf_counter() - start
     n = args.train + args.val
-    print(f"MiniCity: {args.train} train + {args.val} val images of {args.size[0]}x{args.size[1]} (seed {args.seed}) in {out}")
+    h, w = args.size
+    print(f"MiniCity: {args.train} train + {args.val} val images of {h}x{w} (seed {args.seed}) in {out}")
     print(f"{seconds:.1f} s ({n / max(seconds, 1e-9):.1f} images/s; 0 s if it was already there)")
     return 0
 
@@ -236,8 +240,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
     csv = args.csv or results_name(args.scale)
     results = run_ablation(
-        args.scale, parse_variants(args.variants), _parse_seeds(args.seeds), csv=csv, work_root=args.work_dir, cache=args.cache,
-        data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
+        args.scale, parse_variants(args.variants), _parse_seeds(args.seeds), csv=csv, work_root=args.work_dir,
+        cache=args.cache, data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
         keep_runs=args.keep_runs, progress=not args.quiet, command=_ablate_command(args),
     )
     print(f"{len(results)} runs in {csv}")
@@ -362,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "interrupted grid resumes; an interrupted run resumes from its last checkpoint.",
     )
     p.add_argument("--scale", choices=["smoke", "cpu", "gpu"], required=True,
-                   help="the profile whose ablation recipe and data to use: smoke (seconds), cpu (minutes per run), gpu")
+                   help="the profile whose ablation recipe and data to use: smoke (seconds), cpu (minutes per "
+                        "run), gpu")
     p.add_argument("--variants", default="all", help="all, table2, table3a, or names: detail,semantic,sum,concat,bga,"
                    "bga+booster,bga+booster+ohem,lambda=1/2,lambda=1/8,lambda=1/16")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")

@@ -24,7 +24,14 @@ from typing import Any
 
 import torch
 
-from bisenet.checkpoint import Checkpoint, CheckpointError, extract_state_dict, load_weights, num_classes_of, save_checkpoint
+from bisenet.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    extract_state_dict,
+    load_weights,
+    num_classes_of,
+    save_checkpoint,
+)
 from bisenet.errors import UsageError
 from bisenet.models import SegmentationModel, bisenetv1, bisenetv2, build_model, model_spec
 

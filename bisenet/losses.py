@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bisenet.errors import UsageError
 from bisenet.data.base import IGNORE_INDEX
+from bisenet.errors import UsageError
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:

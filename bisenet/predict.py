@@ -113,6 +113,7 @@ def predict_inputs(
                 image = np.asarray(img.convert("RGB"))
             target = out / f"{path.stem}_overlay.png"
             with atomic_write(target) as f:
-                Image.fromarray(overlay(image, segment(model, image, scale, device), palette, alpha)).save(f, format="PNG")
+                coloured = overlay(image, segment(model, image, scale, device), palette, alpha)
+                Image.fromarray(coloured).save(f, format="PNG")
             written.append(target)
     return written

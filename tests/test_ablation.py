@@ -18,13 +18,6 @@ def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.fixture(scope="module")
-def minicity(tmp_path_factory):
-    from bisenet.data.minicity import generate_minicity
-
-    return generate_minicity(tmp_path_factory.mktemp("minicity"), train=4, val=2, size=(64, 128), seed=0)
-
-
 # --- model options ----------------------------------------------------------------------------
 
 

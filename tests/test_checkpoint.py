@@ -91,3 +91,19 @@ def test_the_newest_resumable_checkpoint_is_found(tmp_path, state):
     with pytest.warns(UserWarning, match="iter_6.pth is not a training checkpoint"):
         path, checkpoint = latest_valid(tmp_path)
     assert path.name == "iter_4.pth" and checkpoint.iteration == 4
+
+
+def test_killed_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path, monkeypatch):
+    save_checkpoint(Checkpoint({"w": torch.ones(2)}, iteration=1), tmp_path / "iter_1.pth")
+
+    def dying_save(obj, f, *a, **k):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(Checkpoint({"w": torch.zeros(2)}, iteration=2), tmp_path / "iter_2.pth")
+    monkeypatch.undo()
+    assert not (tmp_path / "iter_2.pth").exists()
+    assert list(tmp_path.glob("*.tmp")) == []
+    assert torch.equal(read_checkpoint(tmp_path / "iter_1.pth")["model"]["w"], torch.ones(2))

@@ -35,15 +35,6 @@ def test_models_lists_parameter_counts(capsys):
     assert "13,275,539" in out
 
 
-def test_flops_table_and_csv(tmp_path, capsys):
-    csv = tmp_path / "flops.csv"
-    assert main(["flops", "--model", "bisenetv2", "--size", "512x1024", "--csv", str(csv)]) == 0
-    table = pd.read_csv(csv).set_index("component")
-    assert table.loc["total", "gflops"] == pytest.approx(24.75, rel=0.005)
-    assert table.loc["backbone.detail", "params"] == 519_232
-    assert "backbone.bga" in capsys.readouterr().out
-
-
 def test_bench_prints_and_writes_provenance(tmp_path, capsys):
     csv = tmp_path / "bench.csv"
     code = main(

@@ -1,4 +1,5 @@
-"""Optimised inference (BN folding, no booster heads, channels_last, compile) and ONNX export."""
+"""Optimised inference (BN folding, no booster heads, channels_last, compile), ONNX export, and
+``bisenet export`` (bisenet.deploy)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,8 @@ import pytest
 import torch
 
 from bisenet import available_models, build_model
-from bisenet.deploy import export_onnx, fold_batchnorm, optimize, randomize_bn_statistics
-
-
-def trained_like(name, **options):
-    """A model whose BatchNorms hold non-trivial statistics, as after training."""
-    torch.manual_seed(0)
-    return randomize_bn_statistics(build_model(name, **options), seed=1).eval()
+from bisenet.cli import main
+from bisenet.deploy import export_onnx, fold_batchnorm, optimize
 
 
 def rel(a, b):
@@ -21,7 +17,7 @@ def rel(a, b):
 
 
 @pytest.mark.parametrize("name", available_models())
-def test_optimized_logits_equal_the_originals(name):
+def test_optimized_logits_equal_the_originals(name, trained_like):
     model = trained_like(name)
     fast = optimize(model)
     assert fast.auxiliary_head is None and model.auxiliary_head is not None  # original untouched
@@ -31,7 +27,7 @@ def test_optimized_logits_equal_the_originals(name):
         assert rel(fast(x), model(x)) < 1e-4
 
 
-def test_channels_last_and_coincheung_variant():
+def test_channels_last_and_coincheung_variant(trained_like):
     model = trained_like("bisenetv2", bga_upsample="nearest4x", bga_pointwise_bias=False, head="coincheung")
     fast = optimize(model, channels_last=True)
     x = torch.randn(1, 3, 64, 128)
@@ -47,7 +43,7 @@ def test_fold_reports_what_it_cannot_fold():
 
 
 @pytest.mark.slow
-def test_compiled_model_matches():
+def test_compiled_model_matches(trained_like):
     model = trained_like("bisenetv2")
     fast = optimize(model, compile=True)
     x = torch.randn(1, 3, 64, 64)
@@ -56,7 +52,7 @@ def test_compiled_model_matches():
 
 
 @pytest.mark.parametrize("name", ["bisenetv2", "bisenetv1-r18"])
-def test_onnx_export_matches_pytorch(name, tmp_path):
+def test_onnx_export_matches_pytorch(name, tmp_path, trained_like):
     ort = pytest.importorskip("onnxruntime")
     model = trained_like(name)
     logits_file = export_onnx(model, tmp_path / "m.onnx", size=(64, 128), dynamic=True)
@@ -75,10 +71,18 @@ def test_onnx_export_matches_pytorch(name, tmp_path):
         assert (ids == ref.argmax(1).numpy()).mean() > 0.999
 
 
-def test_static_onnx_export(tmp_path):
+def test_static_onnx_export(tmp_path, trained_like):
     ort = pytest.importorskip("onnxruntime")
     model = trained_like("bisenetv2")
     session = ort.InferenceSession(str(export_onnx(model, tmp_path / "s.onnx", size=(64, 64))), providers=["CPUExecutionProvider"])
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert np.abs(session.run(None, {"input": x.numpy()})[0] - model(x).numpy()).max() < 1e-3
+
+
+def test_export_cli_verifies_with_onnxruntime(v2_checkpoint, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    assert main(["export", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--onnx", str(tmp_path / "m.onnx"),
+                 "--size", "64x128", "--dynamic", "--argmax"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("verified at") == 3 and "agree on" in out

@@ -1,4 +1,5 @@
-"""Loading the model zoo: mmsegmentation (same names) and CoinCheung (renamed) checkpoints."""
+"""Loading the model zoo: mmsegmentation (same names) and CoinCheung (renamed) checkpoints, and
+``bisenet convert`` (bisenet.interop)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,19 @@ import pytest
 import torch
 
 from bisenet import build_model
-from bisenet.checkpoint import CheckpointError
+from bisenet.checkpoint import CheckpointError, model_from_checkpoint
+from bisenet.cli import main
 from bisenet.interop import (
     coincheung_to_bisenet,
     from_coincheung,
     from_mmseg,
 )
 from bisenet.models import bisenetv1, bisenetv2, model_spec
-from conftest import read_keys
-from test_deploy import trained_like
 
 
 @pytest.mark.parametrize("name", ["bisenetv2", "bisenetv1-r18", "bisenetv1-r50"])
 @pytest.mark.parametrize("layout", ["mmseg", "bare", "path"])
-def test_from_mmseg_infers_architecture_and_classes(name, layout, tmp_path):
+def test_from_mmseg_infers_architecture_and_classes(name, layout, tmp_path, trained_like):
     model = trained_like(name)
     state = model.state_dict()
     checkpoint = {"meta": {"mmseg_version": "1.2.2"}, "state_dict": state} if layout != "bare" else state
@@ -34,7 +34,7 @@ def test_from_mmseg_infers_architecture_and_classes(name, layout, tmp_path):
         torch.testing.assert_close(loaded(x), model(x))
 
 
-def test_from_mmseg_class_count_and_missing_aux(tmp_path):
+def test_from_mmseg_class_count_and_missing_aux(tmp_path, trained_like):
     model = trained_like("bisenetv2", num_classes=171, aux_heads=False)
     loaded = from_mmseg(model.state_dict())
     assert loaded.num_classes == 171 and loaded.auxiliary_head is None
@@ -44,7 +44,7 @@ def test_from_mmseg_class_count_and_missing_aux(tmp_path):
     ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
     ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
 ])
-def test_coincheung_layout_maps_one_to_one(layout, name, options):
+def test_coincheung_layout_maps_one_to_one(layout, name, options, read_keys):
     reference = read_keys(layout)
     mapped_name, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
     assert mapped_name == name
@@ -57,7 +57,7 @@ def test_coincheung_layout_maps_one_to_one(layout, name, options):
     ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
     ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
 ])
-def test_from_coincheung_round_trip(layout, name, options):
+def test_from_coincheung_round_trip(layout, name, options, trained_like, read_keys):
     """Our model with CoinCheung's options, saved under CoinCheung's names, loads back equal."""
     model = trained_like(name, **options)
     reference = read_keys(layout)
@@ -82,7 +82,7 @@ def test_coincheung_bga_upsamples_by_four_with_nearest():
     assert bga.detail_dwconv[0].pointwise_conv.conv.bias is None
 
 
-def test_unknown_layouts_name_the_keys():
+def test_unknown_layouts_name_the_keys(read_keys):
     with pytest.raises(CheckpointError, match="not an mmsegmentation BiSeNet checkpoint.*'encoder.w'"):
         from_mmseg({"encoder.w": torch.zeros(1)})
     with pytest.raises(CheckpointError, match="not a CoinCheung BiSeNet checkpoint"):
@@ -95,3 +95,21 @@ def test_unknown_layouts_name_the_keys():
     bad.pop("backbone.bga.conv.conv.weight")
     with pytest.raises(CheckpointError, match="1 missing.*backbone.bga.conv.conv.weight"):
         from_mmseg(bad)
+
+
+def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys, read_keys):
+    from bisenet.interop import coincheung_to_bisenet
+    from bisenet.models.bisenetv2 import COINCHEUNG_OPTIONS
+
+    torch.manual_seed(0)
+    ours = build_model("bisenetv2", **COINCHEUNG_OPTIONS).eval()
+    reference = read_keys("keys_coin_v2.txt")
+    _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
+    theirs = {dict(zip(mapped, reference))[k]: v for k, v in ours.state_dict().items()}
+    torch.save(theirs, tmp_path / "coin.pth")
+    assert main(["convert", "--from", "coincheung", str(tmp_path / "coin.pth"), str(tmp_path / "ours.pth")]) == 0
+    assert "bisenetv2, 19 classes, with auxiliary heads" in capsys.readouterr().out
+    loaded = model_from_checkpoint(tmp_path / "ours.pth")  # the architecture comes from the file
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), ours(x))

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
 
-from bisenet.errors import UsageError
 from bisenet.data.base import IGNORE_INDEX
+from bisenet.errors import UsageError
 
 MEAN = (123.675, 116.28, 103.53)  # RGB, ImageNet, as mmseg's data preprocessor
 STD = (58.395, 57.12, 57.375)

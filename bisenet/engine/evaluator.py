@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from bisenet.atomic import atomic_write
 from bisenet.data.base import SegmentationDataset
-from bisenet.errors import UsageError
 from bisenet.engine.inference import MSFLIP_RATIOS, infer
+from bisenet.errors import UsageError
 from bisenet.metrics import ConfusionMatrix, Metrics
 
 

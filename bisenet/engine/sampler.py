@@ -31,7 +31,9 @@ class IterationSampler(Sampler):
         start, total: the first iteration and the end of the run.
     """
 
-    def __init__(self, n: int, micro_batch: int, accum: int, rank: int, world: int, seed: int, start: int, total: int) -> None:
+    def __init__(
+        self, n: int, micro_batch: int, accum: int, rank: int, world: int, seed: int, start: int, total: int
+    ) -> None:
         self.n, self.b, self.accum = n, micro_batch, accum
         self.rank, self.world, self.seed = rank, world, seed
         self.start, self.total = start, total

@@ -118,7 +118,9 @@ def build_datasets(recipe: Recipe, data_root: str | Path | None) -> tuple[Segmen
     )
     val_set = build_dataset(recipe.dataset, data_root, "val", eval_pipeline(recipe.eval_scale))
     if len(train_set.classes) != recipe.num_classes:
-        raise UsageError(f"recipe {recipe.name} has {recipe.num_classes} classes, {train_set.name} {len(train_set.classes)}")
+        raise UsageError(
+            f"recipe {recipe.name} has {recipe.num_classes} classes, {train_set.name} {len(train_set.classes)}"
+        )
     return train_set, val_set
 
 
@@ -171,7 +173,9 @@ def training_batches(run: Run, train_set: SegmentationDataset, start: int) -> It
     return iter(loader)
 
 
-def train_step(run: Run, net: nn.Module, batches: Iterator, i: int, last_checkpoint: Path | None) -> tuple[float, dict[str, float], float]:
+def train_step(
+    run: Run, net: nn.Module, batches: Iterator, i: int, last_checkpoint: Path | None
+) -> tuple[float, dict[str, float], float]:
     """One iteration: ``accum`` micro-batches forward and backward, then one optimiser step.
     Returns (learning rate, loss terms averaged over the micro-batches, data-loading seconds)."""
     r = run.recipe
@@ -222,7 +226,9 @@ def peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def validate(run: Run, val_set: SegmentationDataset, done: int, work_dir: Path, best: float | None) -> tuple[Metrics, float | None]:
+def validate(
+    run: Run, val_set: SegmentationDataset, done: int, work_dir: Path, best: float | None
+) -> tuple[Metrics, float | None]:
     """Evaluate on the validation set, log it, and keep ``best.pth`` (the best val mIoU so far);
     returns (metrics, best mIoU)."""
     metrics = evaluate(run.model, val_set, device=run.device, progress=False)
@@ -302,6 +308,8 @@ def train(
         progress: show a progress bar. Default True.
         tensorboard: also log to TensorBoard, if installed. Default False.
     """
+    if not isinstance(recipe, Recipe):
+        raise UsageError(f"train() takes a Recipe, got {recipe!r}: use bisenet.recipes.get_recipe(name)")
     rank, world = init_distributed()
     device = resolve_device(device)
     if device.type == "cuda":
@@ -322,7 +330,8 @@ def train(
 
     net = run.model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=[device.index] if device.type == "cuda" else None)
+        device_ids = [device.index] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
     if compile:
         net = torch.compile(net)
     batches = training_batches(run, train_set, start)

@@ -14,7 +14,6 @@ from cityscapesscripts.helpers.labels import labels, name2label
 from bisenet.data.base import UNKNOWN
 from bisenet.data.cityscapes import CITYSCAPES_CLASSES, LABEL_ID_TO_TRAIN_ID
 
-
 # ----------------------------------------------------------------------------------------------
 # Labels, straight from cityscapesscripts' table
 # ----------------------------------------------------------------------------------------------

@@ -60,7 +60,6 @@ from bisenet.data.minicity.labels import (
     VEGETATION,
 )
 
-
 # ----------------------------------------------------------------------------------------------
 # Vehicles: boxes seen from behind or in front, with a side face when off-centre
 # ----------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from bisenet.data.minicity.objects import (
 )
 from bisenet.data.minicity.plan import Street
 
-
 # ----------------------------------------------------------------------------------------------
 # Placing things on the street
 # ----------------------------------------------------------------------------------------------

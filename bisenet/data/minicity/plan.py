@@ -14,7 +14,6 @@ import numpy as np
 from bisenet.data.minicity.appearance import vary
 from bisenet.data.minicity.geometry import Camera, Light
 
-
 # ----------------------------------------------------------------------------------------------
 # The scene plan: camera, light, street, lots
 # ----------------------------------------------------------------------------------------------

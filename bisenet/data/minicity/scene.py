@@ -10,7 +10,6 @@ import threading
 
 import numpy as np
 
-from bisenet.errors import UsageError
 from bisenet.data.minicity.appearance import (
     FACADE_COLOURS,
     FENCE_COLOURS,
@@ -32,6 +31,7 @@ from bisenet.data.minicity.labels import BUILDING, FENCE, ROAD, SIDEWALK, SKY, T
 from bisenet.data.minicity.objects import draw_ego_vehicle
 from bisenet.data.minicity.placement import place_people, place_street_furniture, place_two_wheelers, place_vehicles
 from bisenet.data.minicity.plan import FRONTS, Lot, Side, Street, plan_street, random_camera, random_light
+from bisenet.errors import UsageError
 
 MIN_SIZE = 64
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bisenet.errors import RunExistsError, UsageError
 from bisenet.atomic import atomic_write, write_json
 from bisenet.data.minicity.labels import label_ids_to_train_ids
 from bisenet.data.minicity.scene import _check_size, render_scene
+from bisenet.errors import RunExistsError, UsageError
 
 VERSION = "1.0"
 SPLITS: tuple[str, ...] = ("train", "val")  # the split index (0, 1) seeds the random streams
@@ -106,7 +106,7 @@ def generate_minicity(
     Image ``i`` of a split depends only on (seed, split, i), through
     ``np.random.default_rng([seed, split_index, i])``: the first images of a larger city are
     those of a smaller one, byte for byte. Train images alternate between the train cities.
-    
+
     """
     out = Path(out)
     height, width = _check_size(size)

@@ -1,15 +1,13 @@
-"""Datasets: layout parsing, the label mapping, and every promised error."""
+"""Cityscapes: layout parsing, the label mapping, and every promised error (bisenet.data.cityscapes)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from cityscapesscripts.helpers.labels import labels as cs_labels
 
-from bisenet.data import COCOSTUFF_CLASSES, COCOStuff, Cityscapes, DatasetError, train_pipeline
+from bisenet.data import Cityscapes, DatasetError
 from bisenet.data.cityscapes import CITYSCAPES_CLASSES, LABEL_ID_TO_TRAIN_ID, TRAIN_ID_TO_LABEL_ID
-from conftest import make_cityscapes_tree, write_png
 
 
 def test_label_table_is_cityscapesscripts():
@@ -24,7 +22,7 @@ def test_label_table_is_cityscapesscripts():
     assert CITYSCAPES_CLASSES[0] == "road" and CITYSCAPES_CLASSES[-1] == "bicycle"
 
 
-def test_reads_layout_and_maps_labels(tmp_path):
+def test_reads_layout_and_maps_labels(tmp_path, make_cityscapes_tree):
     make_cityscapes_tree(tmp_path, "val", n=4)
     ds = Cityscapes(tmp_path, "val")
     assert len(ds) == 4
@@ -36,7 +34,7 @@ def test_reads_layout_and_maps_labels(tmp_path):
     assert set(np.unique(label)) <= set(range(19)) | {255}
 
 
-def test_root_from_environment(tmp_path, monkeypatch):
+def test_root_from_environment(tmp_path, monkeypatch, make_cityscapes_tree):
     make_cityscapes_tree(tmp_path, "train", n=1)
     monkeypatch.setenv("CITYSCAPES_DATASET", str(tmp_path))
     assert len(Cityscapes(split="train")) == 1
@@ -48,7 +46,7 @@ def test_no_root_explains_how_to_get_data(monkeypatch):
         Cityscapes()
 
 
-def test_missing_root_split_and_empty_split(tmp_path):
+def test_missing_root_split_and_empty_split(tmp_path, make_cityscapes_tree):
     with pytest.raises(DatasetError, match="nowhere does not exist"):
         Cityscapes(tmp_path / "nowhere")
     make_cityscapes_tree(tmp_path, "train", n=1)
@@ -60,7 +58,7 @@ def test_missing_root_split_and_empty_split(tmp_path):
         Cityscapes(tmp_path, "test")
 
 
-def test_image_without_label_and_label_without_image(tmp_path):
+def test_image_without_label_and_label_without_image(tmp_path, make_cityscapes_tree, write_png):
     labels = make_cityscapes_tree(tmp_path, "train", n=3)
     labels[1].unlink()
     with pytest.raises(DatasetError, match="1 image\\(s\\) without a label, e.g. .*beta_000001_000019_leftImg8bit.png"):
@@ -70,7 +68,7 @@ def test_image_without_label_and_label_without_image(tmp_path):
         Cityscapes(tmp_path, "train")
 
 
-def test_truncated_png_is_named(tmp_path):
+def test_truncated_png_is_named(tmp_path, make_cityscapes_tree):
     make_cityscapes_tree(tmp_path, "train", n=2)
     ds = Cityscapes(tmp_path, "train")
     path = ds.samples[1][0]
@@ -81,7 +79,7 @@ def test_truncated_png_is_named(tmp_path):
         ds[1]
 
 
-def test_label_values_outside_the_table_become_ignore_with_one_warning(tmp_path):
+def test_label_values_outside_the_table_become_ignore_with_one_warning(tmp_path, make_cityscapes_tree, write_png):
     labels = make_cityscapes_tree(tmp_path, "train", n=2)
     for p in labels:
         bad = np.full((64, 128), 7, np.uint8)  # road
@@ -99,52 +97,8 @@ def test_label_values_outside_the_table_become_ignore_with_one_warning(tmp_path)
     assert ds.unknown_label_pixels == 2 * 2 * 128
 
 
-def test_size_mismatch_between_image_and_label(tmp_path):
+def test_size_mismatch_between_image_and_label(tmp_path, make_cityscapes_tree, write_png):
     labels = make_cityscapes_tree(tmp_path, "train", n=1)
     write_png(labels[0], np.zeros((32, 32)))
     with pytest.raises(DatasetError, match="is 128x64 but its label .* is 32x32"):
         Cityscapes(tmp_path, "train")[0]
-
-
-def test_cocostuff_layout(tmp_path):
-    rng = np.random.default_rng(0)
-    for split in ("train2017", "val2017"):
-        for i in range(2):
-            img = tmp_path / "images" / split / f"{i:012d}.jpg"
-            img.parent.mkdir(parents=True, exist_ok=True)
-            __import__("PIL.Image", fromlist=["Image"]).fromarray(
-                rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
-            ).save(img)
-            label = rng.integers(0, 171, (40, 50))
-            label[0, 0] = 255
-            write_png(tmp_path / "annotations" / split / f"{i:012d}_labelTrainIds.png", label)
-    ds = COCOStuff(tmp_path, "val")
-    assert len(ds) == 2 and len(COCOSTUFF_CLASSES) == 171 and len(ds.palette) == 171
-    image, label = ds[1]
-    assert image.shape == (40, 50, 3) and label.max() <= 255 and label[0, 0] == 255
-    assert set(np.unique(label)) - {255} <= set(range(171))
-    with pytest.raises(DatasetError, match="images/test2017"):
-        COCOStuff(tmp_path, "test2017")
-
-
-def test_training_batches_are_deterministic_and_independent_of_workers(tmp_path):
-    from torch.utils.data import DataLoader
-
-    from bisenet.engine.sampler import IterationSampler
-
-    make_cityscapes_tree(tmp_path, "train", n=4, size=(96, 192))
-    pipeline = train_pipeline(crop_size=(64, 64), scale=(192, 96))
-
-    def batches(workers):
-        ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
-        sampler = IterationSampler(len(ds), micro_batch=2, accum=1, rank=0, world=1, seed=5, start=0, total=2)
-        return [(x.clone(), y.clone()) for x, y in DataLoader(ds, batch_sampler=sampler, num_workers=workers)]
-
-    a, b, c = batches(0), batches(0), batches(2)
-    assert len(a) == 2 and a[0][0].shape == (2, 3, 64, 64) and a[0][1].dtype == torch.int64
-    for (xa, ya), (xb, yb), (xc, yc) in zip(a, b, c):
-        assert torch.equal(xa, xb) and torch.equal(ya, yb)
-        assert torch.equal(xa, xc) and torch.equal(ya, yc)
-    ds = Cityscapes(tmp_path, "train", transform=pipeline, seed=3)
-    first = ds[0][0]
-    assert not torch.equal(first, ds[1, 0][0])  # a new epoch draws new augmentations

@@ -1,5 +1,5 @@
 """The models have mmsegmentation 1.2.2's structure: the same state-dict names, shapes and order
-as its Cityscapes configs (layouts recorded in tests/data/keys, aux heads and BN buffers
+as its Cityscapes configs (layouts recorded in tests/keys, aux heads and BN buffers
 included), the same parameter counts and the same fvcore FLOPs."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import pytest
 
 from bisenet import build_model
 from bisenet.analysis.flops import component_table, count_flops
-from conftest import read_keys
 
 MMSEG_LAYOUTS = {
     "bisenetv2": "keys_mmseg_v2.txt",
@@ -18,7 +17,7 @@ MMSEG_LAYOUTS = {
 
 
 @pytest.mark.parametrize("name", MMSEG_LAYOUTS)
-def test_state_dict_matches_mmseg_layout(name):
+def test_state_dict_matches_mmseg_layout(name, read_keys):
     reference = read_keys(MMSEG_LAYOUTS[name])
     ours = {k: tuple(v.shape) for k, v in build_model(name).state_dict().items()}
     assert list(ours) == list(reference)  # same names, same order

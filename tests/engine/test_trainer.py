@@ -1,0 +1,137 @@
+"""The training loop: resume, a second run, corrupt checkpoints, torchrun, bf16, faults
+(bisenet.engine.trainer)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bisenet.checkpoint import FORMAT, CheckpointError, iteration_checkpoints, load_checkpoint, read_checkpoint
+from bisenet.engine import trainer as trainer_module
+from bisenet.engine.run_log import read_log
+from bisenet.engine.trainer import NonFiniteLossError, train
+from bisenet.losses import SegmentationLoss
+from bisenet.models import build_model
+from bisenet.recipes import get_recipe
+
+
+def _params(path):
+    return read_checkpoint(path)["model"]
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(minicity, tmp_path):
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=6)
+    full = train(recipe, data_root=minicity, work_dir=tmp_path / "full", progress=False)
+    train(recipe, data_root=minicity, work_dir=tmp_path / "cut", stop_after=3, progress=False)
+    assert [i for i, _ in iteration_checkpoints(tmp_path / "cut")][-1] == 3
+    resumed = train(recipe, data_root=minicity, work_dir=tmp_path / "cut", resume=True, progress=False)
+    a, b = _params(full.last_checkpoint), _params(resumed.last_checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from the uninterrupted one"
+    log = read_log(resumed.log)
+    assert sorted(log[log.kind == "train"].iter.tolist()) == [1, 2, 3, 4, 5, 6]
+    assert {"lr", "loss", "loss_main", "loss_aux0", "time", "data_time", "memory_mb"} <= set(log.columns)
+    assert log[log.kind == "val"].mIoU.notna().all()
+    assert (tmp_path / "cut" / "best.pth").exists()
+    # every file the trainer writes has the one schema; only iteration checkpoints can resume
+    for name, resumable in (("iter_6.pth", True), ("best.pth", False)):
+        saved = load_checkpoint(tmp_path / "cut" / name)
+        assert read_checkpoint(tmp_path / "cut" / name)["format"] == FORMAT
+        assert (saved.model_name, saved.recipe["name"], saved.resumable) == ("bisenetv2", "bisenetv2-smoke", resumable)
+    assert load_checkpoint(tmp_path / "cut" / "best.pth").metrics["mIoU"] == resumed.best_miou
+
+
+def test_train_takes_a_recipe_not_its_name(minicity, tmp_path):
+    with pytest.raises(ValueError, match="takes a Recipe.*get_recipe"):
+        train("bisenetv2-smoke", data_root=minicity, work_dir=tmp_path)
+
+
+def test_a_second_run_into_the_same_folder_must_say_resume(minicity, tmp_path):
+    train(get_recipe("bisenetv2-smoke").with_(iters=1), data_root=minicity, work_dir=tmp_path, progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(get_recipe("bisenetv2-smoke").with_(iters=1), data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+def test_corrupt_checkpoint_is_reported_not_loaded(minicity, tmp_path):
+    recipe = get_recipe("bisenetv1-r18-smoke").with_(iters=4)
+    train(recipe, data_root=minicity, work_dir=tmp_path, stop_after=2, progress=False)
+    (tmp_path / "iter_3.pth").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match="iter_3.pth"):
+        read_checkpoint(tmp_path / "iter_3.pth")
+    with pytest.warns(UserWarning, match="skipping corrupt checkpoint.*iter_3.pth"):
+        recipe = get_recipe("bisenetv1-r18-smoke").with_(iters=4)
+        result = train(recipe, data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
+    assert result.iteration == 4
+
+
+def test_non_finite_loss_stops_with_the_facts(minicity, tmp_path, monkeypatch):
+    class NaNLoss(SegmentationLoss):
+        def forward(self, logits, aux, target):
+            terms = super().forward(logits, aux, target)
+            return {k: v * float("nan") for k, v in terms.items()}
+
+    monkeypatch.setattr(trainer_module, "SegmentationLoss", NaNLoss)
+    with pytest.raises(NonFiniteLossError, match="iteration 0: loss=nan, loss_main=nan.*Last good checkpoint: none yet"):
+        train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+def test_bf16_autocast_runs_on_cpu(minicity, tmp_path):
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=2, amp="bf16")
+    result = train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+    log = read_log(result.log)
+    assert log[log.kind == "train"].loss.notna().all()
+
+
+def test_fp16_on_cpu_is_refused_with_advice(minicity, tmp_path):
+    with pytest.raises(ValueError, match="fp16 needs a CUDA device.*bf16"):
+        train(get_recipe("bisenetv2-smoke").with_(amp="fp16"), data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+def test_micro_batch_of_one_is_refused(minicity, tmp_path):
+    with pytest.raises(ValueError, match="batch_per_gpu must be at least 2.*BatchNorm"):
+        recipe = get_recipe("bisenetv2-smoke").with_(batch_per_gpu=1)
+        train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+def test_missing_dataset_says_how_to_make_it(tmp_path):
+    with pytest.raises(Exception, match="bisenet minicity --out"):
+        train(get_recipe("bisenetv2-smoke"), data_root=tmp_path / "nothing", work_dir=tmp_path / "wd", progress=False)
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_equal_one_process_with_the_same_global_batch(minicity, tmp_path):
+    common = ["--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--iters", "3",
+              "--gpus", "2", "--batch-per-gpu", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "bisenet", "train", *common, "--work-dir", str(tmp_path / "ddp")]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    # Same thread count as the workers: BN over two values per channel (after global pooling)
+    # turns rounding differences between thread counts into sign flips.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        recipe = get_recipe("bisenetv2-smoke").with_(iters=3, gpus=2, batch_per_gpu=2)
+        single = train(recipe, data_root=minicity, work_dir=tmp_path / "one", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    a = _params(tmp_path / "ddp" / "iter_3.pth")
+    b = _params(single.last_checkpoint)
+    names = [k for k, _ in build_model("bisenetv2").named_parameters()]
+    for k in names:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_out_of_memory_suggests_batch_or_crop(minicity, tmp_path, monkeypatch):
+    from bisenet.models import BiSeNetV2
+
+    def oom(self, x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(BiSeNetV2, "forward", oom)
+    with pytest.raises(RuntimeError, match="out of memory at iteration 0.*--batch-per-gpu.*crop size"):
+        train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)

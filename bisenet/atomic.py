@@ -12,7 +12,9 @@ what a killed process left).
 * :func:`atomic_write` yields an open file object (``torch.save``, ``PIL.Image.save``, text);
 * :func:`write_text`, :func:`write_json` and :func:`write_csv` are the one-line cases;
 * :func:`append_line` adds one line to a log (JSON lines), flushed to disk: a crash can cut at
-  most that last line, which :func:`read_lines` leaves out.
+  most that last line, which :func:`read_lines` leaves out;
+* :func:`exclusive_lock` makes processes that build the same cached thing (a MiniCity, a trained
+  model) take turns, so that two notebooks run side by side never write one folder at once.
 """
 
 from __future__ import annotations
@@ -117,3 +119,23 @@ def remove_stale(folder: str | Path) -> None:
     for pattern in TMP_GLOBS:
         for stale in Path(folder).glob(pattern):
             stale.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created, with its folder, if needed) for the
+    block: a second process (or thread) asking for the same lock waits until the first is done.
+    POSIX ``flock``; where it does not exist (Windows) the block runs unlocked."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bisenet.atomic import exclusive_lock
+
 ENV_VAR = "BISENET_CACHE"
 
 
@@ -48,8 +50,10 @@ class MiniCitySpec:
 
 
 def cached_minicity(spec: MiniCitySpec, cache: str | Path | None = None) -> Path:
-    """The root of the MiniCity ``spec`` in the cache, generated on first use."""
+    """The root of the MiniCity ``spec`` in the cache, generated on first use (one process at a
+    time: others wait, then find it made)."""
     from bisenet.data.minicity import generate_minicity
 
     root = cache_dir(cache) / spec.folder
-    return generate_minicity(root, train=spec.train, val=spec.val, size=spec.size, seed=0)
+    with exclusive_lock(root.with_name(f".{root.name}.lock")):
+        return generate_minicity(root, train=spec.train, val=spec.val, size=spec.size, seed=0)

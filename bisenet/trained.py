@@ -20,6 +20,7 @@ from pathlib import Path
 
 from torch import nn
 
+from bisenet.atomic import exclusive_lock
 from bisenet.cache import cache_dir
 from bisenet.checkpoint import Checkpoint, latest_valid, model_from_checkpoint, save_checkpoint
 from bisenet.profiles import Profile, current_profile, profile_data
@@ -38,7 +39,8 @@ def run_dir(model: str, profile: Profile | None = None, cache: str | Path | None
 def train_cached(model: str, profile: Profile | None = None, cache: str | Path | None = None) -> Path:
     """Train ``model`` with the profile's recipe unless its final checkpoint is cached; return
     that checkpoint's path. A run interrupted after a checkpoint resumes; one interrupted before
-    its first checkpoint starts again."""
+    its first checkpoint starts again. Processes that ask at the same time take turns: the first
+    trains, the others wait and load its result."""
     from bisenet.engine.trainer import train
 
     profile = profile or current_profile()
@@ -47,14 +49,17 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
     final = work_dir / FINAL
     if final.exists():
         return final
-    resume = work_dir.exists() and latest_valid(work_dir) is not None
-    if work_dir.exists() and not resume:  # interrupted before its first checkpoint
-        shutil.rmtree(work_dir)
-    recipe = profile.recipe(model).with_(dataset=dataset)
-    train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
-    _, last = latest_valid(work_dir)
-    save_checkpoint(Checkpoint(last.state_dict, last.model_name, last.model_options, last.recipe, last.iteration,
-                               last.metrics, last.provenance), final)
+    with exclusive_lock(work_dir.with_name(f".{work_dir.name}.lock")):
+        if final.exists():  # trained by another process while this one waited
+            return final
+        resume = work_dir.exists() and latest_valid(work_dir) is not None
+        if work_dir.exists() and not resume:  # interrupted before its first checkpoint
+            shutil.rmtree(work_dir)
+        recipe = profile.recipe(model).with_(dataset=dataset)
+        train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
+        _, last = latest_valid(work_dir)
+        save_checkpoint(Checkpoint(last.state_dict, last.model_name, last.model_options, last.recipe, last.iteration,
+                                   last.metrics, last.provenance), final)
     return final
 
 

@@ -42,3 +42,24 @@ def test_a_torn_last_line_is_left_out_and_stale_temporaries_removed(tmp_path):
     (tmp_path / ".clip.mp4.123.tmp.mp4").write_bytes(b"half")
     remove_stale(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.jsonl"]
+
+
+def test_an_exclusive_lock_makes_a_second_holder_wait(tmp_path):
+    import threading
+    import time
+
+    from bisenet.atomic import exclusive_lock
+
+    order = []
+
+    def second():
+        with exclusive_lock(tmp_path / "a.lock"):
+            order.append("second")
+
+    with exclusive_lock(tmp_path / "a.lock"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.2)
+        order.append("first done")
+    thread.join(timeout=10)
+    assert order == ["first done", "second"]

@@ -14,7 +14,7 @@ SMOKE_CACHE := $(CURDIR)/_build/smoke/cache
 # (pytest-xdist): on the 2-core build machine about 1.6x faster than one two-thread process, as
 # most of the suite is Python overhead on small tensors. TEST_WORKERS=0 runs them in make's process.
 TEST_WORKERS ?= 2
-PARALLEL   := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
+PARALLEL    = OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.bisenet-installed
 

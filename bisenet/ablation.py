@@ -176,9 +176,16 @@ def run_ablation(
     and, by default, where the runs train (:func:`bisenet.cache.cache_dir`).
     """
     from bisenet.checkpoint import latest_valid
+    from bisenet.devices import resolve_device
     from bisenet.engine.trainer import train
 
+    device = str(resolve_device(device))  # refused now, not after the data is made
     base = base_recipe(scale)
+    if dataset is not None and data_root is None:
+        raise UsageError(
+            f"dataset {dataset!r} without its data root: give --data-root (data_root=) with --dataset, or leave "
+            "both out for the scale's own MiniCity"
+        )
     if iters is not None:
         base = base.with_(iters=iters, val_interval=iters)
     names = variants or parse_variants("all")

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from bisenet.errors import OutputError
+
 TMP_GLOBS = (".*.tmp", ".*.tmp.*")  # what a killed writer may leave behind
 
 
@@ -48,17 +50,26 @@ def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path``; when the block ends without an exception, the file
     written there replaces ``path`` (flushed to disk first). The folder is created if needed.
     ``keep_suffix``: the temporary name ends in ``path``'s suffix too (``.<name>.<pid>.tmp.mp4``),
-    for writers that choose the format by it."""
+    for writers that choose the format by it. A write the system refuses (disk full, no
+    permission, a folder in the way) raises :class:`~bisenet.errors.OutputError` naming ``path``;
+    the previous file, if any, is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp" + (path.suffix if keep_suffix else ""))
     try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a folder", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"nothing was written to {tmp} (for {path})")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if isinstance(e, (FileNotFoundError, OutputError)) and not e.errno:
+            raise
+        reason = e.strerror or str(e)
+        raise OutputError(f"cannot write {path}: {reason} (the previous file, if any, is unchanged)") from e
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -97,11 +108,14 @@ def append_line(path: str | Path, line: str) -> None:
     """Append one line (no newline in it) and flush it to disk."""
     if "\n" in line:
         raise ValueError("append_line appends one line: the text must not contain a newline")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(line + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise OutputError(f"cannot append to {path}: {e.strerror or e}") from e
 
 
 def read_lines(path: str | Path) -> list[str]:

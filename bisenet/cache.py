@@ -13,17 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bisenet.atomic import exclusive_lock
+from bisenet.errors import UsageError
 
 ENV_VAR = "BISENET_CACHE"
 
 
 def cache_dir(cache: str | Path | None = None) -> Path:
-    """``cache`` if given, else ``BISENET_CACHE``, else ``~/.cache/bisenet`` (not created here)."""
+    """``cache`` if given, else ``BISENET_CACHE``, else ``~/.cache/bisenet`` (not created here);
+    one that exists and is not a folder raises :class:`~bisenet.errors.UsageError`."""
     if cache is not None:
-        return Path(cache).expanduser()
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    return Path.home() / ".cache" / "bisenet"
+        folder, where = Path(cache).expanduser(), f"the cache {cache}"
+    elif os.environ.get(ENV_VAR):
+        folder, where = Path(os.environ[ENV_VAR]).expanduser(), f"{ENV_VAR}={os.environ[ENV_VAR]}"
+    else:
+        folder, where = Path.home() / ".cache" / "bisenet", "the cache ~/.cache/bisenet"
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{where} is a file, not a folder: point {ENV_VAR} (or --cache) at a folder")
+    return folder
 
 
 @dataclass(frozen=True)

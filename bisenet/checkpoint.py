@@ -40,8 +40,8 @@ ITER_PATTERN = re.compile(r"^iter_(\d+)\.pth$")
 
 __all__ = [
     "FORMAT", "Checkpoint", "CheckpointError", "extract_state_dict", "iteration_checkpoints", "latest_valid",
-    "load_checkpoint", "load_weights", "model_from_checkpoint", "num_classes_of", "prune", "read_checkpoint",
-    "save_checkpoint",
+    "load_checkpoint", "load_weights", "model_from_checkpoint", "non_finite", "num_classes_of", "prune",
+    "read_checkpoint", "save_checkpoint",
 ]
 
 
@@ -115,6 +115,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The dict stored in a checkpoint file, as stored; a missing, truncated or corrupt file
     raises :class:`CheckpointError` naming it (it is never half-loaded)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file: give the .pth file in it")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
@@ -179,6 +181,12 @@ def extract_state_dict(source: str | Path | dict[str, Any]) -> dict[str, torch.T
     return load_checkpoint(source).state_dict
 
 
+def non_finite(state: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors of ``state`` that hold a NaN or an infinity (the
+    weights of a diverged run)."""
+    return [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 def num_classes_of(state: dict[str, torch.Tensor]) -> int:
     """The number of classes a state dict predicts (its main classifier's output channels)."""
     for key in ("decode_head.conv_seg.weight", "decode_head.conv_out.1.weight"):  # FCN / CoinCheung head
@@ -189,9 +197,17 @@ def num_classes_of(state: dict[str, torch.Tensor]) -> int:
 
 def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
     """Load weights into ``model`` strictly. Auxiliary-head weights are ignored when the model
-    was built without auxiliary heads; anything else missing, unexpected or of the wrong shape
-    raises :class:`CheckpointError` naming the first such keys."""
+    was built without auxiliary heads; anything else missing, unexpected or of the wrong shape,
+    and weights holding NaN or infinity (a diverged run), raise :class:`CheckpointError` naming
+    the first such keys."""
     state = source if _is_state_dict(source) else extract_state_dict(source)
+    where = f" {source}" if isinstance(source, (str, Path)) else ""
+    bad = non_finite(state)
+    if bad:
+        raise CheckpointError(
+            f"checkpoint{where} holds NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[:3]}: it comes "
+            "from a run that diverged. Use an earlier checkpoint, or train again with a lower learning rate"
+        )
     own = model.state_dict()
     if not any(k.startswith(AUX_PREFIX) for k in own):
         state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}
@@ -200,7 +216,6 @@ def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
     wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
              for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or wrong:
-        where = f" from {source}" if isinstance(source, (str, Path)) else ""
         raise CheckpointError(
             f"checkpoint{where} does not fit {type(model).__name__}: "
             f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
@@ -268,6 +283,8 @@ def latest_valid(work_dir: str | Path) -> tuple[Path, Checkpoint] | None:
             checkpoint = load_checkpoint(path)
             if not checkpoint.resumable:
                 raise CheckpointError(f"{path} is not a training checkpoint (no optimizer state or iteration)")
+            if non_finite(checkpoint.state_dict):
+                raise CheckpointError(f"{path} holds NaN or infinite weights (the run diverged there)")
         except CheckpointError as e:
             warnings.warn(f"skipping corrupt checkpoint: {e}", stacklevel=2)
             continue

@@ -36,6 +36,25 @@ class InputNotFoundError(BiSeNetError, FileNotFoundError):
     """An input file or folder named on the command line does not exist."""
 
 
+class OutputError(BiSeNetError, OSError):
+    """A file cannot be written (disk full, no permission, a folder in the way); the message
+    names it and says that the previous file, if any, is intact."""
+
+
 class TrainingError(BiSeNetError, RuntimeError):
     """Training cannot go on (out of memory, a non-finite loss); the message names the
     iteration, the cause and the last good checkpoint."""
+
+
+def unwrap_worker_error(error: BiSeNetError) -> BiSeNetError:
+    """The error as a DataLoader worker raised it. PyTorch re-raises a worker's exception in the
+    main process as the same class with the worker's whole traceback as its message ("Caught
+    DatasetError in DataLoader worker process 0. Original Traceback ..."); this gives back an
+    error of that class with just the original message (naming the file), or ``error`` itself
+    when it did not come from a worker."""
+    text = str(error)
+    if "in DataLoader worker process" not in text:
+        return error
+    marker = f"{type(error).__module__}.{type(error).__qualname__}: "
+    original = text.rsplit(marker, 1)[-1].strip() if marker in text else text.strip().splitlines()[-1]
+    return type(error)(original)

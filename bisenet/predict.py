@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from bisenet.atomic import atomic_path, atomic_write
 from bisenet.data.transforms import eval_pipeline
-from bisenet.errors import InputNotFoundError, UsageError
+from bisenet.errors import BiSeNetError, InputNotFoundError, UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -48,7 +48,8 @@ def overlay(image: np.ndarray, prediction: np.ndarray, palette: np.ndarray, alph
 
 
 @torch.inference_mode()
-def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None = None, device: str = "cpu") -> np.ndarray:
+def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None = None,
+            device: str | torch.device = "cpu") -> np.ndarray:
     """Class ids (H, W) for an RGB uint8 image (H, W, 3), at the image's own resolution."""
     h, w = image.shape[:2]
     # the evaluation's own test pipeline (resize, normalise); it needs a label, which it keeps as is
@@ -60,22 +61,112 @@ def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None =
 
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files as given, folders replaced by the images in them (sorted); a path that does not
-    exist or is neither an image nor a video raises :class:`InputNotFoundError` / :class:`UsageError`."""
-    found: list[Path] = []
+    """Files as given, folders replaced by the images in them (sorted, subfolders included); a path
+    that does not exist or is neither an image nor a video raises :class:`InputNotFoundError` /
+    :class:`UsageError`."""
+    return [source for source, _ in plan_outputs(inputs, Path("."))]
+
+
+def plan_outputs(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Path, Path]]:
+    """(input file, output file) for every image and video: ``<name>_overlay.png`` or
+    ``<name>_overlay.mp4``; a folder's files keep their place below it (``out/sub/a_overlay.png``
+    for ``folder/sub/a.png``), a file given by name goes to ``out`` itself. The same file named
+    twice is segmented once; two different inputs that would write the same output raise
+    :class:`UsageError` naming them, before anything is written."""
+    out = Path(out)
+    planned: dict[Path, Path] = {}  # output -> input
     for item in map(Path, inputs):
         if item.is_dir():
-            images = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not images:
-                raise UsageError(f"folder {item} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-            found += images
+            known = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in known)
+            if not files:
+                raise UsageError(f"folder {item} holds no images or videos ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            pairs = [(f, out / f.relative_to(item).parent) for f in files]
         elif item.is_file():
             if item.suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
                 raise UsageError(f"{item}: not an image or video file (by its suffix {item.suffix!r})")
-            found.append(item)
+            pairs = [(item, out)]
         else:
             raise InputNotFoundError(f"input {item} does not exist")
-    return found
+        for source, folder in pairs:
+            suffix = ".mp4" if source.suffix.lower() in VIDEO_SUFFIXES else ".png"
+            target = folder / f"{source.stem}_overlay{suffix}"
+            if target in planned and planned[target].resolve() != source.resolve():
+                raise UsageError(
+                    f"{planned[target]} and {source} would both be written to {target}: segment them into "
+                    "different --out folders (or give their folders, whose structure is kept)"
+                )
+            planned[target] = source
+    return [(source, target) for target, source in planned.items()]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3); a file that is not an image raises
+    :class:`UsageError` naming it."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError, SyntaxError) as e:
+        raise UsageError(f"cannot read image {path}: {e}") from None
+
+
+def _check_images(images: list[Path], scale: tuple[int, int] | None) -> None:
+    """Refuse, before any work, images that cannot be read or are smaller than the models'
+    smallest input (32 x 32) while no ``scale`` resizes them."""
+    from bisenet.models.base import MIN_INPUT_SIZE
+
+    small = []
+    for path in images:
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+        except (OSError, ValueError, SyntaxError) as e:
+            raise UsageError(f"cannot read image {path}: {e}") from None
+        if scale is None and min(h, w) < MIN_INPUT_SIZE:
+            small.append(f"{path} ({w}x{h})")
+    if small:
+        raise UsageError(
+            f"{len(small)} image(s) smaller than {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}, the models' smallest input: "
+            f"{', '.join(small[:5])}. Resize them with --scale (e.g. --scale 1024x512), or leave them out"
+        )
+
+
+def _check_videos(videos: list[Path]) -> None:
+    """Refuse, before any work, videos whose header cannot be read (a missing video extra is said
+    with the command that installs it)."""
+    if not videos:
+        return
+    _, iio = _video_modules()
+    for path in videos:
+        try:
+            iio.immeta(path, extension=path.suffix)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise UsageError(f"cannot read video {path}: {e}") from None
+
+
+def _video_modules():
+    try:
+        import imageio.v2 as imageio_v2
+        import imageio.v3 as iio
+    except ImportError:
+        raise UsageError('videos need the video extra: pip install "bisenet[video]" (imageio and its ffmpeg)') from None
+    return imageio_v2, iio
+
+
+def _predict_video(model, source: Path, target: Path, palette, scale, alpha, device, progress) -> None:
+    imageio_v2, iio = _video_modules()
+    try:
+        meta = iio.immeta(source, extension=source.suffix)
+        frames = iio.imiter(source, extension=source.suffix)
+        with atomic_path(target, keep_suffix=True) as tmp, \
+                imageio_v2.get_writer(tmp, fps=meta.get("fps", 25), macro_block_size=1) as writer:
+            for frame in tqdm(frames, desc=source.name, unit="frame", leave=False, disable=not progress):
+                frame = np.asarray(frame)[..., :3]
+                writer.append_data(overlay(frame, segment(model, frame, scale, device), palette, alpha))
+    except (OSError, ValueError, RuntimeError) as e:
+        if isinstance(e, BiSeNetError):
+            raise
+        raise UsageError(f"cannot read video {source}: {e}") from None
 
 
 def predict_inputs(
@@ -84,36 +175,29 @@ def predict_inputs(
     out: str | Path,
     scale: tuple[int, int] | None = None,
     alpha: float = 0.5,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> list[Path]:
-    """Segment every input; write ``<name>_overlay.png`` per image and ``<name>_overlay.mp4`` per
-    video into ``out``. Returns the files written. ``progress=False`` hides the progress bars."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Segment every input (see :func:`plan_outputs` for where each overlay goes) and return the
+    files written. Every input is checked first (it exists, is readable, is large enough), so a
+    bad one stops the command before anything is written. ``alpha`` (0 to 1) is the opacity of
+    the colours; ``progress=False`` hides the progress bars."""
+    if not 0 <= alpha <= 1:
+        raise UsageError(f"alpha must be from 0 to 1 (the colours' opacity), got {alpha!r}")
+    plan = plan_outputs(inputs, out)
+    images = [source for source, _ in plan if source.suffix.lower() in IMAGE_SUFFIXES]
+    _check_images(images, scale)
+    _check_videos([source for source, _ in plan if source.suffix.lower() in VIDEO_SUFFIXES])
     model = model.eval().to(device)
     palette = palette_for(model.num_classes)
     written = []
-    for path in tqdm(expand_inputs(inputs), desc="predict", unit="file", disable=not progress):
-        if path.suffix.lower() in VIDEO_SUFFIXES:
-            import imageio.v2 as imageio_v2
-            import imageio.v3 as iio
-
-            meta = iio.immeta(path, extension=path.suffix)
-            target = out / f"{path.stem}_overlay.mp4"
-            with atomic_path(target, keep_suffix=True) as tmp, \
-                    imageio_v2.get_writer(tmp, fps=meta.get("fps", 25), macro_block_size=1) as writer:
-                for frame in tqdm(iio.imiter(path, extension=path.suffix), desc=path.name, unit="frame", leave=False,
-                                  disable=not progress):
-                    frame = np.asarray(frame)[..., :3]
-                    writer.append_data(overlay(frame, segment(model, frame, scale, device), palette, alpha))
-            written.append(target)
+    for source, target in tqdm(plan, desc="predict", unit="file", disable=not progress):
+        if source.suffix.lower() in VIDEO_SUFFIXES:
+            _predict_video(model, source, target, palette, scale, alpha, device, progress)
         else:
-            with Image.open(path) as img:
-                image = np.asarray(img.convert("RGB"))
-            target = out / f"{path.stem}_overlay.png"
+            image = read_rgb(source)
             with atomic_write(target) as f:
                 coloured = overlay(image, segment(model, image, scale, device), palette, alpha)
                 Image.fromarray(coloured).save(f, format="PNG")
-            written.append(target)
+        written.append(target)
     return written

@@ -52,12 +52,13 @@ class Recipe:
     # bookkeeping
     val_interval: int = 16_000
     checkpoint_interval: int = 16_000
+    checkpoint_minutes: float = 30.0  # also a checkpoint when this long has passed since the last one
     keep_checkpoints: int = 3
     log_interval: int = 50
     workers: int = 4
     seed: int = 0
     mmseg_config: str = ""  # the model-zoo config this recipe reproduces
-    notes: str = ""
+    notes: str = ""  # what the fields cannot say (departures from mmseg's config); the rest is ``summary``
 
     @property
     def global_batch(self) -> int:

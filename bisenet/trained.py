@@ -23,6 +23,7 @@ from torch import nn
 from bisenet.atomic import exclusive_lock
 from bisenet.cache import cache_dir
 from bisenet.checkpoint import Checkpoint, latest_valid, model_from_checkpoint, save_checkpoint
+from bisenet.errors import CheckpointError
 from bisenet.profiles import Profile, current_profile, profile_data
 
 FINAL = "final.pth"
@@ -68,7 +69,13 @@ def trained_model(model: str, profile: Profile | None = None, cache: str | Path 
     on the profile's device, without auxiliary heads. Trains once (minutes in the cpu profile) and
     caches the checkpoint; later calls load it."""
     profile = profile or current_profile()
-    return model_from_checkpoint(train_cached(model, profile, cache)).to(profile.device)
+    final = train_cached(model, profile, cache)
+    try:
+        return model_from_checkpoint(final).to(profile.device)
+    except CheckpointError as e:
+        raise CheckpointError(
+            f"{e}. The cached model is unusable: delete {final.parent} (it is trained again on next use)"
+        ) from e
 
 
 def training_log(model: str, profile: Profile | None = None, cache: str | Path | None = None):

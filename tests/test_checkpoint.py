@@ -107,3 +107,12 @@ def test_killed_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path, mon
     assert not (tmp_path / "iter_2.pth").exists()
     assert list(tmp_path.glob("*.tmp")) == []
     assert torch.equal(read_checkpoint(tmp_path / "iter_1.pth")["model"]["w"], torch.ones(2))
+
+
+def test_a_folder_is_not_a_checkpoint_and_nan_weights_are_refused(tmp_path, state):
+    with pytest.raises(CheckpointError, match="is a folder, not a file"):
+        read_checkpoint(tmp_path)
+    poisoned = {k: v.clone() for k, v in state.items()}
+    poisoned["decode_head.conv_seg.weight"][0, 0] = float("inf")
+    with pytest.raises(CheckpointError, match="NaN or infinite values in 1 tensor.*decode_head.conv_seg.weight"):
+        model_from_checkpoint(Checkpoint(poisoned, "bisenetv2"))

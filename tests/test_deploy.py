@@ -86,3 +86,23 @@ def test_export_cli_verifies_with_onnxruntime(v2_checkpoint, tmp_path, capsys):
                  "--size", "64x128", "--dynamic", "--argmax"]) == 0
     out = capsys.readouterr().out
     assert out.count("verified at") == 3 and "agree on" in out
+
+
+def test_export_checks_only_sizes_it_can_run_and_leaves_nothing_when_the_check_fails(v2_checkpoint, tmp_path,
+                                                                                    capsys, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    onnx = tmp_path / "new" / "folder" / "m.onnx"  # a missing folder is made
+    assert main(["export", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--onnx", str(onnx),
+                 "--size", "32x32", "--dynamic"]) == 0  # the smallest input: checked at larger sizes only
+    out = capsys.readouterr().out
+    assert onnx.exists() and "verified at 32x32" in out and "verified at 64x96" in out
+    import bisenet.deploy as deploy
+
+    def wrong(*a, **k):
+        raise deploy.OutputError("the exported graph does not compute the model's output")
+
+    monkeypatch.setattr(deploy, "verify_onnx", wrong)
+    failed = tmp_path / "failed.onnx"
+    assert main(["export", "--model", "bisenetv2", "--onnx", str(failed), "--size", "64x64"]) == 2
+    assert "does not compute" in capsys.readouterr().err
+    assert not failed.exists() and not list(tmp_path.glob(".failed.onnx*"))

@@ -113,3 +113,10 @@ def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys, read_keys)
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), ours(x))
+
+
+def test_convert_refuses_to_overwrite_its_input(v2_checkpoint, capsys):
+    before = v2_checkpoint.read_bytes()
+    assert main(["convert", "--from", "mmseg", str(v2_checkpoint), str(v2_checkpoint)]) == 2
+    assert "would overwrite its input" in capsys.readouterr().err
+    assert v2_checkpoint.read_bytes() == before

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from bisenet.atomic import atomic_write
 from bisenet.data.base import SegmentationDataset
 from bisenet.engine.inference import MSFLIP_RATIOS, infer
-from bisenet.errors import UsageError
+from bisenet.errors import BiSeNetError, UsageError, unwrap_worker_error
 from bisenet.metrics import ConfusionMatrix, Metrics
 
 
@@ -58,7 +58,7 @@ def evaluate(
         prediction_dir = Path(prediction_dir)
         prediction_dir.mkdir(parents=True, exist_ok=True)
     try:
-        for i, (image, label) in enumerate(tqdm(loader, desc=f"eval ({mode})", disable=not progress)):
+        for i, (image, label) in enumerate(_batches(tqdm(loader, desc=f"eval ({mode})", disable=not progress))):
             image, label = image.to(device), label.to(device)
             scores = infer(model, image, mode, crop, stride, ratios)  # (1, C, h, w)
             if scores.shape[-2:] != label.shape[-2:]:
@@ -70,6 +70,15 @@ def evaluate(
     finally:
         model.train(was_training)
     return matrix.compute(dataset.classes or None)
+
+
+def _batches(loader):
+    """The loader's batches; a bad file reported by a DataLoader worker is re-raised with the
+    dataset's own message (naming the file), not the worker's whole traceback."""
+    try:
+        yield from loader
+    except BiSeNetError as e:
+        raise unwrap_worker_error(e) from None
 
 
 def prediction_path(image_path: Path, prediction_dir: Path) -> Path:

@@ -39,5 +39,14 @@ def truncate_log(path: Path, iteration: int) -> None:
 
 
 def write_run_info(work_dir: Path, info: dict) -> None:
-    """``run.json``: the recipe, the process layout and the provenance of this (part of the) run."""
+    """``run.json``: the recipe, the process layout and the provenance of the run (and of each
+    resumed part of it, under ``"resumed"``)."""
     write_json(work_dir / RUN_FILE, info)
+
+
+def read_run_info(work_dir: Path) -> dict | None:
+    """``run.json`` of ``work_dir``, or None when there is none (or it cannot be read)."""
+    try:
+        return json.loads((work_dir / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return None

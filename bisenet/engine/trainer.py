@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from bisenet.analysis.provenance import provenance
-from bisenet.checkpoint import Checkpoint, latest_valid, prune, save_checkpoint
+from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save_checkpoint
 from bisenet.data import build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
 from bisenet.devices import resolve_device
@@ -41,20 +41,24 @@ from bisenet.engine.distributed import barrier, init_distributed
 from bisenet.engine.evaluator import evaluate
 from bisenet.engine.optim import WarmupPoly, build_optimizer, set_lr
 from bisenet.engine.rng import rng_state, set_rng_state
-from bisenet.engine.run_log import LOG_FILE, truncate_log, write_record, write_run_info
+from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_run_info, truncate_log, write_record, write_run_info
 from bisenet.engine.sampler import IterationSampler
-from bisenet.errors import CheckpointError, RunExistsError, TrainingError, UsageError
+from bisenet.errors import BiSeNetError, OutputError, RunExistsError, TrainingError, UsageError, unwrap_worker_error
 from bisenet.losses import SegmentationLoss
 from bisenet.metrics import Metrics
 from bisenet.models import build_model
 from bisenet.recipes import Recipe
 
 AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+# recipe fields that only say how often to log, validate or save and how many workers load the
+# data: a resumed run may change them; any other change would make it another run
+OPERATIONAL_FIELDS = ("workers", "log_interval", "val_interval", "checkpoint_interval", "checkpoint_minutes",
+                      "keep_checkpoints", "name", "notes", "mmseg_config")
 
 
 class NonFiniteLossError(TrainingError):
-    """The loss became NaN or infinite; the message names the iteration, the terms and the last
-    good checkpoint."""
+    """The loss or the weights became NaN or infinite; the message names the iteration, the terms
+    and the last good checkpoint (no checkpoint is ever written from such weights)."""
 
 
 @dataclass
@@ -88,6 +92,22 @@ class Run:
 
 def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: str | Path | None, resume: bool) -> int:
     """Refuse settings that cannot train; return the accumulation steps of this process."""
+    for field in ("iters", "gpus", "batch_per_gpu", "val_interval", "checkpoint_interval", "log_interval",
+                  "keep_checkpoints"):
+        value = getattr(recipe, field)
+        if not isinstance(value, int) or value < 1:
+            raise UsageError(f"recipe {recipe.name}: {field} must be a positive integer, got {value!r}")
+    if recipe.workers < 0:
+        raise UsageError(f"recipe {recipe.name}: workers must be >= 0, got {recipe.workers!r}")
+    if not recipe.lr > 0 or not math.isfinite(recipe.lr):
+        raise UsageError(f"recipe {recipe.name}: the learning rate must be a positive number, got {recipe.lr!r}")
+    if pretrained is not None and not recipe.pretrained_backbone:
+        raise UsageError(
+            f"--pretrained {pretrained}: recipe {recipe.name} trains its network from scratch and would ignore it; "
+            "the recipes that start from an ImageNet trunk have 'in1k-pre' in their names"
+        )
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise UsageError(f"--pretrained {pretrained} does not exist (a torchvision ResNet checkpoint, .pth)")
     if recipe.amp not in (None, *AMP_DTYPES):
         raise UsageError(f"amp must be fp16, bf16 or None, got {recipe.amp!r}")
     if recipe.amp == "fp16" and device.type != "cuda":
@@ -149,19 +169,50 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
     )
 
 
-def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path]:
-    """Load the newest valid checkpoint of ``work_dir`` into the run; (iteration, best mIoU,
-    checkpoint path). The log forgets what was logged after that checkpoint."""
+def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:
+    """The fields (other than :data:`OPERATIONAL_FIELDS`) in which ``recipe`` differs from the
+    recipe a checkpoint was trained with, as "field saved -> new" strings."""
+    new = recipe.to_dict()
+    default = Recipe("", "", "").to_dict()  # a field an older checkpoint does not have: its default
+
+    def plain(value):
+        return list(map(plain, value)) if isinstance(value, (list, tuple)) else value
+
+    return [f"{k} {plain(saved.get(k, default[k]))!r} -> {plain(v)!r}" for k, v in new.items()
+            if k not in OPERATIONAL_FIELDS and plain(saved.get(k, default[k])) != plain(v)]
+
+
+def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path | None]:
+    """Continue the run in ``work_dir``: load its newest valid checkpoint (weights, optimiser,
+    scaler, random state) and return (iteration, best mIoU, checkpoint path); the log forgets
+    what was logged after it. A run stopped before its first checkpoint starts again at 0 (its
+    log is emptied). A recipe that differs from the checkpoint's in anything but how often it
+    logs, validates or saves is refused: it would be another run."""
+    log_path = work_dir / LOG_FILE
     found = latest_valid(work_dir)
     if found is None:
-        raise CheckpointError(f"--resume: no valid checkpoint in {work_dir}")
+        if not log_path.exists() and not (work_dir / RUN_FILE).exists():
+            raise TrainingError(
+                f"--resume: {work_dir} holds no run to resume (no {LOG_FILE}): drop --resume to start one"
+            )
+        if run.rank == 0:
+            print(f"--resume: {work_dir} holds no checkpoint yet (the run stopped before its first one): "
+                  "starting it again from iteration 0", flush=True)
+            truncate_log(log_path, 0)
+        return 0, None, None
     path, checkpoint = found
+    changes = recipe_changes(checkpoint.recipe or {}, run.recipe)
+    if changes:
+        raise UsageError(
+            f"cannot resume {work_dir} ({path.name}) with another recipe: {'; '.join(changes)}. Resume it with its "
+            "own settings (leave out the options that change them), or start a new run in another --work-dir"
+        )
     run.model.load_state_dict(checkpoint.state_dict)
     run.optimizer.load_state_dict(checkpoint.optimizer)
     run.scaler.load_state_dict(checkpoint.scaler)
     set_rng_state(checkpoint.rng)
     if run.rank == 0:
-        truncate_log(work_dir / LOG_FILE, checkpoint.iteration)
+        truncate_log(log_path, checkpoint.iteration)
     return checkpoint.iteration, checkpoint.best_miou, path
 
 
@@ -186,7 +237,10 @@ def train_step(
     data_time = 0.0
     for a in range(run.accum):
         td = time.perf_counter()
-        images, labels = next(batches)
+        try:
+            images, labels = next(batches)
+        except BiSeNetError as e:  # a bad file, reported by a DataLoader worker: its own message
+            raise unwrap_worker_error(e) from None
         data_time += time.perf_counter() - td
         images, labels = images.to(run.device, non_blocking=True), labels.to(run.device, non_blocking=True)
         if run.channels_last:
@@ -216,6 +270,14 @@ def train_step(
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.optimizer.zero_grad(set_to_none=True)
+    diverged = non_finite(run.model.state_dict())
+    if diverged:  # a finite loss whose step made the weights NaN or infinite (a learning rate far too high)
+        raise NonFiniteLossError(
+            f"the weights became NaN or infinite at iteration {i} (e.g. {diverged[:2]}; the loss was "
+            + ", ".join(f"{k}={v:.4g}" for k, v in sums.items())
+            + f"). Last good checkpoint: {last_checkpoint or 'none yet'} (no checkpoint is written from such "
+            "weights). Lower the learning rate (--lr), or try --amp bf16 instead of fp16."
+        )
     return lr, sums, data_time
 
 
@@ -261,6 +323,18 @@ def save_training_checkpoint(run: Run, done: int, best: float | None, work_dir: 
     path = save_checkpoint(checkpoint, work_dir / f"iter_{done}.pth")
     prune(work_dir, run.recipe.keep_checkpoints)
     return path
+
+
+def record_segment(work_dir: Path, start: int, info: dict) -> None:
+    """``run.json``: the recipe, the process layout and the provenance of the run; a run resumed
+    at ``start`` > 0 keeps that record and appends its own under ``"resumed"`` (every part of a
+    run is on record)."""
+    run = read_run_info(work_dir) if start > 0 else None
+    if run is None:
+        write_run_info(work_dir, info)
+        return
+    run.setdefault("resumed", []).append({"start_iteration": start, **info})
+    write_run_info(work_dir, run)
 
 
 def open_tensorboard(work_dir: Path):
@@ -315,6 +389,8 @@ def train(
     if device.type == "cuda":
         torch.cuda.set_device(device)
     accum = check_recipe(recipe, device, world, pretrained, resume)
+    if stop_after is not None and stop_after < 1:
+        raise UsageError(f"stop_after must be a positive iteration, got {stop_after!r}")
     work_dir = Path(work_dir or f"work_dirs/{recipe.name}")
     log_path = work_dir / LOG_FILE
 
@@ -324,7 +400,12 @@ def train(
     if resume:
         start, best, last_checkpoint = resume_run(run, work_dir)
     elif rank == 0 and log_path.exists():
-        raise RunExistsError(f"{work_dir} already holds a run (log.jsonl): pass --resume, or another --work-dir")
+        found = latest_valid(work_dir)
+        where = f"checkpoints up to {found[0].name}" if found else "no checkpoint yet"
+        raise RunExistsError(
+            f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
+            f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
+        )
     if start >= recipe.iters:
         return TrainResult(work_dir, start, best, last_checkpoint, log_path)
 
@@ -338,36 +419,49 @@ def train(
     writer = open_tensorboard(work_dir) if tensorboard and rank == 0 else None
     if rank == 0:
         work_dir.mkdir(parents=True, exist_ok=True)
-        write_run_info(work_dir, {"recipe": recipe.to_dict(), "world_size": world, "accumulation": accum,
-                                  **provenance(str(device))})
+        record_segment(work_dir, start, {"recipe": recipe.to_dict(), "world_size": world, "accumulation": accum,
+                                         **provenance(str(device))})
 
     stop = min(recipe.iters, stop_after if stop_after is not None else recipe.iters)
     bar = tqdm(total=stop - start, desc=recipe.name, disable=not progress or rank != 0)
+    saved_at = time.monotonic()
     net.train()
-    for i in range(start, stop):
-        t0 = time.perf_counter()
-        lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
-        done = i + 1
-        bar.update(1)
-        if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
-            record = {"kind": "train", "iter": done, "lr": lr, **terms, "time": time.perf_counter() - t0,
-                      "data_time": data_time, "memory_mb": peak_memory_mb(device)}
-            write_record(log_path, record)
-            bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
-            if writer:
-                for k, v in record.items():
-                    if k not in ("kind", "iter"):
-                        writer.add_scalar(f"train/{k}", v, done)
-        if done % recipe.val_interval == 0 or done == recipe.iters:
-            if rank == 0:
-                metrics, best = validate(run, val_set, done, work_dir, best)
-                if writer and metrics.mIoU is not None:
-                    writer.add_scalar("val/mIoU", metrics.mIoU, done)
-            barrier(world)
-        if done % recipe.checkpoint_interval == 0 or done == stop:
-            if rank == 0:
-                last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
-            barrier(world)
+    try:
+        for i in range(start, stop):
+            t0 = time.perf_counter()
+            lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
+            done = i + 1
+            bar.update(1)
+            if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
+                record = {"kind": "train", "iter": done, "lr": lr, **terms, "time": time.perf_counter() - t0,
+                          "data_time": data_time, "memory_mb": peak_memory_mb(device)}
+                write_record(log_path, record)
+                bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
+                if writer:
+                    for k, v in record.items():
+                        if k not in ("kind", "iter"):
+                            writer.add_scalar(f"train/{k}", v, done)
+            if done % recipe.val_interval == 0 or done == recipe.iters:
+                if rank == 0:
+                    metrics, best = validate(run, val_set, done, work_dir, best)
+                    if writer and metrics.mIoU is not None:
+                        writer.add_scalar("val/mIoU", metrics.mIoU, done)
+                barrier(world)
+            due = done % recipe.checkpoint_interval == 0 or done == stop
+            # and one every checkpoint_minutes, so that a long recipe (first checkpoint at 16,000
+            # iterations) never loses hours; only rank 0 writes, so only a due one waits for it
+            timed = rank == 0 and time.monotonic() - saved_at >= 60 * recipe.checkpoint_minutes
+            if due or timed:
+                if rank == 0:
+                    last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
+                    saved_at = time.monotonic()
+                if due:
+                    barrier(world)
+    except OutputError as e:  # a log line, best.pth or a checkpoint the disk refused
+        raise TrainingError(
+            f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
+            "is intact: free some space and continue with --resume"
+        ) from e
     bar.close()
     if writer:
         writer.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bisenet.errors import UsageError
 from bisenet.layers import init_weights, resize
 from bisenet.models.heads import FCNHead
 
@@ -26,8 +27,8 @@ MIN_INPUT_SIZE = 32
 
 
 def check_input(x: torch.Tensor, in_channels: int, model_name: str, size_divisor: int = 1) -> None:
-    """Raise ``ValueError`` unless ``x`` is a float (N, in_channels, H, W) tensor, H, W >= 32
-    (and multiples of ``size_divisor``).
+    """Raise :class:`~bisenet.errors.UsageError` (a ``ValueError``) unless ``x`` is a float
+    (N, in_channels, H, W) tensor, H, W >= 32 (and multiples of ``size_divisor``).
 
     Args:
         x: the model's input (required).
@@ -40,22 +41,22 @@ def check_input(x: torch.Tensor, in_channels: int, model_name: str, size_divisor
         f"with H, W >= {MIN_INPUT_SIZE}"
     )
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{rule}; got an object of type {type(x).__name__}")
+        raise UsageError(f"{rule}; got an object of type {type(x).__name__}")
     if x.dim() != 4:
-        raise ValueError(f"{rule}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
+        raise UsageError(f"{rule}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise ValueError(
+        raise UsageError(
             f"{rule}; got dtype {x.dtype} (convert the image to float and normalise it first)"
         )
     n, c, h, w = x.shape
     if c != in_channels:
-        raise ValueError(f"{rule}; got {c} channels in shape {tuple(x.shape)}")
+        raise UsageError(f"{rule}; got {c} channels in shape {tuple(x.shape)}")
     if h < MIN_INPUT_SIZE or w < MIN_INPUT_SIZE:
-        raise ValueError(f"{rule}; got H x W = {h} x {w} in shape {tuple(x.shape)}")
+        raise UsageError(f"{rule}; got H x W = {h} x {w} in shape {tuple(x.shape)}")
     if n < 1:
-        raise ValueError(f"{rule}; got an empty batch, shape {tuple(x.shape)}")
+        raise UsageError(f"{rule}; got an empty batch, shape {tuple(x.shape)}")
     if h % size_divisor or w % size_divisor:
-        raise ValueError(
+        raise UsageError(
             f"{rule}, both multiples of {size_divisor} for this configuration (a fixed upsampling "
             f"factor); got H x W = {h} x {w}. Pad or resize the input."
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,3 +136,133 @@ def test_out_of_memory_suggests_batch_or_crop(minicity, tmp_path, monkeypatch):
     monkeypatch.setattr(BiSeNetV2, "forward", oom)
     with pytest.raises(RuntimeError, match="out of memory at iteration 0.*--batch-per-gpu.*crop size"):
         train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+# --- bad input, interruption and faults (nothing lost, nothing silently wrong) -------------------------
+
+
+def test_a_diverging_run_writes_no_poisoned_checkpoint_and_names_the_good_one(minicity, tmp_path, capsys,
+                                                                              monkeypatch):
+    from bisenet.checkpoint import non_finite
+    from bisenet.cli import main
+
+    # a learning rate that is fine for two iterations, then absurd: the weights blow up at iteration 2
+    monkeypatch.setattr(trainer_module, "WarmupPoly", lambda *a, **k: (lambda i: 0.01 if i < 2 else 1e12))
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=8, checkpoint_interval=1, val_interval=1)
+    with pytest.raises(NonFiniteLossError) as caught:
+        train(recipe, data_root=minicity, work_dir=tmp_path / "w", progress=False)
+    import re
+
+    named = re.search(r"Last good checkpoint: (\S+\.pth)", str(caught.value))
+    assert named and Path(named[1]).exists(), str(caught.value)  # the last checkpoint written: it loads
+    assert int(re.search(r"iteration (\d+)", str(caught.value))[1]) >= 2
+    for path in (tmp_path / "w").glob("*.pth"):  # every checkpoint on disk holds finite weights
+        assert not non_finite(read_checkpoint(path)["model"]), path
+    assert load_checkpoint(named[1]).iteration >= 2
+    monkeypatch.undo()
+    # a checkpoint with NaN weights is refused by eval, not evaluated
+    state = read_checkpoint(tmp_path / "w" / "iter_2.pth")
+    state["model"]["decode_head.conv_seg.weight"][0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pth")
+    code = main(["eval", "--checkpoint", str(tmp_path / "nan.pth"), "--data", "minicity", "--data-root", str(minicity)])
+    err = capsys.readouterr().err
+    assert code == 2 and "NaN or infinite" in err and "Traceback" not in err
+    # the command line says it in one line, no traceback
+    code = main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--lr", "1e12",
+                 "--work-dir", str(tmp_path / "cli"), "--iters", "8"])
+    err = capsys.readouterr().err
+    assert code == 2 and ("non-finite" in err or "NaN" in err) and "Traceback" not in err
+
+
+def test_a_run_stopped_before_its_first_checkpoint_can_start_again(minicity, tmp_path, capsys):
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=2, checkpoint_interval=100)
+    (tmp_path / "log.jsonl").write_text('{"kind": "train", "iter": 1, "loss": 3.0}\n')  # killed at iteration 1
+    with pytest.raises(FileExistsError, match="no checkpoint yet.*--resume"):
+        train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+    result = train(recipe, data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
+    assert "starting it again from iteration 0" in capsys.readouterr().out
+    log = read_log(result.log)
+    assert sorted(log[log.kind == "train"].iter.tolist()) == [1, 2] and result.iteration == 2
+
+
+def test_resume_refuses_another_run_and_records_each_part(minicity, tmp_path):
+    import json
+
+    from bisenet.errors import UsageError
+
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=4)
+    train(recipe, data_root=minicity, work_dir=tmp_path, stop_after=2, progress=False)
+    for other, field in [(recipe.with_(lr=0.5), "lr"), (recipe.with_(iters=9), "iters"),
+                         (get_recipe("bisenetv1-r18-smoke").with_(iters=4), "model")]:
+        with pytest.raises(UsageError, match=f"another recipe: .*{field}"):
+            train(other, data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
+    # how often it logs or saves may change; the first part of the run stays on record
+    train(recipe.with_(log_interval=2), data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["recipe"]["log_interval"] == 1 and run["resumed"][0]["start_iteration"] == 2
+    assert run["resumed"][0]["recipe"]["log_interval"] == 2
+
+
+def test_settings_that_cannot_work_are_refused_before_anything_is_written(minicity, tmp_path):
+    from bisenet.errors import UsageError
+
+    base = get_recipe("bisenetv2-smoke")
+    for recipe, message in [(base.with_(iters=0), "iters must be a positive"), (base.with_(gpus=0), "gpus must be"),
+                            (base.with_(lr=-1.0), "learning rate"), (base.with_(workers=-2), "workers")]:
+        with pytest.raises(UsageError, match=message):
+            train(recipe, data_root=minicity, work_dir=tmp_path / "w", progress=False)
+    with pytest.raises(UsageError, match="stop_after"):
+        train(base, data_root=minicity, work_dir=tmp_path / "w", stop_after=-1, progress=False)
+    with pytest.raises(UsageError, match="from scratch and would ignore it"):
+        train(base, data_root=minicity, work_dir=tmp_path / "w", pretrained=tmp_path / "r18.pth", progress=False)
+    pre = get_recipe("bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024")
+    with pytest.raises(UsageError, match="r18.pth does not exist"):
+        train(pre, data_root=minicity, work_dir=tmp_path / "w", pretrained=tmp_path / "r18.pth", progress=False)
+    assert not (tmp_path / "w").exists()  # no log.jsonl left to block the next run
+
+
+def test_a_full_disk_while_checkpointing_stops_with_the_intact_checkpoint(minicity, tmp_path, monkeypatch):
+    import errno
+
+    from bisenet.errors import TrainingError
+
+    real_save = torch.save
+    calls = []
+
+    def save(obj, f, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(torch, "save", save)
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=4, val_interval=100, checkpoint_interval=2)
+    with pytest.raises(TrainingError, match="No space left on device.*iter_2.pth, is intact.*--resume"):
+        train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+    monkeypatch.undo()
+    assert [p.name for _, p in iteration_checkpoints(tmp_path)] == ["iter_2.pth"]
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert train(recipe, data_root=minicity, work_dir=tmp_path, resume=True, progress=False).iteration == 4
+
+
+def test_a_bad_file_read_by_a_worker_is_named_in_one_line(minicity, tmp_path):
+    import shutil
+
+    from bisenet.errors import DatasetError
+
+    root = tmp_path / "mc"
+    shutil.copytree(minicity, root)
+    image = sorted((root / "leftImg8bit" / "train").rglob("*.png"))[0]
+    image.write_bytes(b"not a png")
+    recipe = get_recipe("bisenetv2-smoke").with_(workers=2)
+    with pytest.raises(DatasetError) as caught:
+        train(recipe, data_root=root, work_dir=tmp_path / "w", progress=False)
+    assert str(image) in str(caught.value) and "Traceback" not in str(caught.value)
+    assert "worker process" not in str(caught.value)
+
+
+def test_a_time_based_checkpoint_saves_a_long_recipe_early(minicity, tmp_path):
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=3, checkpoint_interval=1000, checkpoint_minutes=0.0,
+                                                 keep_checkpoints=5)
+    train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+    assert [i for i, _ in iteration_checkpoints(tmp_path)] == [1, 2, 3]

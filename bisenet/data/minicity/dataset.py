@@ -15,10 +15,16 @@ class MiniCity(Cityscapes):
     def __init__(
         self, root: str | Path, split: str = "train", transform: Transform | None = None, seed: int = 0
     ) -> None:
-        if root is None or not Path(root).expanduser().is_dir():
+        if root is None:
             raise DatasetError(
-                f"MiniCity root {root} does not exist; generate it first: "
-                f"`bisenet minicity --out {root or 'data/minicity'}` "
+                "no MiniCity root given (--data-root): MiniCity lives in a folder you generate first, "
+                "`bisenet minicity --out data/minicity` (or bisenet.data.minicity.generate_minicity), "
+                "then --data-root data/minicity"
+            )
+        if not Path(root).expanduser().is_dir():
+            raise DatasetError(
+                f"MiniCity root {root} does not exist; generate it first: `bisenet minicity --out {root}` "
                 "(or bisenet.data.minicity.generate_minicity)"
             )
         super().__init__(root, split, transform, seed)
+        self.name = f"MiniCity {split} at {self.root}"

@@ -33,6 +33,7 @@ from bisenet.data.minicity.placement import place_people, place_street_furniture
 from bisenet.data.minicity.plan import FRONTS, Lot, Side, Street, plan_street, random_camera, random_light
 from bisenet.errors import UsageError
 
+MAX_SIZE = (2048, 4096)  # (H, W): a 2048x4096 scene already needs several GB of buffers
 MIN_SIZE = 64
 
 
@@ -409,6 +410,11 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
     if height < MIN_SIZE or width < MIN_SIZE or (height, width) != tuple(size):
         raise UsageError(
             f"size {tuple(size)!r} is too small or not integral: MiniCity needs at least {MIN_SIZE}x{MIN_SIZE}"
+        )
+    if height > MAX_SIZE[0] or width > MAX_SIZE[1]:
+        raise UsageError(
+            f"size {height}x{width} is larger than MiniCity renders ({MAX_SIZE[0]}x{MAX_SIZE[1]}, twice Cityscapes' "
+            "1024x2048 on each side): its buffers would need more memory than a workstation has"
         )
     return height, width
 

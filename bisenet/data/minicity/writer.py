@@ -143,7 +143,7 @@ def generate_minicity(
             raise RunExistsError(
                 f"{out} holds a MiniCity made with other arguments (seed {old.get('seed')}, size "
                 f"{old.get('size')}, train {old.get('train')}, val {old.get('val')}); "
-                "pass overwrite=True to replace it"
+                "pass --overwrite (overwrite=True in Python) to replace it"
             )
         for sub in ("leftImg8bit", "gtFine"):
             shutil.rmtree(out / sub, ignore_errors=True)

@@ -83,12 +83,12 @@ def test_importing_the_package_runs_no_subprocess():
 
 
 def test_a_library_bug_is_not_reported_as_bad_input(monkeypatch):
-    import bisenet.cli as cli
+    from bisenet.cli import commands
 
     def buggy(args):
         raise ValueError("a bug inside the package")
 
-    monkeypatch.setattr(cli, "cmd_models", buggy)
+    monkeypatch.setattr(commands, "cmd_models", buggy)
     with pytest.raises(ValueError, match="a bug inside"):
         main(["models"])
 
@@ -97,7 +97,7 @@ def test_bad_input_is_reported_without_a_traceback(tmp_path):
     out = run("eval", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "missing.pth"), "--data", "minicity",
               "--data-root", str(tmp_path))
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert f"checkpoint {tmp_path / 'missing.pth'} does not exist" in out.stderr
+    assert f"argument --checkpoint: no such file, got '{tmp_path / 'missing.pth'}'" in out.stderr
 
 
 @pytest.mark.parametrize("command", ["bench", "eval", "predict", "train", "ablate"])
@@ -107,3 +107,54 @@ def test_every_device_flag_has_one_meaning(command):
     sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
     device = next(a for a in sub._actions if a.dest == "device")
     assert device.help == DEVICE_HELP and device.default is None
+
+
+def test_no_command_is_an_error(capsys):
+    assert main([]) == 2
+    assert "no command given" in capsys.readouterr().err
+
+
+def test_flops_of_several_models_gives_every_table(tmp_path, capsys):
+    csv = tmp_path / "flops.csv"
+    assert main(["flops", "--model", "bisenetv2,bisenetv1-r18", "--size", "64x64", "--csv", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert set(table["model"]) == {"bisenetv2", "bisenetv1-r18"}
+    out = capsys.readouterr().out
+    assert "bisenetv2, 1x3x64x64" in out and "bisenetv1-r18, 1x3x64x64" in out
+
+
+def test_messages_say_what_is_wrong_and_what_to_do(minicity, tmp_path, capsys, monkeypatch, v2_checkpoint):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    checks = [
+        (["eval", "--checkpoint", str(v2_checkpoint), "--data", "minicity", "--device", "cuda"], "no CUDA device"),
+        (["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity"],
+         "no MiniCity root given (--data-root)"),
+        (["minicity", "--out", str(minicity), "--train", "1", "--val", "1"], "--overwrite"),
+        (["minicity", "--out", str(tmp_path / "huge"), "--size", "100000x100000"], "larger than MiniCity renders"),
+        (["ablate", "--scale", "smoke", "--dataset", "cityscapes"], "without its data root"),
+    ]
+    for argv, message in checks:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+    (tmp_path / "cache_file").write_text("x")
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path / "cache_file"))
+    assert main(["book-cache"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    monkeypatch.delenv("BISENET_CACHE")
+    assert main(["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity",
+                 "--data-root", str(minicity)]) == 0
+    assert "on MiniCity val at" in capsys.readouterr().out
+
+
+def test_a_corrupt_cached_model_says_to_delete_it(tmp_path, monkeypatch):
+    from bisenet.errors import CheckpointError
+    from bisenet.trained import run_dir, trained_model
+
+    monkeypatch.setenv("BISENET_PROFILE", "smoke")
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
+    final = run_dir("bisenetv2") / "final.pth"
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match=f"delete {final.parent}"):
+        trained_model("bisenetv2")

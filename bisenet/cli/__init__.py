@@ -1,0 +1,234 @@
+"""The ``bisenet`` command line: ``bisenet <command> --help`` for each command.
+
+Each command parses its arguments, calls the library and prints what it returns
+(:mod:`bisenet.cli.commands`); the work is done in the package's modules, which a Python caller
+uses the same way. Every option's value is checked while parsing (:mod:`bisenet.cli.arguments`:
+counts, sizes, files to read, files and folders to write), so a wrong value is refused before any
+work starts. One place turns errors into messages: a refused argument or an error the library
+raises on bad input (:class:`bisenet.errors.BiSeNetError`: a missing file, an unknown model, a
+dataset that cannot be read) is printed as one line, ``error: <message>``, with exit status 2;
+anything else is a bug and keeps its traceback (exit status 1), so that it gets reported.
+Nothing heavy (torch) is imported before a command runs, so ``bisenet --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bisenet.cli import arguments as a
+from bisenet.cli import commands
+
+DEVICE_HELP = "cpu, cuda or cuda:N (default: this process's GPU when CUDA is available, else cpu)"
+CACHE_HELP = "the cache folder (default: $BISENET_CACHE, else ~/.cache/bisenet)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose refusals are one line: ``<prog>: error: <message> (see
+    <prog> --help)``, exit status 2 (argparse's own prints the usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _recipe(text: str) -> str:
+    from bisenet.recipes import all_recipes
+
+    if text not in all_recipes():
+        raise argparse.ArgumentTypeError(f"unknown recipe {text!r}; `bisenet recipes` lists them")
+    return text
+
+
+def _variants(text: str) -> str:
+    from bisenet.ablation import parse_variants
+
+    try:
+        parse_variants(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    known = ("eager", "compile", "onnxruntime")
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names or any(n not in known for n in names):
+        raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="bisenet",
+        description="BiSeNet V1 and V2: the models, their FLOPs and speed, training, evaluation, "
+                    "the paper's ablations, checkpoint conversion, export and prediction.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+
+    p = sub.add_parser("models", help="list the registered models with their parameter counts")
+    p.add_argument("--num-classes", type=a.positive_int, default=19)
+    p.set_defaults(func=commands.cmd_models)
+
+    p = sub.add_parser("flops", help="parameters and FLOPs per component (fvcore)")
+    p.add_argument("--model", required=True, type=a.model_names, help="one or more comma-separated model names")
+    p.add_argument("--size", type=a.size, default=(512, 1024), help="HxW (default 512x1024)")
+    p.add_argument("--num-classes", type=a.positive_int, default=19)
+    p.add_argument("--depth", type=a.positive_int, default=2, help="module nesting depth of the table")
+    p.add_argument("--csv", type=a.output_file, help="also write the table(s) to this CSV file")
+    p.set_defaults(func=commands.cmd_flops)
+
+    p = sub.add_parser("bench", help="inference latency and throughput, configurations interleaved in one process")
+    p.add_argument("--model", type=a.model_names, default=["bisenetv2", "bisenetv1-r18"],
+                   help="comma-separated model names (default bisenetv2,bisenetv1-r18)")
+    p.add_argument("--size", type=a.sizes, default=[(512, 1024)], help="HxW[,HxW...]")
+    p.add_argument("--batch", type=a.positive_int, default=1)
+    p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--backend", type=_backends, default=("eager",), help="comma-separated: eager, compile, onnxruntime")
+    p.add_argument("--fold-bn", action="store_true", help="fold BatchNorm into the convolutions first")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--warmup", type=a.non_negative_int, default=3)
+    p.add_argument("--runs", type=a.positive_int, default=10)
+    p.add_argument("--threads", type=a.non_negative_int, default=0, help="torch CPU threads (default 0: torch's)")
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--csv", type=a.output_file, help="also write the results, with provenance, to this CSV file")
+    p.add_argument("--plot", type=a.output_file, help="also write a bar chart (PNG) of the medians")
+    p.set_defaults(func=commands.cmd_bench)
+
+    p = sub.add_parser("export", help="export to ONNX and verify it with onnxruntime")
+    p.add_argument("--model", type=a.model_name, help="needed without --checkpoint or when the checkpoint does not say")
+    p.add_argument("--checkpoint", type=a.existing_file,
+                   help="weights to export (default: random, to test the toolchain)")
+    p.add_argument("--onnx", required=True, type=a.output_file, help="output .onnx file")
+    p.add_argument("--size", type=a.size, default=(512, 1024), help="HxW of the example input")
+    p.add_argument("--argmax", action="store_true", help="end the graph in an ArgMax (class ids)")
+    p.add_argument("--dynamic", action="store_true", help="free batch, height and width")
+    p.add_argument("--opset", type=a.opset, default=17, help="ONNX opset, 11 to 20 (default 17)")
+    p.set_defaults(func=commands.cmd_export)
+
+    p = sub.add_parser("convert", help="convert an mmsegmentation or CoinCheung checkpoint to this package's")
+    p.add_argument("--from", dest="source", required=True, choices=["mmseg", "coincheung"])
+    p.add_argument("input", type=a.existing_file, help="the checkpoint to convert")
+    p.add_argument("output", type=a.output_file, help="where to write the package's checkpoint (not the input)")
+    p.set_defaults(func=commands.cmd_convert)
+
+    p = sub.add_parser("predict", help="segment images, folders or a video; write coloured overlays")
+    p.add_argument("--model", type=a.model_name, help="needed when the checkpoint does not say")
+    p.add_argument("--checkpoint", required=True, type=a.existing_file)
+    p.add_argument("inputs", nargs="+", help="image files, folders of images, or video files")
+    p.add_argument("--out", type=a.output_dir, default="predictions",
+                   help="output folder (default predictions/); the inputs' folder structure is kept")
+    p.add_argument("--scale", type=a.size, help="resize to this (long x short side) before inference")
+    p.add_argument("--alpha", type=a.fraction, default=0.5, help="opacity of the colours over the image, 0 to 1")
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.set_defaults(func=commands.cmd_predict)
+
+    p = sub.add_parser("recipes", help="the training recipes, beside mmsegmentation's configs")
+    p.add_argument("--model-zoo-only", action="store_true", help="leave out the profiles' recipes")
+    p.add_argument("--csv", type=a.output_file, help="also write the table to this CSV file")
+    p.set_defaults(func=commands.cmd_recipes)
+
+    p = sub.add_parser("train", help="train a recipe (under torchrun for several GPUs or nodes)")
+    p.add_argument("--recipe", required=True, type=_recipe, help="a recipe name (see `bisenet recipes`)")
+    p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
+    p.add_argument("--work-dir", type=a.output_dir, help="checkpoints and logs (default work_dirs/<recipe>)")
+    p.add_argument("--iters", type=a.positive_int, help="total iterations (default: the recipe's)")
+    p.add_argument("--amp", choices=["fp16", "bf16"], help="mixed precision")
+    p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
+    p.add_argument("--pretrained", type=a.input_file,
+                   help="local ImageNet checkpoint (torchvision format) for V1's trunk (the in1k-pre recipes)")
+    p.add_argument("--gpus", type=a.positive_int, help="the recipe's GPU count (global batch = gpus x batch-per-gpu)")
+    p.add_argument("--batch-per-gpu", type=a.positive_int, help="images per micro-batch (at least 2)")
+    p.add_argument("--lr", type=a.positive_float, help="base learning rate")
+    p.add_argument("--workers", type=a.non_negative_int, help="data-loading workers per process")
+    p.add_argument("--seed", type=a.non_negative_int)
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes")
+    p.add_argument("--stop-after", type=a.positive_int, help="stop after this iteration (resumable)")
+    p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
+    p.set_defaults(func=commands.cmd_train)
+
+    p = sub.add_parser("book-cache", help="train (once) and cache the models the profile trains (the book's)")
+    p.add_argument("--cache", type=a.output_dir, help=CACHE_HELP)
+    p.set_defaults(func=commands.cmd_book_cache)
+
+    p = sub.add_parser(
+        "ablate",
+        help="re-run the BiSeNet V2 paper's ablations (Table 2, Table 3a), results with provenance in a CSV",
+        description="Trains every (seed, variant) of the paper's Table 2 and Table 3a with the profile's "
+                    "ablation recipe (bisenetv2-ablation-<scale>) and appends one row per run to the CSV "
+                    "(default ablations_<scale>.csv in the current folder; the book reads "
+                    "book/data/ablations_<scale>*.csv). Runs already in the CSV are skipped, so an "
+                    "interrupted grid resumes; an interrupted run resumes from its last checkpoint.",
+    )
+    p.add_argument("--scale", choices=["smoke", "cpu", "gpu"], required=True,
+                   help="the profile whose ablation recipe and data to use: smoke (seconds), cpu (minutes per "
+                        "run), gpu")
+    p.add_argument("--variants", type=_variants, default="all",
+                   help="all, table2, table3a, or names: detail,semantic,sum,concat,bga,"
+                        "bga+booster,bga+booster+ohem,lambda=1/2,lambda=1/8,lambda=1/16")
+    p.add_argument("--seeds", type=a.seeds, default=(0,), help="comma-separated seeds (default 0)")
+    p.add_argument("--csv", type=a.output_file, help="results file (default: ablations_<scale>.csv)")
+    p.add_argument("--data-root", type=a.input_dir,
+                   help="dataset root (default: the scale's MiniCity, generated in the cache)")
+    p.add_argument("--dataset", choices=["cityscapes", "minicity"], help="with --data-root: its kind")
+    p.add_argument("--work-dir", type=a.output_dir, help="where the runs train (default: <cache>/ablations/<scale>)")
+    p.add_argument("--cache", type=a.output_dir, help=CACHE_HELP)
+    p.add_argument("--iters", type=a.positive_int, help="override the recipe's iterations")
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--keep-runs", action="store_true", help="keep each run's directory (checkpoints, log)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=commands.cmd_ablate)
+
+    p = sub.add_parser("minicity", help="generate MiniCity, the synthetic city in Cityscapes' layout")
+    p.add_argument("--out", required=True, type=a.output_dir, help="output folder (the dataset root)")
+    p.add_argument("--train", type=a.non_negative_int, default=40, help="training images (default 40)")
+    p.add_argument("--val", type=a.non_negative_int, default=10, help="validation images (default 10)")
+    p.add_argument("--size", type=a.size, default=(512, 1024), help="HxW (default 512x1024)")
+    p.add_argument("--seed", type=a.non_negative_int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing MiniCity in --out")
+    p.set_defaults(func=commands.cmd_minicity)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint: mIoU, per-class IoU (whole, slide or ms+flip)")
+    p.add_argument("--model", type=a.model_name, help="needed when the checkpoint does not say (mmseg's files)")
+    p.add_argument("--checkpoint", required=True, type=a.existing_file, help="a bisenet or mmsegmentation checkpoint")
+    p.add_argument("--data", required=True, choices=["cityscapes", "minicity", "cocostuff"])
+    p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
+    p.add_argument("--split", default="val")
+    p.add_argument("--mode", choices=["whole", "slide", "msflip"], default="whole")
+    p.add_argument("--crop", type=a.size, default=(1024, 1024), help="slide window HxW")
+    p.add_argument("--stride", type=a.size, default=(768, 768), help="slide stride HxW")
+    p.add_argument("--scale", type=a.size, help="test-time resize, long x short side (default per dataset)")
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--workers", type=a.non_negative_int, default=0)
+    p.add_argument("--predictions", type=a.output_dir,
+                   help="also write prediction PNGs (the dataset's own label ids) here")
+    p.add_argument("--json", type=a.output_file, help="also write the metrics to this JSON file")
+    p.set_defaults(func=commands.cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit status (2: refused input, with a one-line message)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a refused argument (2), already printed
+        return int(e.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        print("bisenet: error: no command given (see bisenet --help)", file=sys.stderr)
+        return 2
+    from bisenet.errors import BiSeNetError
+
+    try:
+        return args.func(args)
+    except BiSeNetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The types of the command line's options: each turns the text of one option into a value or
+refuses it at once, naming the value and the rule, before any work starts. None imports torch.
+
+``argparse`` prints the refusal as one line, ``bisenet <command>: error: argument --iters: must
+be a positive integer, got '-3'``, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+MIN_SIDE = 32  # the models' smallest input side (bisenet.models.base.MIN_INPUT_SIZE)
+ONNX_OPSETS = range(11, 21)  # Resize to a size needs opset 11; torch's TorchScript exporter stops at 20
+
+
+def _refuse(rule: str, text: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _refuse("must be a positive integer", text) from None
+    if value < 1:
+        raise _refuse("must be a positive integer", text)
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _refuse("must be an integer >= 0", text) from None
+    if value < 0:
+        raise _refuse("must be an integer >= 0", text)
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _refuse("must be a positive number", text) from None
+    if not value > 0 or value == float("inf"):
+        raise _refuse("must be a positive number", text)
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _refuse("must be a number from 0 to 1", text) from None
+    if not 0 <= value <= 1:
+        raise _refuse("must be a number from 0 to 1", text)
+    return value
+
+
+def size(text: str) -> tuple[int, int]:
+    """``HxW``, both sides at least 32."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise _refuse("size must look like HxW (e.g. 512x1024)", text) from None
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise _refuse(f"size must be at least {MIN_SIDE}x{MIN_SIDE}", text)
+    return h, w
+
+
+def sizes(text: str) -> list[tuple[int, int]]:
+    """``HxW[,HxW...]``."""
+    try:
+        return [size(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e} in {text!r}") from None
+
+
+def model_names(text: str) -> list[str]:
+    """Comma-separated registered model names."""
+    from bisenet.models import available_models
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in available_models()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model(s) {unknown or text!r}; available: {', '.join(available_models())}"
+        )
+    return names
+
+
+def model_name(text: str) -> str:
+    """One registered model name."""
+    names = model_names(text)
+    if len(names) > 1:
+        raise _refuse("takes one model (bisenet bench and flops take several)", text)
+    return names[0]
+
+
+def opset(text: str) -> int:
+    value = positive_int(text)
+    if value not in ONNX_OPSETS:
+        raise _refuse(f"ONNX opset must be from {ONNX_OPSETS[0]} to {ONNX_OPSETS[-1]}", text)
+    return value
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise _refuse("is a folder; give a file", text)
+    if not path.is_file():
+        raise _refuse("no such file", text)
+    return path
+
+
+def input_file(text: str) -> Path:
+    """A file to read that the library checks for itself before any work (``--pretrained``):
+    refused here only when it is a folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise _refuse("is a folder; give a file", text)
+    return path
+
+
+def input_dir(text: str) -> Path:
+    """A folder to read (a dataset root): refused when it is a file; a missing one is left to
+    the dataset, whose message says how to make it (``bisenet minicity --out ...``)."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise _refuse("is a file; give a folder", text)
+    return path
+
+
+def _writable_parent(path: Path, text: str) -> None:
+    """The nearest existing folder above ``path`` is a folder we may write in (the missing ones
+    are created when the file is written)."""
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _refuse(f"cannot be created: {parent} is a file", text)
+    if not os.access(parent, os.W_OK):
+        raise _refuse(f"cannot be written: no permission in {parent}", text)
+
+
+def output_file(text: str) -> Path:
+    """A file to write: not a folder, in a folder that exists or can be made, with permission."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise _refuse("is a folder; give a file name", text)
+    _writable_parent(path, text)
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A folder to write into: a folder, or one that can be made."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise _refuse("is a file; give a folder", text)
+    if not path.exists():
+        _writable_parent(path, text)
+    elif not os.access(path, os.W_OK):
+        raise _refuse("cannot be written: no permission", text)
+    return path
+
+
+def seeds(text: str) -> tuple[int, ...]:
+    """Comma-separated seeds, each an integer >= 0."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise _refuse("must be comma-separated integers >= 0 (e.g. 0,1,2)", text) from None
+    if any(v < 0 for v in values):
+        raise _refuse("must be comma-separated integers >= 0 (e.g. 0,1,2)", text)
+    return values

@@ -1,0 +1,221 @@
+"""The commands of ``bisenet``: each takes the parsed arguments, calls the library and prints
+what it returns (the parser is in :mod:`bisenet.cli`). Heavy imports happen inside each
+command, so that parsing (and ``--help``) stays quick."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _command_line() -> str:
+    return "bisenet " + " ".join(sys.argv[1:])
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from bisenet.analysis.flops import parameter_table
+
+    table = parameter_table(args.num_classes)
+    thousands = {"params_inference": "{:,}".format, "params_with_aux": "{:,}".format}
+    print(table.to_string(index=False, formatters=thousands))
+    return 0
+
+
+def cmd_flops(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from bisenet.analysis.flops import component_table
+    from bisenet.atomic import write_csv
+    from bisenet.models import build_model
+
+    h, w = args.size
+    tables = []
+    for name in args.model:
+        table = component_table(build_model(name, num_classes=args.num_classes, aux_heads=False), args.size,
+                                depth=args.depth)
+        print(f"{name}, 1x3x{h}x{w}, eval mode (fvcore: one multiply-add = 1 FLOP)")
+        print(table.to_string(index=False, formatters={"params": "{:,}".format, "gflops": "{:.3f}".format}))
+        tables.append(table.assign(model=name))
+    if args.csv:
+        print(f"wrote {write_csv(args.csv, pd.concat(tables, ignore_index=True))}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from bisenet.analysis.provenance import provenance, with_provenance
+    from bisenet.analysis.speed import benchmark, save_benchmark_plot
+    from bisenet.atomic import write_csv
+    from bisenet.devices import resolve_device
+
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = provenance(str(device))
+    table = benchmark(args.model, args.size, args.batch, args.warmup, args.runs, str(device), args.dtype,
+                      args.backend, args.fold_bn, args.channels_last)
+    print("; ".join(f"{k}: {v}" for k, v in info.items()))
+    print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, configurations interleaved")
+    print(table.drop(columns=["runs"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    if args.csv:
+        print(f"wrote {write_csv(args.csv, with_provenance(table, info, _command_line()))}")
+    if args.plot:
+        title = f"{info['device']} ({info.get('gpu', info['cpu'])}), {info['threads']} threads, {args.dtype}"
+        print(f"wrote {save_benchmark_plot(table, args.plot, title)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bisenet.checkpoint import model_from_checkpoint
+    from bisenet.deploy import export_onnx, verify_onnx
+    from bisenet.models import build_model
+
+    if args.checkpoint:
+        model = model_from_checkpoint(args.checkpoint, args.model)
+    else:
+        print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
+        model = build_model(args.model, aux_heads=False).eval()
+    checks = []
+    path = export_onnx(model, args.onnx, args.size, argmax=args.argmax, dynamic=args.dynamic, opset=args.opset,
+                       check=lambda onnx_file: checks.extend(verify_onnx(model, onnx_file, args.size,
+                                                                         argmax=args.argmax, dynamic=args.dynamic)))
+    print(f"wrote {path}")
+    for line in checks:
+        print(line)
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from bisenet.errors import UsageError
+    from bisenet.interop import convert_checkpoint
+
+    if args.output.resolve() == args.input.resolve():
+        raise UsageError(f"convert would overwrite its input {args.input}: give another output file")
+    checkpoint = convert_checkpoint(args.source, args.input, args.output)
+    aux = "with" if any(k.startswith("auxiliary_head.") for k in checkpoint.state_dict) else "without"
+    print(f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads "
+          f"-> {args.output}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from bisenet.checkpoint import model_from_checkpoint
+    from bisenet.devices import resolve_device
+    from bisenet.predict import predict_inputs
+
+    device = resolve_device(args.device)
+    model = model_from_checkpoint(args.checkpoint, args.model).to(device)
+    written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device)
+    print(f"wrote {len(written)} file(s) to {args.out}")
+    return 0
+
+
+def cmd_minicity(args: argparse.Namespace) -> int:
+    import time
+
+    from bisenet.data.minicity import generate_minicity
+
+    start = time.perf_counter()
+    out = generate_minicity(args.out, train=args.train, val=args.val, size=args.size, seed=args.seed,
+                            overwrite=args.overwrite)
+    seconds = time.perf_counter() - start
+    n = args.train + args.val
+    h, w = args.size
+    print(f"MiniCity: {args.train} train + {args.val} val images of {h}x{w} (seed {args.seed}) in {out}")
+    print(f"{seconds:.1f} s ({n / max(seconds, 1e-9):.1f} images/s; 0 s if it was already there)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bisenet.atomic import write_json
+    from bisenet.checkpoint import model_from_checkpoint
+    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
+    from bisenet.devices import resolve_device
+    from bisenet.engine.evaluator import evaluate
+    from bisenet.models import model_spec
+
+    device = resolve_device(args.device)
+    model = model_from_checkpoint(args.checkpoint, args.model).to(device)
+    model_name = model_spec(model)[0]
+    scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
+    dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale))
+    metrics = evaluate(model, dataset, args.mode, args.crop, args.stride, device=device, num_workers=args.workers,
+                       prediction_dir=args.predictions, label_ids=dataset.prediction_ids)
+    print(f"{model_name} on {dataset.name}, mode {args.mode}: {metrics.summary()}")
+    print(metrics.to_dataframe().round(2).to_string())
+    if args.json:
+        path = write_json(args.json, {"model": model_name, "checkpoint": str(args.checkpoint), "data": args.data,
+                                      "split": args.split, "mode": args.mode, **metrics.__dict__})
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from bisenet.atomic import write_csv
+    from bisenet.recipes import recipe_table
+
+    table = recipe_table(include_profiles=not args.model_zoo_only)
+    print("Recipes (batch = GPUs x images per GPU; 'mmseg' columns: mmsegmentation 1.2.2's config of the same name)")
+    print(table.to_string(index=False))
+    if args.csv:
+        print(f"wrote {write_csv(args.csv, table)}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bisenet.engine.trainer import train
+    from bisenet.recipes import get_recipe
+
+    overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
+                     workers=args.workers, seed=args.seed)
+    recipe = get_recipe(args.recipe).with_(**{k: v for k, v in overrides.items() if v is not None})
+    result = train(
+        recipe, data_root=args.data_root, work_dir=args.work_dir, resume=args.resume, device=args.device,
+        pretrained=args.pretrained, channels_last=args.channels_last, compile=args.compile, sync_bn=args.sync_bn,
+        stop_after=args.stop_after, tensorboard=args.tensorboard,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        best = "n/a" if result.best_miou is None else f"{100 * result.best_miou:.2f}"
+        print(f"stopped at iteration {result.iteration}; best val mIoU {best}; "
+              f"last checkpoint {result.last_checkpoint}; "
+              f"log {result.log}")
+    return 0
+
+
+def cmd_book_cache(args: argparse.Namespace) -> int:
+    from bisenet.cache import cache_dir
+    from bisenet.profiles import banner
+    from bisenet.trained import prepare_all
+
+    banner(cache=args.cache)
+    for name, seconds in prepare_all(cache=args.cache).items():
+        print(f"{name}: ready in {cache_dir(args.cache)} ({seconds:.0f} s)")
+    return 0
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from bisenet.ablation import parse_variants, results_name, run_ablation, summarize
+
+    csv = args.csv or results_name(args.scale)
+    results = run_ablation(
+        args.scale, parse_variants(args.variants), args.seeds, csv=csv, work_root=args.work_dir,
+        cache=args.cache, data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
+        keep_runs=args.keep_runs, progress=not args.quiet, command=_ablate_command(args),
+    )
+    print(f"{len(results)} runs in {csv}")
+    print(summarize(results).to_string(float_format=lambda v: f"{v:.2f}"))
+    return 0
+
+
+def _ablate_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces a grid, written into every row of its results."""
+    seeds = ",".join(map(str, args.seeds))
+    words = ["bisenet ablate", f"--scale {args.scale}", f"--variants {args.variants}", f"--seeds {seeds}"]
+    for flag in ("iters", "dataset", "device"):
+        if getattr(args, flag):
+            words.append(f"--{flag} {getattr(args, flag)}")
+    if args.data_root:
+        words.append("--data-root <dataset root>")
+    return " ".join(words)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bisenet.atomic import write_csv
+from bisenet.atomic import check_writable, write_csv
 from bisenet.cache import cache_dir
 from bisenet.errors import UsageError
 from bisenet.profiles import PROFILES, ablation_data, get_profile
@@ -193,7 +193,7 @@ def run_ablation(
         dataset, data_root = ablation_data(get_profile(scale), cache)
     dataset = dataset or base.dataset
     work_root = Path(work_root) if work_root else cache_dir(cache) / "ablations" / scale
-    csv = Path(csv) if csv else None
+    csv = check_writable(csv) if csv else None  # refused now, not after the first run
     done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
     # the same data generated in another clone has another absolute path: compare folder names
     for column, value in (("iters", base.iters), ("data_root", Path(data_root).name)):

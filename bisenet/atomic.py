@@ -153,3 +153,20 @@ def exclusive_lock(path: str | Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def check_writable(path: str | Path) -> Path:
+    """Raise :class:`~bisenet.errors.OutputError` now if a file could not be written at ``path``
+    later (it is a folder, or a file stands where its folder would be made, or the folder is not
+    writable), so that a long computation does not fail at its end; returns ``path``."""
+    path = Path(path)
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {path}: no permission to write in {parent}")
+    return path

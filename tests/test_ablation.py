@@ -248,3 +248,13 @@ def test_the_same_data_in_another_clone_may_extend_a_grid(minicity, tmp_path):
     shutil.copytree(minicity, other)
     with pytest.raises(ValueError, match="data_root"):
         run_ablation("smoke", ["semantic"], seeds=(2,), data_root=other, **kwargs)
+
+
+def test_a_csv_that_cannot_be_written_is_refused_before_the_first_run(minicity, tmp_path):
+    from bisenet.errors import OutputError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        run_ablation("smoke", ["bga"], csv=tmp_path / "file" / "a.csv", work_root=tmp_path / "w", data_root=minicity,
+                     dataset="minicity", progress=False)
+    assert not (tmp_path / "w").exists()

@@ -63,3 +63,15 @@ def test_an_exclusive_lock_makes_a_second_holder_wait(tmp_path):
         order.append("first done")
     thread.join(timeout=10)
     assert order == ["first done", "second"]
+
+
+def test_a_place_that_cannot_be_written_is_refused_before_the_work(tmp_path):
+    from bisenet.atomic import check_writable
+    from bisenet.errors import OutputError
+
+    (tmp_path / "file").write_text("x")
+    assert check_writable(tmp_path / "new" / "a.csv") == tmp_path / "new" / "a.csv"
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_writable(tmp_path / "file" / "a.csv")
+    with pytest.raises(OutputError, match="it is a folder"):
+        check_writable(tmp_path)

@@ -8,7 +8,6 @@ be a positive integer, got '-3'``, and exits with status 2.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 MIN_SIDE = 32  # the models' smallest input side (bisenet.models.base.MIN_INPUT_SIZE)
@@ -133,37 +132,30 @@ def input_dir(text: str) -> Path:
     return path
 
 
-def _writable_parent(path: Path, text: str) -> None:
-    """The nearest existing folder above ``path`` is a folder we may write in (the missing ones
-    are created when the file is written)."""
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise _refuse(f"cannot be created: {parent} is a file", text)
-    if not os.access(parent, os.W_OK):
-        raise _refuse(f"cannot be written: no permission in {parent}", text)
-
-
 def output_file(text: str) -> Path:
-    """A file to write: not a folder, in a folder that exists or can be made, with permission."""
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise _refuse("is a folder; give a file name", text)
-    _writable_parent(path, text)
-    return path
+    """A file to write: not a folder, in a folder that exists or can be made, with permission
+    (:func:`bisenet.atomic.check_writable`)."""
+    from bisenet.atomic import check_writable
+    from bisenet.errors import OutputError
+
+    try:
+        return check_writable(Path(text).expanduser())
+    except OutputError as e:
+        raise _refuse(str(e), text) from None
 
 
 def output_dir(text: str) -> Path:
     """A folder to write into: a folder, or one that can be made."""
+    import os
+
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
         raise _refuse("is a file; give a folder", text)
-    if not path.exists():
-        _writable_parent(path, text)
-    elif not os.access(path, os.W_OK):
-        raise _refuse("cannot be written: no permission", text)
-    return path
+    if path.is_dir():
+        if not os.access(path, os.W_OK):
+            raise _refuse("cannot be written: no permission", text)
+        return path
+    return output_file(text)  # a folder still to be made: as a new file would be
 
 
 def seeds(text: str) -> tuple[int, ...]:

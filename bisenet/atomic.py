@@ -141,13 +141,17 @@ def exclusive_lock(path: str | Path) -> Iterator[None]:
     block: a second process (or thread) asking for the same lock waits until the first is done.
     POSIX ``flock``; where it does not exist (Windows) the block runs unlocked."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(path, "a") as f:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a")
+    except OSError as e:
+        raise OutputError(f"cannot create {path}: {e.strerror or e} (is its folder writable?)") from e
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -122,7 +122,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        raise CheckpointError(f"cannot read checkpoint {path} (corrupt or truncated?): {e}") from e
+        # torch's first line says what failed; its advice to load with weights_only=False (which
+        # would run code from the file) is not repeated
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"cannot read checkpoint {path} (not a PyTorch checkpoint, or truncated): {reason}") from e
     if not isinstance(data, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, not a dict")
     return data

@@ -28,6 +28,7 @@ from bisenet.checkpoint import (
     Checkpoint,
     CheckpointError,
     extract_state_dict,
+    load_checkpoint,
     load_weights,
     num_classes_of,
     save_checkpoint,
@@ -212,6 +213,8 @@ def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Che
     options, so that ``model_from_checkpoint(output)`` needs nothing else; returns what it wrote."""
     if source not in CONVERTERS:
         raise UsageError(f"cannot convert from {source!r}: use one of {', '.join(CONVERTERS)}")
+    if load_checkpoint(path).layout == "bisenet":
+        raise UsageError(f"{path} is already a checkpoint of this package: there is nothing to convert (use it as it is)")
     model = CONVERTERS[source](path)
     name, options = model_spec(model)
     checkpoint = Checkpoint(model.state_dict(), name, options, provenance={"converted_from": f"{source}: {path}"})

@@ -17,9 +17,11 @@ from torch import nn
 from tqdm import tqdm
 
 from bisenet.atomic import atomic_path, atomic_write
+from bisenet.data.base import read_image
 from bisenet.data.transforms import eval_pipeline
 from bisenet.errors import BiSeNetError, InputNotFoundError, UsageError
 
+MAX_PIXELS = 4 * 2048 * 1024  # the largest image segmented without --scale
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 
@@ -100,35 +102,40 @@ def plan_outputs(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Pa
     return [(source, target) for target, source in planned.items()]
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file as RGB uint8 (H, W, 3); a file that is not an image raises
-    :class:`UsageError` naming it."""
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as e:
-        raise UsageError(f"cannot read image {path}: {e}") from None
-
-
 def _check_images(images: list[Path], scale: tuple[int, int] | None) -> None:
-    """Refuse, before any work, images that cannot be read or are smaller than the models'
-    smallest input (32 x 32) while no ``scale`` resizes them."""
+    """Refuse, before any work, images that cannot be read whole (Pillow's ``verify``: a truncated
+    PNG is found here), and, while no ``scale`` resizes them, images smaller than the models'
+    smallest input (32 x 32) or larger than :data:`MAX_PIXELS`."""
     from bisenet.models.base import MIN_INPUT_SIZE
 
-    small = []
+    small, large = [], []
     for path in images:
         try:
             with Image.open(path) as img:
                 w, h = img.size
+                img.verify()
         except (OSError, ValueError, SyntaxError) as e:
             raise UsageError(f"cannot read image {path}: {e}") from None
         if scale is None and min(h, w) < MIN_INPUT_SIZE:
             small.append(f"{path} ({w}x{h})")
+        if scale is None and h * w > MAX_PIXELS:
+            large.append(f"{path} ({w}x{h})")
     if small:
         raise UsageError(
             f"{len(small)} image(s) smaller than {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}, the models' smallest input: "
             f"{', '.join(small[:5])}. Resize them with --scale (e.g. --scale 1024x512), or leave them out"
         )
+    if large:
+        raise UsageError(
+            f"{len(large)} image(s) larger than {MAX_PIXELS:,} pixels (4x Cityscapes' 2048x1024), more than "
+            f"inference fits in memory: {', '.join(large[:5])}. Resize them with --scale (e.g. --scale 2048x1024)"
+        )
+
+
+def _first_line(error: Exception) -> str:
+    """An error's first line (ffmpeg's errors come with its whole banner)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_videos(videos: list[Path]) -> None:
@@ -141,7 +148,7 @@ def _check_videos(videos: list[Path]) -> None:
         try:
             iio.immeta(path, extension=path.suffix)
         except (OSError, ValueError, RuntimeError) as e:
-            raise UsageError(f"cannot read video {path}: {e}") from None
+            raise UsageError(f"cannot read video {path}: {_first_line(e)}") from None
 
 
 def _video_modules():
@@ -166,7 +173,7 @@ def _predict_video(model, source: Path, target: Path, palette, scale, alpha, dev
     except (OSError, ValueError, RuntimeError) as e:
         if isinstance(e, BiSeNetError):
             raise
-        raise UsageError(f"cannot read video {source}: {e}") from None
+        raise UsageError(f"cannot read video {source}: {_first_line(e)}") from None
 
 
 def predict_inputs(
@@ -195,7 +202,7 @@ def predict_inputs(
         if source.suffix.lower() in VIDEO_SUFFIXES:
             _predict_video(model, source, target, palette, scale, alpha, device, progress)
         else:
-            image = read_rgb(source)
+            image = read_image(source)
             with atomic_write(target) as f:
                 coloured = overlay(image, segment(model, image, scale, device), palette, alpha)
                 Image.fromarray(coloured).save(f, format="PNG")

@@ -10,7 +10,7 @@ images, as there without SyncBN).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from bisenet.errors import UsageError
 
@@ -78,6 +78,16 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Recipe:
+        """The recipe ``to_dict`` gave (from a checkpoint or ``run.json``): lists back to tuples,
+        fields it lacks (an older file) at their defaults, keys it does not know left out."""
+        known = {f.name: f for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        if "aux_weights" in values:
+            values["aux_weights"] = tuple(values["aux_weights"])
+        return cls(**values)
 
 
 V2_AUX = (1.0, 1.0, 1.0, 1.0)

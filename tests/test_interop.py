@@ -118,5 +118,18 @@ def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys, read_keys)
 def test_convert_refuses_to_overwrite_its_input(v2_checkpoint, capsys):
     before = v2_checkpoint.read_bytes()
     assert main(["convert", "--from", "mmseg", str(v2_checkpoint), str(v2_checkpoint)]) == 2
-    assert "would overwrite its input" in capsys.readouterr().err
+    assert "the output would overwrite the input" in capsys.readouterr().err
     assert v2_checkpoint.read_bytes() == before
+
+
+def test_convert_refuses_an_existing_output_and_a_file_of_this_package(v2_checkpoint, tmp_path, capsys):
+    state = torch.load(v2_checkpoint, weights_only=True)["model"]
+    torch.save({"meta": {}, "state_dict": state}, tmp_path / "mmseg.pth")
+    (tmp_path / "taken.pth").write_bytes(b"precious")
+    assert main(["convert", "--from", "mmseg", str(tmp_path / "mmseg.pth"), str(tmp_path / "taken.pth")]) == 2
+    assert "exists: pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "taken.pth").read_bytes() == b"precious"
+    assert main(["convert", "--from", "mmseg", str(tmp_path / "mmseg.pth"), str(tmp_path / "taken.pth"),
+                 "--overwrite"]) == 0
+    assert main(["convert", "--from", "mmseg", str(tmp_path / "taken.pth"), str(tmp_path / "again.pth")]) == 2
+    assert "already a checkpoint of this package" in capsys.readouterr().err

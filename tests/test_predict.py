@@ -115,3 +115,19 @@ def test_alpha_is_an_opacity():
 
     with pytest.raises(UsageError, match="alpha must be from 0 to 1"):
         predict_inputs(None, [], "out", alpha=5)
+
+
+def test_sixteen_bit_images_are_read_by_their_top_byte_and_truncated_ones_refused(tmp_path, v2_checkpoint, capsys):
+    from bisenet.data.base import read_image
+
+    grey = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
+    Image.fromarray(grey).save(tmp_path / "g16.png")
+    rgb = read_image(tmp_path / "g16.png")
+    assert rgb.shape == (64, 64, 3) and rgb.dtype == np.uint8
+    assert (rgb[..., 0] == (grey >> 8)).all()  # not clipped to white
+    _image(tmp_path / "whole.png")
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), str(tmp_path / "cut.png"),
+                 "--out", str(tmp_path / "pred")]) == 2
+    assert "cannot read image" in capsys.readouterr().err and not (tmp_path / "pred" / "cut_overlay.png").exists()

@@ -136,7 +136,14 @@ def benchmark(
                     workdir = Path(tmp) / f"{name}-{backend}-{h}x{w}"
                     workdir.mkdir()
                     runners[(name, backend)] = make_runner(m, x, backend, dtype, fold_bn, channels_last, workdir)
-            times = time_interleaved(runners, warmup, runs, dev)
+            try:
+                times = time_interleaved(runners, warmup, runs, dev)
+            except (RuntimeError, MemoryError) as e:
+                if not isinstance(e, MemoryError) and "alloc" not in str(e) and "out of memory" not in str(e):
+                    raise
+                raise UsageError(
+                    f"not enough memory to run batch {batch} at {h}x{w} on {dev}: lower --batch or --size"
+                ) from None
             for (name, backend), t in times.items():
                 med = statistics.median(t)
                 rows.append(dict(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bisenet.cli import arguments as a
 from bisenet.cli import commands
@@ -43,8 +44,10 @@ def _recipe(text: str) -> str:
 def _variants(text: str) -> str:
     from bisenet.ablation import parse_variants
 
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name variants (all, table2, table3a or names), got ''")
     try:
-        parse_variants(text)
+        a.unique(parse_variants(text), "the variant", text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
@@ -52,10 +55,10 @@ def _variants(text: str) -> str:
 
 def _backends(text: str) -> tuple[str, ...]:
     known = ("eager", "compile", "onnxruntime")
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    names = [n.strip() for n in text.split(",") if n.strip()]
     if not names or any(n not in known for n in names):
         raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")
-    return names
+    return tuple(a.unique(names, "the backend", text))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,13 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>")
 
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
-    p.add_argument("--num-classes", type=a.positive_int, default=19)
+    p.add_argument("--num-classes", type=a.class_count, default=19)
     p.set_defaults(func=commands.cmd_models)
 
     p = sub.add_parser("flops", help="parameters and FLOPs per component (fvcore)")
     p.add_argument("--model", required=True, type=a.model_names, help="one or more comma-separated model names")
     p.add_argument("--size", type=a.size, default=(512, 1024), help="HxW (default 512x1024)")
-    p.add_argument("--num-classes", type=a.positive_int, default=19)
+    p.add_argument("--num-classes", type=a.class_count, default=19)
     p.add_argument("--depth", type=a.positive_int, default=2, help="module nesting depth of the table")
     p.add_argument("--csv", type=a.output_file, help="also write the table(s) to this CSV file")
     p.set_defaults(func=commands.cmd_flops)
@@ -89,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--warmup", type=a.non_negative_int, default=3)
     p.add_argument("--runs", type=a.positive_int, default=10)
-    p.add_argument("--threads", type=a.non_negative_int, default=0, help="torch CPU threads (default 0: torch's)")
+    p.add_argument("--threads", type=a.threads, default=0, help="torch CPU threads (default 0: torch's)")
     p.add_argument("--device", help=DEVICE_HELP)
     p.add_argument("--csv", type=a.output_file, help="also write the results, with provenance, to this CSV file")
     p.add_argument("--plot", type=a.output_file, help="also write a bar chart (PNG) of the medians")
@@ -110,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", required=True, choices=["mmseg", "coincheung"])
     p.add_argument("input", type=a.existing_file, help="the checkpoint to convert")
     p.add_argument("output", type=a.output_file, help="where to write the package's checkpoint (not the input)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file at the output")
     p.set_defaults(func=commands.cmd_convert)
 
     p = sub.add_parser("predict", help="segment images, folders or a video; write coloured overlays")
@@ -198,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
     p.add_argument("--split", default="val")
     p.add_argument("--mode", choices=["whole", "slide", "msflip"], default="whole")
-    p.add_argument("--crop", type=a.size, default=(1024, 1024), help="slide window HxW")
-    p.add_argument("--stride", type=a.size, default=(768, 768), help="slide stride HxW")
+    p.add_argument("--crop", type=a.size, help="slide window HxW (--mode slide; default 1024x1024)")
+    p.add_argument("--stride", type=a.size, help="slide stride HxW (--mode slide; default 768x768)")
     p.add_argument("--scale", type=a.size, help="test-time resize, long x short side (default per dataset)")
     p.add_argument("--device", help=DEVICE_HELP)
     p.add_argument("--workers", type=a.non_negative_int, default=0)
@@ -218,16 +222,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or a refused argument (2), already printed
         return int(e.code or 0)
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
         print("bisenet: error: no command given (see bisenet --help)", file=sys.stderr)
         return 2
     from bisenet.errors import BiSeNetError
 
     try:
+        _refuse_clashing_paths(parser, args)
         return args.func(args)
     except BiSeNetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C: no traceback; what was written is whole (bisenet.atomic)
+        print(f"interrupted{': ' + str(e) if str(e) else ''}", file=sys.stderr)
+        return 130
+
+
+def _refuse_clashing_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an output that is also an input of the command, or two outputs at one path (one
+    would overwrite the other): e.g. ``export --checkpoint X --onnx X`` or ``bench --csv F --plot F``."""
+    from bisenet.errors import UsageError
+
+    sub = next(x for x in parser._actions if isinstance(x, argparse._SubParsersAction)).choices[args.command]
+    reads = (a.existing_file, a.input_file)
+    writes = (a.output_file,)
+    seen: dict = {}
+    for action in sub._actions:
+        value = getattr(args, action.dest, None)
+        if value is None or action.type not in reads + writes:
+            continue
+        name = (action.option_strings or [action.dest])[0]
+        key, this_reads = Path(value).expanduser().resolve(), action.type in reads
+        if key in seen and not (seen[key][1] and this_reads):  # reading one file twice is fine
+            first, first_reads = seen[key]
+            what = "the output would overwrite the input" if first_reads or this_reads else "one output would overwrite the other"
+            raise UsageError(f"{name} {value} is also {first}: {what}; give another file")
+        seen.setdefault(key, (name, this_reads))
 
 
 if __name__ == "__main__":

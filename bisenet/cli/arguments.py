@@ -8,9 +8,12 @@ be a positive integer, got '-3'``, and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 MIN_SIDE = 32  # the models' smallest input side (bisenet.models.base.MIN_INPUT_SIZE)
+MAX_PIXELS = 4 * 2048 * 1024  # 4x Cityscapes' frame: larger inputs do not fit in a workstation's memory
+MAX_CLASSES = 1000
 ONNX_OPSETS = range(11, 21)  # Resize to a size needs opset 11; torch's TorchScript exporter stops at 20
 
 
@@ -26,6 +29,31 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise _refuse("must be a positive integer", text)
     return value
+
+
+def class_count(text: str) -> int:
+    """A number of classes: 1 to 1000."""
+    value = positive_int(text)
+    if value > MAX_CLASSES:
+        raise _refuse(f"must be a class count from 1 to {MAX_CLASSES}", text)
+    return value
+
+
+def threads(text: str) -> int:
+    """CPU threads: 0 (torch's choice) up to the machine's core count."""
+    value = non_negative_int(text)
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise _refuse(f"must be from 0 to this machine's {cores} cores", text)
+    return value
+
+
+def unique(items: list, what: str, text: str) -> list:
+    """``items`` unless one is listed twice (a benchmark, a grid, would count it twice)."""
+    twice = sorted({str(x) for x in items if items.count(x) > 1})
+    if twice:
+        raise _refuse(f"lists {what} {', '.join(twice)} more than once", text)
+    return items
 
 
 def non_negative_int(text: str) -> int:
@@ -66,6 +94,8 @@ def size(text: str) -> tuple[int, int]:
         raise _refuse("size must look like HxW (e.g. 512x1024)", text) from None
     if h < MIN_SIDE or w < MIN_SIDE:
         raise _refuse(f"size must be at least {MIN_SIDE}x{MIN_SIDE}", text)
+    if h * w > MAX_PIXELS:
+        raise _refuse(f"size must have at most {MAX_PIXELS:,} pixels (2048x4096, 4x Cityscapes' frame)", text)
     return h, w
 
 
@@ -87,7 +117,7 @@ def model_names(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"unknown model(s) {unknown or text!r}; available: {', '.join(available_models())}"
         )
-    return names
+    return unique(names, "the model", text)
 
 
 def model_name(text: str) -> str:
@@ -146,8 +176,6 @@ def output_file(text: str) -> Path:
 
 def output_dir(text: str) -> Path:
     """A folder to write into: a folder, or one that can be made."""
-    import os
-
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
         raise _refuse("is a file; give a folder", text)
@@ -166,4 +194,4 @@ def seeds(text: str) -> tuple[int, ...]:
         raise _refuse("must be comma-separated integers >= 0 (e.g. 0,1,2)", text) from None
     if any(v < 0 for v in values):
         raise _refuse("must be comma-separated integers >= 0 (e.g. 0,1,2)", text)
-    return values
+    return tuple(unique(list(values), "the seed", text))

@@ -70,10 +70,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from bisenet.checkpoint import model_from_checkpoint
     from bisenet.deploy import export_onnx, verify_onnx
+    from bisenet.errors import UsageError
     from bisenet.models import build_model
 
     if args.checkpoint:
         model = model_from_checkpoint(args.checkpoint, args.model)
+    elif args.model is None:
+        raise UsageError("export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
+                         "random weights, --model NAME")
     else:
         print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
         model = build_model(args.model, aux_heads=False).eval()
@@ -91,8 +95,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from bisenet.errors import UsageError
     from bisenet.interop import convert_checkpoint
 
-    if args.output.resolve() == args.input.resolve():
-        raise UsageError(f"convert would overwrite its input {args.input}: give another output file")
+    if args.output.exists() and not args.overwrite:
+        raise UsageError(f"{args.output} exists: pass --overwrite to replace it, or give another output file")
     checkpoint = convert_checkpoint(args.source, args.input, args.output)
     aux = "with" if any(k.startswith("auxiliary_head.") for k in checkpoint.state_dict) else "without"
     print(f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads "
@@ -134,6 +138,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
+    from bisenet.errors import UsageError
     from bisenet.models import model_spec
 
     device = resolve_device(args.device)
@@ -141,7 +146,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model_name = model_spec(model)[0]
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
     dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale))
-    metrics = evaluate(model, dataset, args.mode, args.crop, args.stride, device=device, num_workers=args.workers,
+    if args.mode != "slide" and (args.crop or args.stride):
+        raise UsageError(f"--crop and --stride are the windows of --mode slide; --mode {args.mode} would ignore them")
+    crop, stride = args.crop or (1024, 1024), args.stride or (768, 768)
+    metrics = evaluate(model, dataset, args.mode, crop, stride, device=device, num_workers=args.workers,
                        prediction_dir=args.predictions, label_ids=dataset.prediction_ids)
     print(f"{model_name} on {dataset.name}, mode {args.mode}: {metrics.summary()}")
     print(metrics.to_dataframe().round(2).to_string())
@@ -165,12 +173,15 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bisenet.engine.trainer import train
+    from bisenet.engine.trainer import default_work_dir, recipe_of_run, train
     from bisenet.recipes import get_recipe
 
     overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
                      workers=args.workers, seed=args.seed)
-    recipe = get_recipe(args.recipe).with_(**{k: v for k, v in overrides.items() if v is not None})
+    recipe = get_recipe(args.recipe)
+    if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
+        recipe = recipe_of_run(args.work_dir or default_work_dir(recipe)) or recipe
+    recipe = recipe.with_(**{k: v for k, v in overrides.items() if v is not None})
     result = train(
         recipe, data_root=args.data_root, work_dir=args.work_dir, resume=args.resume, device=args.device,
         pretrained=args.pretrained, channels_last=args.channels_last, compile=args.compile, sync_bn=args.sync_bn,

@@ -30,9 +30,17 @@ Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple]
 def read_image(path: Path) -> np.ndarray:
     """An RGB image as a (H, W, 3) uint8 array; a missing, unreadable or truncated file raises
     :class:`DatasetError` naming it (we fail rather than skip: a silently smaller dataset gives
-    numbers that cannot be compared)."""
+    numbers that cannot be compared). A 16-bit image is brought to 8 bits by its top byte
+    (Pillow's own conversion would clip it to white); a floating-point or 32-bit one is refused."""
     try:
         with Image.open(path) as img:
+            if img.mode.startswith("I;16"):
+                return np.repeat((np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8)[..., None], 3, axis=2)
+            if img.mode in ("I", "F"):
+                raise DatasetError(
+                    f"image {path} has {img.mode!r} pixels (32-bit integers or floats): save it as an 8-bit "
+                    "RGB or grayscale image"
+                )
             return np.asarray(img.convert("RGB"))
     except (OSError, ValueError, SyntaxError) as e:
         raise DatasetError(f"cannot read image {path}: {e} (re-extract or remove this file)") from e
@@ -70,13 +78,15 @@ def pair_files(
     no_label = sorted(set(by_image) - set(by_label))
     no_image = sorted(set(by_label) - set(by_image))
     if no_label or no_image:
-        lines = [f"{where}: images and labels do not pair up"]
+        parts = []
         if no_label:
-            lines.append(f"  {len(no_label)} image(s) without a label, e.g. {by_image[no_label[0]]}")
+            parts.append(f"{len(no_label)} image(s) without a label, e.g. {by_image[no_label[0]]}")
         if no_image:
-            lines.append(f"  {len(no_image)} label(s) without an image, e.g. {by_label[no_image[0]]}")
-        lines.append("  (an incomplete download or extraction? both archives are needed)")
-        raise DatasetError("\n".join(lines))
+            parts.append(f"{len(no_image)} label(s) without an image, e.g. {by_label[no_image[0]]}")
+        raise DatasetError(
+            f"{where}: images and labels do not pair up: {'; '.join(parts)} (an incomplete download or "
+            "extraction? both archives are needed)"
+        )
     return [(by_image[k], by_label[k]) for k in sorted(by_image)]
 
 

@@ -57,8 +57,9 @@ def evaluate(
     if prediction_dir is not None:
         prediction_dir = Path(prediction_dir)
         prediction_dir.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(loader, desc=f"eval ({mode})", disable=not progress)
     try:
-        for i, (image, label) in enumerate(_batches(tqdm(loader, desc=f"eval ({mode})", disable=not progress))):
+        for i, (image, label) in enumerate(_batches(bar)):
             image, label = image.to(device), label.to(device)
             scores = infer(model, image, mode, crop, stride, ratios)  # (1, C, h, w)
             if scores.shape[-2:] != label.shape[-2:]:
@@ -68,6 +69,7 @@ def evaluate(
             if prediction_dir is not None:
                 save_prediction(prediction[0], dataset.samples[i][0], prediction_dir, label_ids)
     finally:
+        bar.close()  # a message that follows starts on its own line
         model.train(was_training)
     return matrix.compute(dataset.classes or None)
 

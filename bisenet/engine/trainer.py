@@ -52,6 +52,8 @@ from bisenet.recipes import Recipe
 AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # recipe fields that only say how often to log, validate or save and how many workers load the
 # data: a resumed run may change them; any other change would make it another run
+# a weight this large in magnitude means the run diverged (trained BiSeNet weights stay below ~10)
+DIVERGED_WEIGHT = 1e6
 OPERATIONAL_FIELDS = ("workers", "log_interval", "val_interval", "checkpoint_interval", "checkpoint_minutes",
                       "keep_checkpoints", "name", "notes", "mmseg_config")
 
@@ -99,6 +101,15 @@ def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: s
             raise UsageError(f"recipe {recipe.name}: {field} must be a positive integer, got {value!r}")
     if recipe.workers < 0:
         raise UsageError(f"recipe {recipe.name}: workers must be >= 0, got {recipe.workers!r}")
+    for field in ("crop_size", "scale"):
+        value = tuple(getattr(recipe, field))
+        if len(value) != 2 or not all(isinstance(v, int) and v >= 32 for v in value):
+            raise UsageError(f"recipe {recipe.name}: {field} must be two sides of at least 32 pixels, got {value!r}")
+    low, high = recipe.ratio_range
+    if not 0 < low <= high:
+        raise UsageError(f"recipe {recipe.name}: ratio_range must satisfy 0 < low <= high, got {recipe.ratio_range!r}")
+    if not 0 < recipe.cat_max_ratio <= 1:
+        raise UsageError(f"recipe {recipe.name}: cat_max_ratio must be in (0, 1], got {recipe.cat_max_ratio!r}")
     if not recipe.lr > 0 or not math.isfinite(recipe.lr):
         raise UsageError(f"recipe {recipe.name}: the learning rate must be a positive number, got {recipe.lr!r}")
     if pretrained is not None and not recipe.pretrained_backbone:
@@ -180,6 +191,20 @@ def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:
 
     return [f"{k} {plain(saved.get(k, default[k]))!r} -> {plain(v)!r}" for k, v in new.items()
             if k not in OPERATIONAL_FIELDS and plain(saved.get(k, default[k])) != plain(v)]
+
+
+def default_work_dir(recipe: Recipe) -> Path:
+    """Where :func:`train` keeps a run without ``work_dir``: ``work_dirs/<recipe name>``."""
+    return Path("work_dirs") / recipe.name
+
+
+def recipe_of_run(work_dir: str | Path) -> Recipe | None:
+    """The recipe the run in ``work_dir`` was trained with (its newest checkpoint's, else its
+    ``run.json``'s), or None when the folder holds no run: what ``bisenet train --resume``
+    continues with."""
+    found = latest_valid(work_dir)
+    saved = found[1].recipe if found else (read_run_info(Path(work_dir)) or {}).get("recipe")
+    return Recipe.from_dict(saved) if saved else None
 
 
 def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path | None]:
@@ -270,10 +295,13 @@ def train_step(
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.optimizer.zero_grad(set_to_none=True)
-    diverged = non_finite(run.model.state_dict())
-    if diverged:  # a finite loss whose step made the weights NaN or infinite (a learning rate far too high)
+    diverged = non_finite(run.model.state_dict()) or [
+        name for name, p in run.model.named_parameters() if p.detach().abs().max() > DIVERGED_WEIGHT
+    ]
+    if diverged:  # a step made the weights NaN, infinite or absurdly large (a learning rate far too high)
         raise NonFiniteLossError(
-            f"the weights became NaN or infinite at iteration {i} (e.g. {diverged[:2]}; the loss was "
+            f"the weights diverged at iteration {i}: NaN, infinite or above {DIVERGED_WEIGHT:g} in magnitude "
+            f"(e.g. {diverged[:2]}; the loss was "
             + ", ".join(f"{k}={v:.4g}" for k, v in sums.items())
             + f"). Last good checkpoint: {last_checkpoint or 'none yet'} (no checkpoint is written from such "
             "weights). Lower the learning rate (--lr), or try --amp bf16 instead of fp16."
@@ -391,8 +419,10 @@ def train(
     accum = check_recipe(recipe, device, world, pretrained, resume)
     if stop_after is not None and stop_after < 1:
         raise UsageError(f"stop_after must be a positive iteration, got {stop_after!r}")
-    work_dir = Path(work_dir or f"work_dirs/{recipe.name}")
+    work_dir = Path(work_dir) if work_dir else default_work_dir(recipe)
     log_path = work_dir / LOG_FILE
+    if stop_after is not None and stop_after > recipe.iters:
+        raise UsageError(f"stop_after {stop_after} is past the end of the run ({recipe.iters} iterations)")
 
     train_set, val_set = build_datasets(recipe, data_root)
     run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
@@ -406,8 +436,10 @@ def train(
             f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
             f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
         )
-    if start >= recipe.iters:
+    if start >= recipe.iters:  # nothing left to train
         return TrainResult(work_dir, start, best, last_checkpoint, log_path)
+    if stop_after is not None and stop_after <= start:
+        raise UsageError(f"stop_after {stop_after}: the run in {work_dir} is already at iteration {start}")
 
     net = run.model
     if world > 1:
@@ -419,13 +451,17 @@ def train(
     writer = open_tensorboard(work_dir) if tensorboard and rank == 0 else None
     if rank == 0:
         work_dir.mkdir(parents=True, exist_ok=True)
+        flags = {"channels_last": channels_last, "compile": compile, "sync_bn": sync_bn and world > 1}
         record_segment(work_dir, start, {"recipe": recipe.to_dict(), "world_size": world, "accumulation": accum,
-                                         **provenance(str(device))})
+                                         **flags, **provenance(str(device))})
+        if sync_bn and world == 1:
+            print("--sync-bn: one process has nothing to synchronise (SyncBatchNorm is BatchNorm here)", flush=True)
 
     stop = min(recipe.iters, stop_after if stop_after is not None else recipe.iters)
     bar = tqdm(total=stop - start, desc=recipe.name, disable=not progress or rank != 0)
     saved_at = time.monotonic()
     net.train()
+    i = start
     try:
         for i in range(start, stop):
             t0 = time.perf_counter()
@@ -462,7 +498,13 @@ def train(
             f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
             "is intact: free some space and continue with --resume"
         ) from e
-    bar.close()
+    except KeyboardInterrupt:  # Ctrl-C: say where the run stands (every file it wrote is whole)
+        raise KeyboardInterrupt(
+            f"training stopped in iteration {i + 1}; the last checkpoint is {last_checkpoint or 'none yet'}: "
+            "continue with --resume"
+        ) from None
+    finally:
+        bar.close()  # a message that follows starts on its own line
     if writer:
         writer.close()
     return TrainResult(work_dir, stop, best, last_checkpoint, log_path)

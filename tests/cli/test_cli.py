@@ -130,7 +130,7 @@ def test_messages_say_what_is_wrong_and_what_to_do(minicity, tmp_path, capsys, m
         (["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity"],
          "no MiniCity root given (--data-root)"),
         (["minicity", "--out", str(minicity), "--train", "1", "--val", "1"], "--overwrite"),
-        (["minicity", "--out", str(tmp_path / "huge"), "--size", "100000x100000"], "larger than MiniCity renders"),
+        (["minicity", "--out", str(tmp_path / "huge"), "--size", "100000x100000"], "at most 8,388,608 pixels"),
         (["ablate", "--scale", "smoke", "--dataset", "cityscapes"], "without its data root"),
     ]
     for argv, message in checks:
@@ -158,3 +158,68 @@ def test_a_corrupt_cached_model_says_to_delete_it(tmp_path, monkeypatch):
     final.write_bytes(b"truncated")
     with pytest.raises(CheckpointError, match=f"delete {final.parent}"):
         trained_model("bisenetv2")
+
+
+def test_an_output_never_overwrites_an_input_or_another_output(v2_checkpoint, tmp_path, capsys):
+    before = v2_checkpoint.read_bytes()
+    for argv in (["export", "--checkpoint", str(v2_checkpoint), "--onnx", str(v2_checkpoint)],
+                 ["eval", "--checkpoint", str(v2_checkpoint), "--data", "minicity", "--json", str(v2_checkpoint)],
+                 ["bench", "--csv", str(tmp_path / "b.csv"), "--plot", str(tmp_path / "b.csv")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "would overwrite" in err and len(err.strip().splitlines()) == 1, err
+    assert v2_checkpoint.read_bytes() == before
+
+
+def test_lists_with_repeats_and_empty_lists_are_refused(capsys):
+    for argv in (["bench", "--backend", "compile,compile"], ["bench", "--model", "bisenetv2,bisenetv2"],
+                 ["ablate", "--scale", "smoke", "--variants", "detail,detail"],
+                 ["ablate", "--scale", "smoke", "--seeds", "0,0"], ["ablate", "--scale", "smoke", "--variants", ""],
+                 ["models", "--num-classes", "99999999999"], ["bench", "--threads", "100000"],
+                 ["predict", "--checkpoint", "x", "--scale", "100000x100000", "y"]):
+        assert main(argv) == 2, argv
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1, argv
+
+
+def test_options_a_mode_would_ignore_are_refused(v2_checkpoint, minicity, capsys):
+    assert main(["eval", "--checkpoint", str(v2_checkpoint), "--model", "bisenetv2", "--data", "minicity",
+                 "--data-root", str(minicity), "--crop", "64x64"]) == 2
+    assert "--mode whole would ignore them" in capsys.readouterr().err
+    assert main(["export", "--onnx", "m.onnx"]) == 2
+    assert "export needs --checkpoint FILE" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_training_is_one_line_with_what_to_do(minicity, tmp_path, capsys, monkeypatch):
+    import bisenet.engine.trainer as trainer
+
+    real_step = trainer.train_step
+
+    def interrupted(run, net, batches, i, last):
+        if i == 2:
+            raise KeyboardInterrupt
+        return real_step(run, net, batches, i, last)
+
+    monkeypatch.setattr(trainer, "train_step", interrupted)
+    code = main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path)])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "%|" not in line]  # no bar
+    assert code == 130 and len(err) == 1 and "iteration 3" in err[0] and "iter_2.pth" in err[0], err
+    monkeypatch.undo()
+    # resumed without the options it was started with: it continues the run as it was
+    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
+                 "--resume", "--iters", "5"]) == 2  # another run than the one in the folder
+    assert "another recipe: iters 4 -> 5" in capsys.readouterr().err
+    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
+                 "--resume", "--stop-after", "1"]) == 2
+    assert "already at iteration 2" in capsys.readouterr().err
+    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
+                 "--resume"]) == 0
+    assert "stopped at iteration 4" in capsys.readouterr().out
+
+
+def test_an_unwritable_cache_is_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("BISENET_PROFILE", "smoke")
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path / "file" / "cache"))
+    assert main(["book-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -139,3 +139,10 @@ def test_existing_folders(tmp_path):
         with pytest.raises(FileExistsError, match="holiday photos"):
             generate_minicity(other, train=1, val=1, size=(64, 64), overwrite=overwrite)
     assert [p.name for p in other.iterdir()] == ["beach.jpg"]
+
+
+def test_a_city_too_large_to_render_is_refused():
+    from bisenet.errors import UsageError
+
+    with pytest.raises(UsageError, match="larger than MiniCity renders"):
+        render_scene(np.random.default_rng(0), (100_000, 100_000))

@@ -266,3 +266,19 @@ def test_a_time_based_checkpoint_saves_a_long_recipe_early(minicity, tmp_path):
                                                  keep_checkpoints=5)
     train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
     assert [i for i, _ in iteration_checkpoints(tmp_path)] == [1, 2, 3]
+
+
+def test_weights_growing_without_bound_are_divergence_too(minicity, tmp_path):
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=6, lr=1e6)
+    with pytest.raises(NonFiniteLossError, match="diverged"):
+        train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
+
+
+def test_impossible_crops_and_stops_are_refused(minicity, tmp_path):
+    from bisenet.errors import UsageError
+
+    base = get_recipe("bisenetv2-smoke")
+    with pytest.raises(UsageError, match="crop_size must be two sides"):
+        train(base.with_(crop_size=(0, 0)), data_root=minicity, work_dir=tmp_path, progress=False)
+    with pytest.raises(UsageError, match="past the end of the run"):
+        train(base.with_(iters=2), data_root=minicity, work_dir=tmp_path, stop_after=5, progress=False)

@@ -21,14 +21,18 @@ def _refuse(rule: str, text: str) -> argparse.ArgumentTypeError:
     return argparse.ArgumentTypeError(f"{rule}, got {text!r}")
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int, rule: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise _refuse("must be a positive integer", text) from None
-    if value < 1:
-        raise _refuse("must be a positive integer", text)
+        raise _refuse(rule, text) from None
+    if value < low:
+        raise _refuse(rule, text)
     return value
+
+
+def positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "must be a positive integer")
 
 
 def class_count(text: str) -> int:
@@ -57,13 +61,7 @@ def unique(items: list, what: str, text: str) -> list:
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise _refuse("must be an integer >= 0", text) from None
-    if value < 0:
-        raise _refuse("must be an integer >= 0", text)
-    return value
+    return _int_at_least(text, 0, "must be an integer >= 0")
 
 
 def positive_float(text: str) -> float:

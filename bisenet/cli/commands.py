@@ -174,13 +174,19 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bisenet.engine.trainer import default_work_dir, recipe_of_run, train
+    from bisenet.errors import UsageError
     from bisenet.recipes import get_recipe
 
     overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
                      workers=args.workers, seed=args.seed)
     recipe = get_recipe(args.recipe)
     if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
-        recipe = recipe_of_run(args.work_dir or default_work_dir(recipe)) or recipe
+        work_dir = args.work_dir or default_work_dir(recipe)
+        saved = recipe_of_run(work_dir)
+        if saved is not None and saved.name != recipe.name:
+            raise UsageError(f"--resume: {work_dir} holds a run of recipe {saved.name!r}, not {recipe.name!r}: "
+                             f"pass --recipe {saved.name} to continue it, or another --work-dir to start a new run")
+        recipe = saved or recipe
     recipe = recipe.with_(**{k: v for k, v in overrides.items() if v is not None})
     result = train(
         recipe, data_root=args.data_root, work_dir=args.work_dir, resume=args.resume, device=args.device,

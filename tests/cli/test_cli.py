@@ -208,6 +208,9 @@ def test_ctrl_c_during_training_is_one_line_with_what_to_do(minicity, tmp_path, 
     assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
                  "--resume", "--iters", "5"]) == 2  # another run than the one in the folder
     assert "another recipe: iters 4 -> 5" in capsys.readouterr().err
+    assert main(["train", "--recipe", "bisenetv1-r18-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
+                 "--resume"]) == 2  # another model's recipe is not swapped for the run's own
+    assert "holds a run of recipe 'bisenetv2-smoke', not 'bisenetv1-r18-smoke'" in capsys.readouterr().err
     assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
                  "--resume", "--stop-after", "1"]) == 2
     assert "already at iteration 2" in capsys.readouterr().err

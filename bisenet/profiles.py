@@ -9,6 +9,17 @@ and the scale of the paper's ablation grid (``bisenet ablate --scale <profile>``
 * ``cpu``: the default without a GPU; MiniCity at reduced resolution, schedules of minutes on a
   2-core CPU.
 * ``smoke``: seconds per notebook; what the tests run.
+* ``gpu-dryrun``: the ``gpu`` profile rehearsed on the CPU, for CI and for checking a change
+  before a GPU is at hand. It takes every code path, file name and printed text of ``gpu``
+  (``kind == "gpu"``: the gpu branches of the notebooks, the ``*-gpu`` recipes' settings, fp16
+  autocast with a gradient scaler, Cityscapes when ``CITYSCAPES_DATASET`` is set) and differs
+  from it in two things only: **size** (``sizes == "smoke"``: the smoke profile's images,
+  iterations, crops, batch, timing runs and worker count) and **device** (the CPU). Its figures
+  are never results; it exists so that the gpu branches are known to run.
+
+A notebook asks :attr:`Profile.kind` which branch to take ("gpu", "cpu" or "smoke") and
+:meth:`Profile.pick` for a size (by :attr:`Profile.sizes`), never :attr:`Profile.name`, so that
+``gpu-dryrun`` executes exactly the code ``gpu`` does.
 
 The profile in force comes from ``BISENET_PROFILE`` when set, otherwise it is auto-detected
 (``gpu`` when CUDA is available, else ``cpu``). Every notebook prints :func:`banner` first.
@@ -34,13 +45,19 @@ class Profile:
     """Everything a profile decides.
 
     Args:
-        name: "gpu", "cpu" or "smoke".
+        name: "gpu", "cpu", "smoke" or "gpu-dryrun".
         device: "cuda" (the profile needs a CUDA device) or "cpu".
         minicity: the MiniCity the profile trains and evaluates on (generated into the cache).
         recipes: the recipe of each model the profile trains, by model name (the book's models).
         ablation: the base recipe of the ablation grid at this scale (``bisenet.ablation``).
         ablation_minicity: the grid's MiniCity.
         cityscapes: whether Cityscapes replaces MiniCity when ``CITYSCAPES_DATASET`` is set.
+        kind: whose code paths, file names and text the profile follows ("gpu", "cpu" or
+            "smoke"); default: ``name``.
+        sizes: whose sizes :meth:`pick` returns; default: ``name``.
+        costs: how long the profile's slow steps take, by step (see :meth:`cost`): "minicity"
+            (generating its MiniCity), "train:<model>" (training a model of ``recipes``),
+            "ablation-run" (one run of the grid), each (seconds, what the figure rests on).
         source: where the choice of profile came from (set by :func:`current_profile`).
     """
 
@@ -51,10 +68,32 @@ class Profile:
     ablation: Recipe
     ablation_minicity: MiniCitySpec
     cityscapes: bool = False
+    kind: str = ""
+    sizes: str = ""
+    costs: dict[str, tuple[float, str]] = dataclasses.field(default_factory=dict)
     source: str = "chosen by name"
+
+    def __post_init__(self) -> None:
+        for field in ("kind", "sizes"):
+            if not getattr(self, field):
+                object.__setattr__(self, field, self.name)
 
     def __str__(self) -> str:
         return f"profile {self.name!r} ({self.source}), device {self.device}"
+
+    def pick(self, *, smoke, cpu, gpu):
+        """The value for this profile's sizes: ``profile.pick(smoke=(64, 128), cpu=(256, 512),
+        gpu=(1024, 2048))``. ``gpu-dryrun`` gets the smoke value (it differs from gpu only in size
+        and device)."""
+        return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.sizes]
+
+    def cost(self, step: str) -> str:
+        """How long ``step`` (a key of :attr:`costs`) takes in this profile, with what the figure
+        rests on, e.g. "about 7 min (measured: ...)"; "no estimate" for a step it has none for."""
+        if step not in self.costs:
+            return "no estimate"
+        seconds, basis = self.costs[step]
+        return f"about {format_duration(seconds)} ({basis})"
 
     def recipe(self, model: str) -> Recipe:
         """The recipe this profile trains ``model`` with."""
@@ -66,7 +105,16 @@ class Profile:
         return [*self.recipes.values(), self.ablation]
 
 
-# --- the three profiles -------------------------------------------------------------------------
+def format_duration(seconds: float) -> str:
+    """12 s, 3 min, 1.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# --- the profiles -------------------------------------------------------------------------------
 
 # "cpu": sized so that each model reaches a clearly non-trivial mIoU within about 10 minutes on a
 # 2-core CPU; "gpu": minutes on one GPU; "smoke": seconds, for tests.
@@ -84,19 +132,46 @@ _V1 = dict(model="bisenetv1-r18", aux_weights=V1_AUX)
 # mmseg's 10,000 per 1024x1024 image (0.95 %).
 _ABLATION_CPU_ITERS = 150
 
+# What the slow steps cost (Profile.costs). The cpu figures are measured (a fresh clone's
+# `make book` and `bisenet ablate --scale cpu`, 2-core AMD EPYC, torch 2.13.0+cpu); MiniCity is
+# generated on the CPU in every profile (0.054 s an image at 256x512, 0.54 s at 1024x2048, the same
+# machine). No gpu figure has been measured: those are estimates from the FLOPs and the data
+# pipeline (4 loader workers decoding 2048x1024 PNGs), to be replaced by benchmarks/gpu/run.sh's.
+_BUILD_MACHINE = "measured: 2-core AMD EPYC build machine, torch 2.13.0+cpu"
+_GPU_GUESS = "estimate, not measured: no GPU has run it yet"
+_SMOKE_COSTS = {"minicity": (1, _BUILD_MACHINE), "train:bisenetv2": (10, _BUILD_MACHINE),
+                "train:bisenetv1-r18": (10, _BUILD_MACHINE), "ablation-run": (5, _BUILD_MACHINE)}
+
+_GPU_RECIPES = {
+    "bisenetv2": Recipe("bisenetv2-gpu", **_V2, lr=0.05, iters=4000, **_GPU),
+    "bisenetv1-r18": Recipe("bisenetv1-r18-gpu", **_V1, lr=0.025, iters=4000, **_GPU),
+}
+_GPU_ABLATION = Recipe("bisenetv2-ablation-gpu", **_V2, lr=0.05, iters=4000, **{**_GPU, "keep_checkpoints": 1},
+                       ohem_min_kept=40_000)
+# gpu-dryrun: the gpu recipes with the smoke profile's sizes (everything else, amp fp16 included, kept)
+_DRYRUN_SIZES = dict(crop_size=_SMOKE["crop_size"], scale=_SMOKE["scale"], batch_per_gpu=_SMOKE["batch_per_gpu"],
+                     iters=_SMOKE["iters"], warmup_iters=_SMOKE["warmup_iters"], val_interval=_SMOKE["val_interval"],
+                     checkpoint_interval=_SMOKE["checkpoint_interval"], log_interval=_SMOKE["log_interval"],
+                     ohem_min_kept=_SMOKE["ohem_min_kept"], workers=1)
+
+
+def _dryrun(recipe: Recipe, **sizes) -> Recipe:
+    return recipe.with_(name=f"{recipe.name}-dryrun", **{**_DRYRUN_SIZES, **sizes},
+                        notes=f"{recipe.name} at toy sizes on the CPU (BISENET_PROFILE=gpu-dryrun)")
+
+
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in [
         Profile(
             "gpu", "cuda", MiniCitySpec(400, 50, (1024, 2048)),
-            recipes={
-                "bisenetv2": Recipe("bisenetv2-gpu", **_V2, lr=0.05, iters=4000, **_GPU),
-                "bisenetv1-r18": Recipe("bisenetv1-r18-gpu", **_V1, lr=0.025, iters=4000, **_GPU),
-            },
-            ablation=Recipe("bisenetv2-ablation-gpu", **_V2, lr=0.05, iters=4000, **{**_GPU, "keep_checkpoints": 1},
-                            ohem_min_kept=40_000),
+            recipes=_GPU_RECIPES,
+            ablation=_GPU_ABLATION,
             ablation_minicity=MiniCitySpec(400, 50, (1024, 2048)),
             cityscapes=True,
+            costs={"minicity": (450 * 0.54, "measured per image on the 2-core build machine; generated on the CPU"),
+                   "train:bisenetv2": (12 * 60, _GPU_GUESS), "train:bisenetv1-r18": (15 * 60, _GPU_GUESS),
+                   "ablation-run": (12 * 60, _GPU_GUESS)},
         ),
         Profile(
             "cpu", "cpu", MiniCitySpec(200, 30, (256, 512)),
@@ -112,6 +187,8 @@ PROFILES: dict[str, Profile] = {
                                "keep_checkpoints": 1, "log_interval": 10},
                             ohem_min_kept=1250),
             ablation_minicity=MiniCitySpec(200, 30, (128, 256)),
+            costs={"minicity": (230 * 0.054, _BUILD_MACHINE), "train:bisenetv2": (393, _BUILD_MACHINE),
+                   "train:bisenetv1-r18": (613, _BUILD_MACHINE), "ablation-run": (474, _BUILD_MACHINE)},
         ),
         Profile(
             "smoke", "cpu", MiniCitySpec(8, 4, (64, 128)),
@@ -122,6 +199,16 @@ PROFILES: dict[str, Profile] = {
             ablation=Recipe("bisenetv2-ablation-smoke", **_V2, lr=0.01,
                             **{**_SMOKE, "iters": 2, "val_interval": 2, "keep_checkpoints": 1}),
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
+            costs=_SMOKE_COSTS,
+        ),
+        Profile(
+            "gpu-dryrun", "cpu", MiniCitySpec(8, 4, (64, 128)),  # the smoke MiniCity (one cached copy)
+            recipes={model: _dryrun(recipe) for model, recipe in _GPU_RECIPES.items()},
+            ablation=_dryrun(_GPU_ABLATION, iters=2, val_interval=2),
+            ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
+            cityscapes=True, kind="gpu", sizes="smoke",
+            costs={**_SMOKE_COSTS, "train:bisenetv2": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU"),
+                   "train:bisenetv1-r18": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU")},
         ),
     ]
 }
@@ -175,14 +262,14 @@ def profile_data(profile: Profile | None = None, cache: str | Path | None = None
     profile = profile or current_profile()
     if profile.cityscapes and os.environ.get(CITYSCAPES_ENV_VAR):
         return "cityscapes", Path(os.environ[CITYSCAPES_ENV_VAR])
-    return "minicity", cached_minicity(profile.minicity, cache)
+    return "minicity", cached_minicity(profile.minicity, cache, cost=profile.cost("minicity"))
 
 
 def ablation_data(profile: Profile, cache: str | Path | None = None) -> tuple[str, Path]:
     """(dataset name, root) of the profile's ablation grid, as :func:`profile_data`."""
     if profile.cityscapes and os.environ.get(CITYSCAPES_ENV_VAR):
         return "cityscapes", Path(os.environ[CITYSCAPES_ENV_VAR])
-    return "minicity", cached_minicity(profile.ablation_minicity, cache)
+    return "minicity", cached_minicity(profile.ablation_minicity, cache, cost=profile.cost("minicity"))
 
 
 def banner(profile: Profile | None = None, cache: str | Path | None = None) -> None:
@@ -192,3 +279,11 @@ def banner(profile: Profile | None = None, cache: str | Path | None = None) -> N
     name, root = profile_data(profile, cache)
     what = "Cityscapes" if name == "cityscapes" else "MiniCity (synthetic; never Cityscapes results)"
     print(f"{describe(profile)}; data: {what} at {root}")
+    if profile.name != profile.kind:
+        print(f"{profile.name}: the {profile.kind} profile's code, recipes and file names at the {profile.sizes} "
+              f"profile's sizes on the {profile.device.upper()}: it checks that the {profile.kind} branches run; "
+              "no figure here is a result")
+    if profile.cityscapes and name != "cityscapes":
+        print(f"{CITYSCAPES_ENV_VAR} is not set, so this profile runs on {profile.minicity}, not on Cityscapes: "
+              f"set {CITYSCAPES_ENV_VAR}=/path/to/cityscapes (the folder holding leftImg8bit/ and gtFine/) "
+              "to train and evaluate on Cityscapes")

@@ -57,6 +57,10 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
         if work_dir.exists() and not resume:  # interrupted before its first checkpoint
             shutil.rmtree(work_dir)
         recipe = profile.recipe(model).with_(dataset=dataset)
+        print(f"training {model} once for profile {profile.name} ({'resuming ' if resume else ''}recipe {recipe.name}: "
+              f"{recipe.iters} iterations of {recipe.global_batch} crops of {recipe.crop_size[0]}x{recipe.crop_size[1]}"
+              f"{', ' + recipe.amp if recipe.amp else ''}, on {dataset}, {profile.device}) into {work_dir}: "
+              f"{profile.cost('train:' + model)}; later calls load it", flush=True)
         train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
         _, last = latest_valid(work_dir)
         save_checkpoint(Checkpoint(last.state_dict, last.model_name, last.model_options, last.recipe, last.iteration,

@@ -167,9 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "book/data/ablations_<scale>*.csv). Runs already in the CSV are skipped, so an "
                     "interrupted grid resumes; an interrupted run resumes from its last checkpoint.",
     )
-    p.add_argument("--scale", choices=["smoke", "cpu", "gpu"], required=True,
+    p.add_argument("--scale", choices=["smoke", "cpu", "gpu", "gpu-dryrun"], required=True,
                    help="the profile whose ablation recipe and data to use: smoke (seconds), cpu (minutes per "
-                        "run), gpu")
+                        "run), gpu, gpu-dryrun (the gpu grid at smoke sizes on the CPU)")
     p.add_argument("--variants", type=_variants, default="all",
                    help="all, table2, table3a, or names: detail,semantic,sum,concat,bga,"
                         "bga+booster,bga+booster+ohem,lambda=1/2,lambda=1/8,lambda=1/16")

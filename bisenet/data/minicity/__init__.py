@@ -68,6 +68,7 @@ from bisenet.data.minicity.writer import (
     SPLITS,
     VERSION,
     generate_minicity,
+    minicity_ready,
     sample_name,
     sample_paths,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "VERSION",
     "generate_minicity",
     "label_ids_to_train_ids",
+    "minicity_ready",
     "render_scene",
     "sample_name",
     "sample_paths",

@@ -87,6 +87,30 @@ def _is_complete(root: Path, meta: dict) -> bool:
     return True
 
 
+def _meta(train: int, val: int, size: tuple[int, int], seed: int) -> dict:
+    """What ``minicity.json`` records of a MiniCity: its arguments and the generator's version."""
+    return {
+        "name": "MiniCity",
+        "version": VERSION,
+        "seed": seed,
+        "size": list(size),
+        "train": train,
+        "val": val,
+        "cities": {split: list(CITIES[split]) for split in SPLITS},
+        "frame": FRAME,
+    }
+
+
+def minicity_ready(out: str | Path, train: int, val: int, size: tuple[int, int], seed: int = 0) -> bool:
+    """Whether ``out`` already holds this MiniCity, complete (so that generating it costs nothing)."""
+    try:
+        old = json.loads((Path(out) / META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(old, dict) and {k: v for k, v in old.items() if k != "complete"}
+            == _meta(train, val, tuple(size), seed) and _is_complete(Path(out), old))
+
+
 def generate_minicity(
     out: str | Path,
     train: int = 40,
@@ -115,17 +139,7 @@ def generate_minicity(
         raise UsageError(f"train + val must be positive, got train={train}, val={val}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
-    meta = {
-        "name": "MiniCity",
-        "version": VERSION,
-        "seed": int(seed),
-        "size": [height, width],
-        "train": train,
-        "val": val,
-        "cities": {split: list(CITIES[split]) for split in SPLITS},
-        "frame": FRAME,
-    }
-
+    meta = _meta(train, val, (height, width), int(seed))
     meta_path = out / META_FILE
     if out.exists() and not out.is_dir():
         raise RunExistsError(f"{out} exists and is not a folder; MiniCity needs a folder")

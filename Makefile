@@ -21,7 +21,7 @@ STAMP      := $(VENV)/.bisenet-installed
 .PHONY: help setup test book clean
 
 help:
-	@echo "make test   set up $(VENV) if needed, then run every test (package, CLI, every notebook in the smoke profile)"
+	@echo "make test   set up $(VENV) if needed, then run every test (package, CLI, the GPU check's dry run, every notebook in the smoke and gpu-dryrun profiles)"
 	@echo "make book   set up $(VENV) if needed, then build the book strictly into _build/html"
 
 setup: $(STAMP)
@@ -46,6 +46,9 @@ test: $(STAMP)
 		echo "Chromium not installed: running the notebooks under nbmake (the built-book check runs in 'make book')"; \
 		BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(PARALLEL) --nbmake notebooks; \
 	fi
+	@# and every notebook again in gpu-dryrun: the gpu profile's branches, recipes and file names at
+	@# smoke sizes on the CPU (bisenet/profiles.py), sharing the smoke cache's MiniCity
+	BISENET_PROFILE=gpu-dryrun BISENET_CACHE=$(SMOKE_CACHE) $(PARALLEL) --nbmake notebooks
 
 book: $(STAMP)
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache

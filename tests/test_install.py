@@ -76,3 +76,18 @@ def test_an_installed_package_writes_nothing_into_its_install_folder(tmp_path):
         assert expected in written, expected
     assert any(name.startswith("predictions/") for name in written)
     assert (home / ".cache" / "bisenet" / "runs" / "bisenetv2-smoke-minicity" / "final.pth").exists()
+
+
+def test_the_conda_environment_installs_what_the_makefile_installs():
+    """A GPU reader's conda environment (environment.yml) gets the package with the same extras
+    as `make test` / `make book` (chapter 18 imports onnxruntime and imageio from them)."""
+    import re
+
+    makefile = (REPO / "Makefile").read_text()
+    environment = (REPO / "environment.yml").read_text()
+    extras = [set(m.split(",")) for m in re.findall(r"-e \"?\.\[([a-z,]+)\]", makefile)]
+    conda = [set(m.split(",")) for m in re.findall(r"- -e \.\[([a-z,]+)\]", environment)]
+    assert extras and conda == extras, (extras, conda)
+    declared = set(re.findall(r"^(\w+) = \[", (REPO / "pyproject.toml").read_text().split("optional-dependencies]")[1]
+                              .split("[project.scripts]")[0], re.M))
+    assert conda[0] == declared, f"extras in pyproject.toml {declared}, environment.yml {conda[0]}"

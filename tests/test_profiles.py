@@ -30,3 +30,40 @@ def test_gpu_profile_without_cuda_is_explained(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(ValueError, match="no CUDA device"):
         current_profile()
+
+
+def test_gpu_dryrun_runs_on_the_cpu_and_says_what_it_is(monkeypatch, tmp_path, capsys):
+    from bisenet.profiles import banner
+
+    monkeypatch.setenv("BISENET_PROFILE", "gpu-dryrun")
+    monkeypatch.delenv("CITYSCAPES_DATASET", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    profile = current_profile()
+    assert (profile.name, profile.kind, profile.sizes, profile.device) == ("gpu-dryrun", "gpu", "smoke", "cpu")
+    banner(profile, cache=tmp_path)
+    out = capsys.readouterr().out
+    assert "generating MiniCity 64x128 (8 train + 4 val images)" in out  # said before it is made
+    assert "no figure here is a result" in out and "CITYSCAPES_DATASET is not set" in out
+    banner(profile, cache=tmp_path)
+    assert "generating" not in capsys.readouterr().out  # made once
+
+
+def test_cityscapes_replaces_minicity_where_the_gpu_profile_would(monkeypatch, tmp_path):
+    from bisenet.profiles import get_profile, profile_data
+
+    monkeypatch.setenv("CITYSCAPES_DATASET", str(tmp_path))
+    assert profile_data(get_profile("gpu-dryrun")) == ("cityscapes", tmp_path)
+    assert profile_data(get_profile("gpu")) == ("cityscapes", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["gpu", "cpu", "smoke", "gpu-dryrun"])
+def test_every_slow_step_has_a_cost_that_says_what_it_rests_on(name):
+    from bisenet.profiles import get_profile
+
+    profile = get_profile(name)
+    for step in ["minicity", "ablation-run", *(f"train:{m}" for m in profile.recipes)]:
+        cost = profile.cost(step)
+        assert cost.startswith("about ") and ("measured" in cost or "estimate" in cost), (step, cost)
+    assert profile.cost("nothing") == "no estimate"
+    if profile.kind == "gpu" and profile.device == "cuda":
+        assert "estimate, not measured" in profile.cost("train:bisenetv2")  # until a GPU has run it

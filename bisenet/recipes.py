@@ -31,6 +31,10 @@ class Recipe:
     # batch: gpus x batch_per_gpu images per iteration
     gpus: int = 4
     batch_per_gpu: int = 4
+    # with fewer processes than gpus (gradient accumulation, accum micro-batches per iteration):
+    # BatchNorm momentum m -> 1-(1-m)^(1/accum), so that the running statistics decay per
+    # iteration as on the model zoo's GPUs (bisenet.engine.trainer.per_iteration_bn_momentum)
+    bn_momentum_per_iteration: bool = False
     iters: int = 160_000
     # optimiser and schedule (bisenet.engine.optim)
     lr: float = 0.05

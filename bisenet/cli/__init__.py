@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes")
+    p.add_argument("--bn-momentum-per-iteration", action="store_true", default=None,
+                   help="with gradient accumulation (fewer processes than the recipe's gpus), decay the BatchNorm "
+                        "running statistics once per iteration as on the model zoo's GPUs (off by default: on "
+                        "MiniCity it changed val mIoU by under 0.25 points; chapter 14)")
     p.add_argument("--stop-after", type=a.positive_int, help="stop after this iteration (resumable)")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
     p.set_defaults(func=commands.cmd_train)

@@ -178,7 +178,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bisenet.recipes import get_recipe
 
     overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
-                     workers=args.workers, seed=args.seed)
+                     workers=args.workers, seed=args.seed, bn_momentum_per_iteration=args.bn_momentum_per_iteration)
     recipe = get_recipe(args.recipe)
     if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
         work_dir = args.work_dir or default_work_dir(recipe)

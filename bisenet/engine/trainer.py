@@ -166,6 +166,8 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
         model = model.to(memory_format=torch.channels_last)
     if sync_bn and world > 1:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if recipe.bn_momentum_per_iteration:
+        per_iteration_bn_momentum(model, accum)
     return Run(
         recipe=recipe, device=device, rank=rank, world=world, accum=accum, model=model,
         optimizer=build_optimizer(model, recipe.lr, recipe.momentum, recipe.weight_decay, recipe.optimizer),
@@ -177,6 +179,19 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
                                    ohem_min_kept=recipe.ohem_min_kept),
         channels_last=channels_last,
     )
+
+
+def per_iteration_bn_momentum(model: nn.Module, accum: int) -> None:
+    """Set each BatchNorm's momentum m to 1 - (1 - m) ** (1 / accum): with ``accum`` micro-batches
+    per iteration (each one's forward updates the running statistics), they then decay by
+    (1 - m) per iteration, as on the model zoo's GPUs (one update per iteration on each). The
+    forward pass is unchanged (it normalises with the micro-batch's own statistics); only the
+    running statistics, what evaluation uses, change. No-op for accum 1 or momentum None."""
+    if accum <= 1:
+        return
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.momentum is not None:
+            module.momentum = 1 - (1 - module.momentum) ** (1 / accum)
 
 
 def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:

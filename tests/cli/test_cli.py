@@ -226,3 +226,11 @@ def test_an_unwritable_cache_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["book-cache"]) == 2
     err = capsys.readouterr().err
     assert "cannot" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_train_can_decay_batchnorm_statistics_per_iteration(minicity, tmp_path, capsys):
+    from bisenet.checkpoint import load_checkpoint
+
+    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
+                 "--iters", "2", "--gpus", "2", "--bn-momentum-per-iteration"]) == 0
+    assert load_checkpoint(tmp_path / "iter_2.pth").recipe["bn_momentum_per_iteration"] is True

@@ -93,7 +93,8 @@ def base_recipe(scale: str) -> Recipe:
 
 
 def results_name(scale: str) -> str:
-    """The file name the book reads a grid of ``scale`` from: ``ablations_<scale>.csv``."""
+    """The default file of a grid of ``scale``: ``ablations_<scale>.csv`` (the book keeps a Cityscapes
+    grid in ``ablations_<scale>_cityscapes.csv``; :func:`load_results` tells them apart by their rows)."""
     return f"ablations_{scale}.csv"
 
 
@@ -238,6 +239,7 @@ def run_ablation(
                 "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}", "batch": recipe.global_batch,
                 "dataset": dataset, "data_root": str(data_root), "train_seconds": round(train_s, 1),
                 "command": command, **{k: info[k] for k in ("date", "commit", "torch", "cpu", "threads", "device")},
+                "gpu": info.get("gpu", ""),
             }
             rows.append(row)
             if csv:
@@ -276,24 +278,47 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def load_results(scale: str, data_dir: str | Path) -> pd.DataFrame | None:
-    """The results of ``bisenet ablate --scale <scale>`` kept in ``data_dir`` (the book's
-    ``book/data``), or None: ``ablations_<scale>.csv`` and any ``ablations_<scale>_*.csv`` (e.g.
-    one per seed, from grids run side by side), concatenated. Files of different set-ups
-    (iterations, data) are refused."""
+def load_results(scale: str, data_dir: str | Path, dataset: str | None = None) -> pd.DataFrame | None:
+    """One grid of ``bisenet ablate --scale <scale>`` kept in ``data_dir`` (the book's
+    ``book/data``), or None when it holds none.
+
+    The files read are ``ablations_<scale>.csv`` and any ``ablations_<scale>_*.csv`` (e.g. one per
+    seed, from grids run side by side), concatenated; ``ablations_gpu*.csv`` is not
+    ``ablations_gpu-dryrun.csv``. Runs on different data are different grids, however their files
+    are named: a row belongs to the dataset of its ``dataset`` column (without one: Cityscapes when
+    its file's name has ``_cityscapes``, else MiniCity), and only the rows of ``dataset``
+    are returned. ``dataset`` None: Cityscapes' grid when there is one, else the only dataset's.
+    Within the grid, files of different set-ups (iterations, recipe, data folder) and a
+    (variant, seed) twice are refused."""
     data_dir = Path(data_dir)
     paths = sorted(data_dir.glob(results_name(scale))) + sorted(data_dir.glob(f"ablations_{scale}_*.csv"))
     if not paths:
         return None
-    results = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    tables = []
+    for path in paths:
+        table = pd.read_csv(path)
+        by_name = "cityscapes" if "_cityscapes" in path.name else "minicity"
+        table["dataset"] = table["dataset"].fillna(by_name) if "dataset" in table else by_name
+        tables.append(table.assign(file=path.name))
+    every = pd.concat(tables, ignore_index=True)
+    datasets = sorted(every["dataset"].unique())
+    if dataset is None:
+        if "cityscapes" not in datasets and len(datasets) > 1:
+            raise UsageError(f"{sorted(set(every['file']))} hold grids on {datasets}: choose one with dataset=")
+        dataset = "cityscapes" if "cityscapes" in datasets else datasets[0]
+    results = every[every["dataset"] == dataset].reset_index(drop=True)
+    if results.empty:
+        return None
+    files = sorted(set(results["file"]))
+    results = results.drop(columns="file")
     setup = results[["iters", "recipe"]].assign(data=results["data_root"].map(lambda v: Path(str(v)).name))
     for column in setup:
         if setup[column].nunique() > 1:
-            raise UsageError(f"{[p.name for p in paths]} mix set-ups: {column} takes {sorted(setup[column].unique())}")
+            raise UsageError(f"{files} mix set-ups on {dataset}: {column} takes {sorted(setup[column].unique())}")
     twice = results.duplicated(["variant", "seed"])
     if twice.any():
         twice_rows = results[twice][["variant", "seed"]].values.tolist()
-        raise UsageError(f"{[p.name for p in paths]} hold some (variant, seed) twice: {twice_rows}")
+        raise UsageError(f"{files} hold some (variant, seed) of the {dataset} grid twice: {twice_rows}")
     return results
 
 

@@ -217,6 +217,54 @@ def test_load_results_joins_the_grids_of_one_set_up_and_refuses_a_mixture(tmp_pa
         ablation.load_results("cpu", tmp_path)
 
 
+def gpu_rows(dataset: str, data_root: str, seeds=(0, 1), scale="gpu") -> pd.DataFrame:
+    """Rows as `bisenet ablate --scale gpu` writes them (the columns load_results reads)."""
+    recipe = get_recipe(f"bisenetv2-ablation-{scale}")
+    return pd.DataFrame([{"variant": v, "seed": s, "mIoU": 50.0 + s, "scale": scale, "recipe": recipe.name,
+                          "iters": recipe.iters, "dataset": dataset, "data_root": data_root}
+                         for s in seeds for v in ("bga", "concat")])
+
+
+def test_the_minicity_and_the_cityscapes_grids_of_one_scale_are_two_grids(tmp_path):
+    from bisenet import ablation
+
+    # what chapter 16's two commands write: `bisenet ablate --scale gpu ... --csv book/data/ablations_gpu.csv`
+    # (MiniCity) and `... --data-root $CITYSCAPES_DATASET --dataset cityscapes --csv .../ablations_gpu_cityscapes.csv`
+    gpu_rows("minicity", "/home/a/.cache/bisenet/minicity-1024x2048").to_csv(tmp_path / "ablations_gpu.csv", index=False)
+    assert sorted(ablation.load_results("gpu", tmp_path)["seed"].unique()) == [0, 1]  # MiniCity alone: that grid
+    assert ablation.load_results("gpu", tmp_path, "cityscapes") is None
+    gpu_rows("cityscapes", "/data/cityscapes", seeds=(0,)).to_csv(tmp_path / "ablations_gpu_cityscapes.csv", index=False)
+    gpu_rows("minicity", "minicity-1024x2048", scale="gpu-dryrun").to_csv(tmp_path / "ablations_gpu-dryrun.csv",
+                                                                        index=False)  # another scale, never read
+    both = ablation.load_results("gpu", tmp_path)  # never refused as a mixture: Cityscapes' grid first
+    assert set(both["dataset"]) == {"cityscapes"} and len(both) == 2
+    minicity = ablation.load_results("gpu", tmp_path, "minicity")
+    assert set(minicity["dataset"]) == {"minicity"} and len(minicity) == 4
+    assert set(minicity["recipe"]) == {"bisenetv2-ablation-gpu"}  # the dry run's file is not a gpu file
+    assert list(ablation.load_results("gpu-dryrun", tmp_path)["recipe"].unique()) == ["bisenetv2-ablation-gpu-dryrun"]
+    # a seed run side by side joins its grid, by the rows' dataset whatever the file's name
+    gpu_rows("cityscapes", "/scratch/cityscapes", seeds=(1,)).to_csv(tmp_path / "ablations_gpu_seed1.csv", index=False)
+    assert sorted(ablation.load_results("gpu", tmp_path, "cityscapes")["seed"]) == [0, 0, 1, 1]
+    assert len(ablation.load_results("gpu", tmp_path, "minicity")) == 4
+    summarize(ablation.load_results("gpu", tmp_path))
+    # within one grid, a different set-up is still refused
+    gpu_rows("cityscapes", "/data/cityscapes", seeds=(2,)).assign(iters=99).to_csv(
+        tmp_path / "ablations_gpu_cityscapes_seed2.csv", index=False)
+    with pytest.raises(ValueError, match="iters"):
+        ablation.load_results("gpu", tmp_path)
+    assert len(ablation.load_results("gpu", tmp_path, "minicity")) == 4
+
+
+def test_grids_on_two_other_datasets_need_a_choice(tmp_path):
+    from bisenet import ablation
+
+    gpu_rows("minicity", "minicity-1024x2048").to_csv(tmp_path / "ablations_gpu.csv", index=False)
+    gpu_rows("camvid", "/data/camvid").to_csv(tmp_path / "ablations_gpu_camvid.csv", index=False)
+    with pytest.raises(ValueError, match="dataset="):
+        ablation.load_results("gpu", tmp_path)
+    assert set(ablation.load_results("gpu", tmp_path, "camvid")["dataset"]) == {"camvid"}
+
+
 def test_claims_pair_by_seed_and_judge_against_the_spread():
     from bisenet.ablation import claims
 

@@ -309,9 +309,7 @@ def train_step(
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.optimizer.zero_grad(set_to_none=True)
-    diverged = non_finite(run.model.state_dict()) or [
-        name for name, p in run.model.named_parameters() if p.detach().abs().max() > DIVERGED_WEIGHT
-    ]
+    diverged = weights_diverged(run.model)
     if diverged:  # a step made the weights NaN, infinite or absurdly large (a learning rate far too high)
         raise NonFiniteLossError(
             f"the weights diverged at iteration {i}: NaN, infinite or above {DIVERGED_WEIGHT:g} in magnitude "
@@ -321,6 +319,25 @@ def train_step(
             "weights). Lower the learning rate (--lr), or try --amp bf16 instead of fp16."
         )
     return lr, sums, data_time
+
+
+def weights_diverged(model: nn.Module) -> list[str]:
+    """The names of the weights that are NaN, infinite or above :data:`DIVERGED_WEIGHT` in
+    magnitude, and of the buffers that are not finite; [] for a healthy model. Checked after every
+    step, so the common case is one fused reduction per group (``torch._foreach_norm`` with the
+    infinity norm: the largest magnitude, NaN if any is NaN) and one host synchronisation; the
+    names are looked for only when something is wrong."""
+    params = [p.detach() for p in model.parameters()]
+    buffers = [b for b in model.buffers() if b.is_floating_point()]
+    largest = torch.stack(torch._foreach_norm(params, math.inf)).max()
+    ok = largest <= DIVERGED_WEIGHT  # False for NaN too
+    if buffers:
+        ok &= torch.isfinite(torch.stack(torch._foreach_norm(buffers, math.inf)).max())
+    if bool(ok):
+        return []
+    return non_finite(model.state_dict()) or [
+        name for name, p in model.named_parameters() if p.detach().abs().max() > DIVERGED_WEIGHT
+    ]
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -10,12 +10,15 @@ and the scale of the paper's ablation grid (``bisenet ablate --scale <profile>``
   2-core CPU.
 * ``smoke``: seconds per notebook; what the tests run.
 * ``gpu-dryrun``: the ``gpu`` profile rehearsed on the CPU, for CI and for checking a change
-  before a GPU is at hand. It takes every code path, file name and printed text of ``gpu``
-  (``kind == "gpu"``: the gpu branches of the notebooks, the ``*-gpu`` recipes' settings, fp16
-  autocast with a gradient scaler, Cityscapes when ``CITYSCAPES_DATASET`` is set) and differs
-  from it in two things only: **size** (``sizes == "smoke"``: the smoke profile's images,
-  iterations, crops, batch, timing runs and worker count) and **device** (the CPU). Its figures
-  are never results; it exists so that the gpu branches are known to run.
+  before a GPU is at hand. It takes the code paths, committed-file names and printed text of
+  ``gpu`` (``kind == "gpu"``: the gpu branches of the notebooks; the ``*-gpu`` recipes' settings,
+  fp16 autocast with a gradient scaler included) and differs from it in **size** (``sizes ==
+  "smoke"``: the smoke profile's images, iterations, crops, batch and timing runs; one loader
+  worker instead of four; always the smoke MiniCity, never Cityscapes, whose 500 full-size val
+  images no dry run can afford) and **device** (the CPU). What it makes is named as its own:
+  recipes ``*-gpu-dryrun``, runs ``<cache>/runs/<model>-gpu-dryrun-minicity``, the grid
+  ``ablations_gpu-dryrun.csv``. Its figures are never results; it exists so that the gpu
+  branches are known to run.
 
 A notebook asks :attr:`Profile.kind` which branch to take ("gpu", "cpu" or "smoke") and
 :meth:`Profile.pick` for a size (by :attr:`Profile.sizes`), never :attr:`Profile.name`, so that
@@ -56,8 +59,9 @@ class Profile:
             "smoke"); default: ``name``.
         sizes: whose sizes :meth:`pick` returns; default: ``name``.
         costs: how long the profile's slow steps take, by step (see :meth:`cost`): "minicity"
-            (generating its MiniCity), "train:<model>" (training a model of ``recipes``),
-            "ablation-run" (one run of the grid), each (seconds, what the figure rests on).
+            (generating its MiniCity), "ablation-minicity" (the grid's), "train:<model>" (training
+            a model of ``recipes``), "ablation-run" (one run of the grid), each (seconds, what the
+            figure rests on).
         source: where the choice of profile came from (set by :func:`current_profile`).
     """
 
@@ -139,7 +143,8 @@ _ABLATION_CPU_ITERS = 150
 # pipeline (4 loader workers decoding 2048x1024 PNGs), to be replaced by benchmarks/gpu/run.sh's.
 _BUILD_MACHINE = "measured: 2-core AMD EPYC build machine, torch 2.13.0+cpu"
 _GPU_GUESS = "estimate, not measured: no GPU has run it yet"
-_SMOKE_COSTS = {"minicity": (1, _BUILD_MACHINE), "train:bisenetv2": (10, _BUILD_MACHINE),
+_SMOKE_COSTS = {"minicity": (1, _BUILD_MACHINE), "ablation-minicity": (1, _BUILD_MACHINE),
+                "train:bisenetv2": (10, _BUILD_MACHINE),
                 "train:bisenetv1-r18": (10, _BUILD_MACHINE), "ablation-run": (5, _BUILD_MACHINE)}
 
 _GPU_RECIPES = {
@@ -169,7 +174,9 @@ PROFILES: dict[str, Profile] = {
             ablation=_GPU_ABLATION,
             ablation_minicity=MiniCitySpec(400, 50, (1024, 2048)),
             cityscapes=True,
-            costs={"minicity": (450 * 0.54, "measured per image on the 2-core build machine; generated on the CPU"),
+            costs={"minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build machine's CPU"),
+                   "ablation-minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build "
+                                                     "machine's CPU (the same MiniCity: made once)"),
                    "train:bisenetv2": (12 * 60, _GPU_GUESS), "train:bisenetv1-r18": (15 * 60, _GPU_GUESS),
                    "ablation-run": (12 * 60, _GPU_GUESS)},
         ),
@@ -187,7 +194,8 @@ PROFILES: dict[str, Profile] = {
                                "keep_checkpoints": 1, "log_interval": 10},
                             ohem_min_kept=1250),
             ablation_minicity=MiniCitySpec(200, 30, (128, 256)),
-            costs={"minicity": (230 * 0.054, _BUILD_MACHINE), "train:bisenetv2": (393, _BUILD_MACHINE),
+            costs={"minicity": (230 * 0.054, _BUILD_MACHINE), "ablation-minicity": (230 * 0.054 / 4, _BUILD_MACHINE),
+                   "train:bisenetv2": (393, _BUILD_MACHINE),
                    "train:bisenetv1-r18": (613, _BUILD_MACHINE), "ablation-run": (474, _BUILD_MACHINE)},
         ),
         Profile(
@@ -206,7 +214,7 @@ PROFILES: dict[str, Profile] = {
             recipes={model: _dryrun(recipe) for model, recipe in _GPU_RECIPES.items()},
             ablation=_dryrun(_GPU_ABLATION, iters=2, val_interval=2),
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
-            cityscapes=True, kind="gpu", sizes="smoke",
+            kind="gpu", sizes="smoke",
             costs={**_SMOKE_COSTS, "train:bisenetv2": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU"),
                    "train:bisenetv1-r18": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU")},
         ),
@@ -269,7 +277,7 @@ def ablation_data(profile: Profile, cache: str | Path | None = None) -> tuple[st
     """(dataset name, root) of the profile's ablation grid, as :func:`profile_data`."""
     if profile.cityscapes and os.environ.get(CITYSCAPES_ENV_VAR):
         return "cityscapes", Path(os.environ[CITYSCAPES_ENV_VAR])
-    return "minicity", cached_minicity(profile.ablation_minicity, cache, cost=profile.cost("minicity"))
+    return "minicity", cached_minicity(profile.ablation_minicity, cache, cost=profile.cost("ablation-minicity"))
 
 
 def banner(profile: Profile | None = None, cache: str | Path | None = None) -> None:

@@ -43,17 +43,19 @@ def test_gpu_dryrun_runs_on_the_cpu_and_says_what_it_is(monkeypatch, tmp_path, c
     banner(profile, cache=tmp_path)
     out = capsys.readouterr().out
     assert "generating MiniCity 64x128 (8 train + 4 val images)" in out  # said before it is made
-    assert "no figure here is a result" in out and "CITYSCAPES_DATASET is not set" in out
+    assert "no figure here is a result" in out and "CITYSCAPES_DATASET" not in out  # always MiniCity
     banner(profile, cache=tmp_path)
     assert "generating" not in capsys.readouterr().out  # made once
 
 
-def test_cityscapes_replaces_minicity_where_the_gpu_profile_would(monkeypatch, tmp_path):
+def test_cityscapes_replaces_minicity_in_the_gpu_profile_only(monkeypatch, tmp_path):
     from bisenet.profiles import get_profile, profile_data
 
     monkeypatch.setenv("CITYSCAPES_DATASET", str(tmp_path))
-    assert profile_data(get_profile("gpu-dryrun")) == ("cityscapes", tmp_path)
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path / "cache"))
     assert profile_data(get_profile("gpu")) == ("cityscapes", tmp_path)
+    # the dry run keeps to its toy MiniCity: Cityscapes' 500 full-size val images are no dry run
+    assert profile_data(get_profile("gpu-dryrun"))[0] == "minicity"
 
 
 @pytest.mark.parametrize("name", ["gpu", "cpu", "smoke", "gpu-dryrun"])
@@ -61,7 +63,7 @@ def test_every_slow_step_has_a_cost_that_says_what_it_rests_on(name):
     from bisenet.profiles import get_profile
 
     profile = get_profile(name)
-    for step in ["minicity", "ablation-run", *(f"train:{m}" for m in profile.recipes)]:
+    for step in ["minicity", "ablation-minicity", "ablation-run", *(f"train:{m}" for m in profile.recipes)]:
         cost = profile.cost(step)
         assert cost.startswith("about ") and ("measured" in cost or "estimate" in cost), (step, cost)
     assert profile.cost("nothing") == "no estimate"

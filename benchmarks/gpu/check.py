@@ -52,19 +52,19 @@ from torch import nn  # noqa: E402
 from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import DTYPES, percentile  # noqa: E402
 from bisenet.cache import MiniCitySpec, cached_minicity  # noqa: E402
-from bisenet.checkpoint import model_from_checkpoint, non_finite  # noqa: E402
+from bisenet.checkpoint import model_from_checkpoint  # noqa: E402
 from bisenet.data import build_dataset, eval_pipeline  # noqa: E402
 from bisenet.deploy import randomize_bn_statistics  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.engine.run_log import read_log  # noqa: E402
 from bisenet.engine.sampler import IterationSampler  # noqa: E402
 from bisenet.engine.trainer import (  # noqa: E402
-    DIVERGED_WEIGHT,
     build_datasets,
     build_run,
     peak_memory_mb,
     train,
     train_step,
+    weights_diverged,
 )
 from bisenet.losses import SegmentationLoss  # noqa: E402
 from bisenet.models import build_model  # noqa: E402
@@ -580,6 +580,28 @@ def evaluation_equality(table: Table, sizes: Sizes, device: torch.device, root: 
               note=source + (f"; classes defined on one side only: {same_defined}" if same_defined else ""))
 
 
+def divergence_detection(table: Table, device: torch.device) -> None:
+    """The trainer's per-step check (``weights_diverged``, a fused infinity-norm reduction) on the
+    device: a healthy model passes; a NaN weight, a weight above the limit and a non-finite
+    BatchNorm buffer are each caught and named."""
+    model = build_model("bisenetv2", 19, aux_heads=True).to(device)
+    cases = {"healthy": None, "NaN weight": ("weight", float("nan")), "weight 2e6": ("weight", 2e6),
+             "inf BN buffer": ("buffer", float("inf"))}
+    weight = model.decode_head.conv_seg.weight
+    buffer = next(b for b in model.buffers() if b.is_floating_point())
+    for case, change in cases.items():
+        with torch.no_grad():
+            saved = (weight.clone(), buffer.clone())
+            if change is not None:
+                (weight if change[0] == "weight" else buffer).view(-1)[0] = change[1]
+            found = weights_diverged(model)
+            weight.copy_(saved[0])
+            buffer.copy_(saved[1])
+        passed = (found == []) if change is None else bool(found)
+        table.add(check="divergence", model="bisenetv2", dtype="fp32", mode=case, quantity="weights_diverged",
+                  error_value=float(len(found)), tolerance=0.0 if change is None else 1.0, passed=passed)
+
+
 def step_correctness(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dict[str, str]) -> None:
     """1. Forward/backward on the device against the CPU; 20 iterations of the gpu recipe in fp16
     and in bf16 through the trainer; evaluation on the device equal to the CPU's."""
@@ -588,6 +610,8 @@ def step_correctness(sizes: Sizes, out: Path, work: Path, budget: Budget, info: 
     for name in ("bisenetv2", "bisenetv1-r18"):
         guarded(table, dict(check="forward-backward", model=name, quantity="all"),
                 lambda name=name: compare_forward_backward(table, name, sizes, device))
+    guarded(table, dict(check="divergence", model="bisenetv2", quantity="weights_diverged"),
+            lambda: divergence_detection(table, device))
     root = guarded(table, dict(check="training", quantity="MiniCity"), lambda: minicity(work, sizes.city))
     checkpoint = None
     if root is not None:
@@ -901,13 +925,15 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
     for shape in sizes.infer_shapes:
         guarded(table, dict(set="grid", size=shape.label, batch=1, model="*", backend="*"),
                 lambda shape=shape: grid_group(shape, 1))
-    for name, dtype, backends in sizes.compile_groups:
-        guarded(table, dict(set="compile", model=name, dtype=dtype, backend="*"),
-                lambda name=name, dtype=dtype, backends=backends: compile_group(name, dtype, backends))
+    # batch 8 before the compiles: a first compile slower than planned can end the step, and
+    # then only compile rows are lost
     for batch in sizes.infer_batches[1:]:
         for shape in sizes.infer_shapes:
             guarded(table, dict(set="grid", size=shape.label, batch=batch, model="*", backend="*"),
                     lambda shape=shape, batch=batch: grid_group(shape, batch))
+    for name, dtype, backends in sizes.compile_groups:
+        guarded(table, dict(set="compile", model=name, dtype=dtype, backend="*"),
+                lambda name=name, dtype=dtype, backends=backends: compile_group(name, dtype, backends))
     table.add("skipped", "not in the grid, to keep within the budget: compiled variants at batch 8, at the smaller "
               "size and in the paper's protocol; mmseg at batch 8 and in bf16; CUDA graphs at batch 8",
               set="not measured", model="*", backend="*")
@@ -922,10 +948,10 @@ TRAINING_COLUMNS = ["config", "recipe", "model", "amp", "crop", "micro_batch", "
 
 
 def divergence_checks(model: nn.Module) -> bool:
-    """What ``train_step`` checks after every optimiser step (the same two expressions): any
-    weight non-finite or above ``DIVERGED_WEIGHT``; timed alone for the ``checks_ms`` column."""
-    return bool(non_finite(model.state_dict()) or [
-        name for name, p in model.named_parameters() if p.detach().abs().max() > DIVERGED_WEIGHT])
+    """What ``train_step`` checks after every optimiser step (``weights_diverged``: any weight
+    non-finite or above ``DIVERGED_WEIGHT``, any buffer non-finite); timed alone for the
+    ``checks_ms`` column."""
+    return bool(weights_diverged(model))
 
 
 def time_training_step(table: Table, config: str, sizes: Sizes, device: torch.device) -> None:

@@ -44,9 +44,24 @@ LOG=$OUT_DIR/gpu_check.log
 : >"$LOG"
 log() { echo "$*" | tee -a "$LOG"; }
 
+# the interpreter: $PYTHON if given; else, for the real run, the first of the active conda or
+# virtual environment, the repository's .venv and python3 whose torch sees a CUDA device (a
+# default `make test` leaves a CPU-only .venv behind); for the dry run the .venv first
+cuda_python() { "$1" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; }
 if [ -n "${PYTHON:-}" ]; then PY=$PYTHON
-elif [ -x "$REPO/.venv/bin/python" ]; then PY=$REPO/.venv/bin/python
-else PY=python3; fi
+else
+  CANDIDATES=()
+  [ -n "${CONDA_PREFIX:-}" ] && CANDIDATES+=("$CONDA_PREFIX/bin/python")
+  [ -n "${VIRTUAL_ENV:-}" ] && CANDIDATES+=("$VIRTUAL_ENV/bin/python")
+  if [ $DRY = 1 ]; then CANDIDATES=("$REPO/.venv/bin/python" "${CANDIDATES[@]}"); else CANDIDATES+=("$REPO/.venv/bin/python"); fi
+  CANDIDATES+=(python3)
+  PY=
+  for candidate in "${CANDIDATES[@]}"; do
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    if [ $DRY = 1 ] || cuda_python "$candidate"; then PY=$candidate; break; fi
+  done
+  [ -n "$PY" ] || PY=python3  # no CUDA anywhere: every step then says so in its rows
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bisenet-gpu-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg
@@ -103,6 +118,7 @@ CHECK=$REPO/benchmarks/gpu/check.py
 SPARE=0  # seconds the steps so far left unused
 run_step() {
   local step=$1 budget=$((BUDGET[$1] + SPARE)) start=$SECONDS rc reason
+  [ "$budget" -ge 20 ] || budget=20
   log "=== $step (timeout ${budget} s: ${BUDGET[$1]} s + ${SPARE} s left by the steps before) at $((SECONDS - T0)) s"
   timeout --kill-after=10 "$budget" "$PY" "$CHECK" "$step" --out "$OUT_DIR" --work "$WORK" \
     --budget "$budget" "${DRYFLAG[@]}" 2>&1 | tee -a "$LOG"
@@ -114,8 +130,8 @@ run_step() {
     "$PY" "$CHECK" record-failure --failed-step "$step" --error "$reason" --out "$OUT_DIR" --work "$WORK" \
       "${DRYFLAG[@]}" 2>&1 | tee -a "$LOG" || log "(could not record it in the step's CSV)"
   fi
-  SPARE=$((budget - (SECONDS - start)))
-  [ "$SPARE" -gt 0 ] || SPARE=0
+  SPARE=$((budget - (SECONDS - start)))  # negative after an overrun (kill grace, recording the failure):
+  [ "$SPARE" -ge -60 ] || SPARE=-60       # the next steps give it back, each keeping 20 s at least
   log "=== $step: exit $rc, $((SECONDS - start)) s"
 }
 

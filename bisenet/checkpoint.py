@@ -12,7 +12,9 @@ is read off the classifier's shape.
 the schema had a ``format`` key; mmsegmentation's ``{"meta": ..., "state_dict": ...}`` (the
 package's parameter names *are* mmseg's); and a bare state dict (CoinCheung's files, whose names
 ``bisenet.interop`` maps). A ``module.`` prefix (saved from DistributedDataParallel) is removed.
-Files are read with ``torch.load(weights_only=True)``: no code in a file runs while it loads.
+Files are read with ``torch.load(weights_only=True)`` (:mod:`bisenet.safe_load`: numpy values
+and the training tools' bookkeeping classes allowed as inert data, anything that would run code
+refused): no code in a file runs while it loads.
 
 Every file is written atomically (:mod:`bisenet.atomic`): a run killed while it writes leaves
 the previous checkpoints as they were.
@@ -33,6 +35,7 @@ from torch import nn
 from bisenet.atomic import atomic_write, remove_stale
 from bisenet.errors import CheckpointError
 from bisenet.models import build_model
+from bisenet.safe_load import UnsafeCheckpoint, safe_torch_load
 
 FORMAT = "bisenet-checkpoint-1"
 AUX_PREFIX = "auxiliary_head."
@@ -120,7 +123,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = safe_torch_load(path)
+    except UnsafeCheckpoint as e:
+        raise CheckpointError(f"checkpoint {path} is not safe to load: {e}") from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
         # torch's first line says what failed; its advice to load with weights_only=False (which
         # would run code from the file) is not repeated

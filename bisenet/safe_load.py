@@ -1,0 +1,108 @@
+"""Reading a checkpoint someone else wrote without running code from it.
+
+``torch.load(weights_only=True)`` rebuilds tensors, containers and plain values and refuses any
+other class or function the pickle names. The checkpoints of the training tools the book meets
+name a few more in their *non-weight* parts:
+
+* numpy scalars, arrays and dtypes (mmengine's ``meta`` and message hub): allowed by name, and
+  rebuilt by numpy from their bytes;
+* objects of the tools' own classes (mmengine's ``HistoryBuffer`` in ``message_hub``, mmcv's and
+  sssegmentation's bookkeeping): read as :class:`Inert` placeholders, which keep the pickled
+  arguments and state and run nothing, so the package needs neither tool installed.
+
+Anything else (``os.system``, ``builtins.eval``, a class of an unknown module) is refused before
+the file is unpickled, with the names it would have used: loading it would mean running code
+from the file.
+
+    from bisenet.safe_load import safe_torch_load
+    data = safe_torch_load("bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024_20210902_015551-bcf10f09.pth")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.serialization import get_unsafe_globals_in_checkpoint, safe_globals
+
+# the modules whose classes may stand in a checkpoint's bookkeeping, read as placeholders
+INERT_MODULES = ("mmengine.", "mmcv.", "mmseg.", "ssseg.")
+
+
+class Inert:
+    """Stands for an object of a class the package does not import, found in a checkpoint's
+    non-weight parts (e.g. ``mmengine.logging.history_buffer.HistoryBuffer``): keeps what the
+    pickle held (``args``, ``state``) and runs nothing. ``pickled_as`` names the class."""
+
+    pickled_as = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs, self.state = args, kwargs, None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Inert:
+        instance = super().__new__(cls)
+        instance.args, instance.kwargs, instance.state = args, kwargs, None
+        return instance
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<inert {self.pickled_as}>"
+
+
+def _numpy_globals() -> dict[str, Any]:
+    """numpy's functions and classes that rebuild scalars, arrays and dtypes from bytes, under the
+    names numpy 1.x and 2.x pickle them with."""
+    core = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    found = {"numpy.ndarray": np.ndarray, "numpy.dtype": np.dtype}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        found[f"{module}.scalar"] = core.scalar
+        found[f"{module}._reconstruct"] = core._reconstruct
+    for kind in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_):
+        cls = type(np.dtype(kind))
+        found[f"numpy.dtypes.{cls.__name__}"] = cls
+    return found
+
+
+def unsafe_names(path: str | Path) -> list[str]:
+    """The classes and functions the pickle in ``path`` names that ``weights_only`` loading does
+    not allow (read from the pickle's opcodes; nothing is executed)."""
+    return list(get_unsafe_globals_in_checkpoint(str(path)))
+
+
+def safe_torch_load(path: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)``, also allowing numpy values and reading the training
+    tools' bookkeeping classes as :class:`Inert` placeholders. A file that names any other class
+    or function raises :class:`UnsafeCheckpoint` (a ``ValueError``) naming them; nothing from it
+    runs. Errors of an unreadable file are torch's own."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as first:  # noqa: BLE001 - torch raises many types; only an unsafe name is retried
+        if "weights_only" not in str(first) and "Unsupported global" not in str(first):
+            raise
+        try:
+            names = unsafe_names(path)
+        except Exception:  # noqa: BLE001 - not a zip checkpoint: torch's first error says why
+            raise first from None
+    numpy = _numpy_globals()
+    refused = [n for n in names if n not in numpy and not n.startswith(INERT_MODULES)]
+    if refused:
+        raise UnsafeCheckpoint(
+            f"it would run code or build objects outside the weights to load ({', '.join(refused)}); it was "
+            "refused and nothing from it was executed. If you trust where it comes from, load it yourself "
+            "with torch.load(..., weights_only=False) and save its state dict with torch.save"
+        )
+    allowed = [(obj, name) for name, obj in numpy.items()]
+    for name in names:
+        if name.startswith(INERT_MODULES):
+            placeholder = type(name.rsplit(".", 1)[1], (Inert,), {"pickled_as": name})
+            allowed.append((placeholder, name))
+    with safe_globals(allowed):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class UnsafeCheckpoint(ValueError):
+    """A checkpoint whose pickle names functions or classes that would run code to load."""

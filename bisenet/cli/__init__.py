@@ -61,6 +61,15 @@ def _backends(text: str) -> tuple[str, ...]:
     return tuple(a.unique(names, "the backend", text))
 
 
+def _zoo_row(text: str) -> str:
+    from bisenet.zoo import find_entry
+
+    try:
+        return find_entry(text).name
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="bisenet",
@@ -215,6 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write prediction PNGs (the dataset's own label ids) here")
     p.add_argument("--json", type=a.output_file, help="also write the metrics to this JSON file")
     p.set_defaults(func=commands.cmd_eval)
+
+    p = sub.add_parser(
+        "zoo", help="the published checkpoints (mmseg, sssegmentation, CoinCheung); verify a downloaded one",
+        description="Without an action (or with `list`), print the model zoo: every published checkpoint with its "
+                    "published mIoU, memory, FPS (and the device it was measured on) and the URL to fetch; nothing "
+                    "is downloaded. `bisenet zoo verify FILE` checks a downloaded file: its sha256 against the hash "
+                    "in its name, that it loads, its architecture and class count; with --data-root, its val mIoU.",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "verify"], default="list", help="list (default) or verify")
+    p.add_argument("file", nargs="?", type=a.existing_file, metavar="FILE", help="verify: the downloaded checkpoint")
+    p.add_argument("--source", choices=["mmseg", "sssegmentation", "coincheung"], help="list: only this source's rows")
+    p.add_argument("--csv", type=a.output_file, help="list: also write the whole table to this CSV file")
+    p.add_argument("--row", type=_zoo_row, help="verify: the row's name (default: the file's name)")
+    p.add_argument("--data-root", type=a.input_dir, help="verify: also evaluate on this dataset root (val, whole mode)")
+    p.add_argument("--device", help=DEVICE_HELP)
+    p.set_defaults(func=commands.cmd_zoo)
     return parser
 
 

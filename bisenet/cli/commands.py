@@ -236,3 +236,50 @@ def _ablate_command(args: argparse.Namespace) -> str:
     if args.data_root:
         words.append("--data-root <dataset root>")
     return " ".join(words)
+
+
+ZOO_COLUMNS = ["source", "model", "dataset", "backbone", "crop", "miou", "miou_ms_flip", "memory_gb", "fps",
+               "fps_device", "sha256_prefix"]
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        return _zoo_verify(args)
+    from bisenet.atomic import write_csv
+    from bisenet.errors import UsageError
+    from bisenet.zoo import zoo_table
+
+    if args.file or args.row or args.data_root:
+        raise UsageError("FILE, --row and --data-root belong to `bisenet zoo verify FILE`")
+    table = zoo_table(args.source)
+    print("The published checkpoints (mIoU: val, as published; nothing is downloaded: fetch the url column)")
+    print(table[ZOO_COLUMNS].astype(object).replace("", None).fillna("-").to_string())
+    print("\nthe files (row: name, then its URL, or why there is none):")
+    for row in table.itertuples():
+        print(f"{row.Index:>3}: {row.name}\n     {row.url or row.note}")
+    if args.csv:
+        print(f"wrote {write_csv(args.csv, table)}")
+    return 0
+
+
+def _zoo_verify(args: argparse.Namespace) -> int:
+    from bisenet.devices import resolve_device
+    from bisenet.errors import UsageError
+    from bisenet.zoo import find_entry, verify
+
+    device = resolve_device(args.device)  # refuse a wrong --device before reading the file
+    if args.file is None:
+        raise UsageError("`bisenet zoo verify` needs the downloaded FILE")
+    if args.source or args.csv:
+        raise UsageError("--source and --csv belong to `bisenet zoo` (the list), not to verify")
+    entry = find_entry(args.row or args.file.name)
+    result = verify(args.file, entry, data_root=args.data_root, device=device)
+    print(f"{args.file}: row {result['row']} ({result['source']}, {result['model']}, {result['dataset']})")
+    print(f"sha256 {result['sha256']} (the name's prefix: {entry.sha256_prefix or 'none published'})")
+    print(f"parameters {result['params']:,} ({result['params_inference']:,} without auxiliary heads)")
+    measured = result.get("measured_miou")
+    line = f"published mIoU {result['published_miou']}"
+    if "measured_miou" in result:
+        line += f", measured {'n/a' if measured is None else f'{measured:.2f}'} (val, whole mode)"
+    print(line)
+    return 0

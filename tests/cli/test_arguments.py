@@ -8,7 +8,7 @@ import argparse
 
 import pytest
 
-from bisenet.cli import _backends, _recipe, _variants, build_parser, main
+from bisenet.cli import _backends, _recipe, _variants, _zoo_row, build_parser, main
 from bisenet.cli import arguments as a
 
 
@@ -29,6 +29,7 @@ def places(tmp_path, v2_checkpoint):
         "ablate": ["--scale", "smoke"],
         "minicity": ["--out", str(tmp_path / "mc")],
         "eval": ["--checkpoint", str(v2_checkpoint), "--data", "minicity"],
+        "zoo": ["verify", str(v2_checkpoint)],
     }
     malformed = {
         a.positive_int: ["0", "-3", "x"], a.non_negative_int: ["-1", "1.5"], a.positive_float: ["0", "-0.1", "nan"],
@@ -37,7 +38,7 @@ def places(tmp_path, v2_checkpoint):
         a.existing_file: [str(tmp_path / "missing.pth"), str(folder)], a.input_file: [str(folder)],
         a.input_dir: [str(a_file)],
         a.output_file: [str(folder), str(a_file / "inside.csv")], a.output_dir: [str(a_file)],
-        a.seeds: ["a,b", "-1"], _recipe: ["nope"], _variants: ["nope"], _backends: ["gpu"],
+        a.seeds: ["a,b", "-1"], _recipe: ["nope"], _variants: ["nope"], _backends: ["gpu"], _zoo_row: ["nope.pth"],
     }
     return valid, malformed
 
@@ -52,13 +53,16 @@ def cases():
             yield command, (action.option_strings or [action.dest])[0], action
 
 
+POSITION = {"input": 0, "output": 1, "action": 0, "file": 1}  # convert INPUT OUTPUT; zoo ACTION FILE
+
+
 def argv_with(valid: list[str], action: argparse.Action, value: str) -> list[str]:
     """``valid`` with ``action``'s value replaced by (or given as) ``value``."""
     argv = list(valid)
     if not action.option_strings:  # a positional: the n-th one of the valid list
         positional = [i for i, word in enumerate(argv) if not word.startswith("--")
                       and (i == 0 or not argv[i - 1].startswith("--"))]
-        argv[positional[["input", "output"].index(action.dest)]] = value
+        argv[positional[POSITION[action.dest]]] = value
         return argv
     option = action.option_strings[0]
     if option in argv:
@@ -88,7 +92,8 @@ def test_every_option_refuses_a_malformed_value_in_one_line(places, capsys):
     assert checked > 80  # every typed option of the twelve commands
 
 
-@pytest.mark.parametrize("command", ["flops", "export", "convert", "predict", "train", "ablate", "minicity", "eval"])
+@pytest.mark.parametrize("command", ["flops", "export", "convert", "predict", "train", "ablate", "minicity", "eval",
+                                     "zoo"])
 def test_each_command_has_its_options_typed(command):
     """A new option without a checking type (or choices) would skip the test above."""
     untyped = [option for c, option, action in cases() if c == command and action.type is None and not action.choices

@@ -59,10 +59,9 @@ def cached_minicity(spec: MiniCitySpec, cache: str | Path | None = None, cost: s
     """The root of the MiniCity ``spec`` in the cache, generated on first use (one process at a
     time: others wait, then find it made). Before generating it prints what it is about to make
     and ``cost``, the time that takes (e.g. :meth:`bisenet.profiles.Profile.cost`), when given."""
-    from bisenet.data.minicity import generate_minicity, minicity_ready
+    from bisenet.data.minicity import generate_minicity
 
     root = cache_dir(cache) / spec.folder
+    announce = None if cost is None else f"generating {spec} into {root} (once; later runs find it): {cost}"
     with exclusive_lock(root.with_name(f".{root.name}.lock")):
-        if cost is not None and not minicity_ready(root, spec.train, spec.val, spec.size):
-            print(f"generating {spec} into {root} (once; later runs find it): {cost}", flush=True)
-        return generate_minicity(root, train=spec.train, val=spec.val, size=spec.size, seed=0)
+        return generate_minicity(root, train=spec.train, val=spec.val, size=spec.size, seed=0, announce=announce)

@@ -38,10 +38,7 @@ class Inert:
 
     pickled_as = ""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args, self.kwargs, self.state = args, kwargs, None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Inert:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Inert:  # pickle's NEWOBJ and REDUCE both come here
         instance = super().__new__(cls)
         instance.args, instance.kwargs, instance.state = args, kwargs, None
         return instance

@@ -269,9 +269,11 @@ def check_model(model, entry: ZooEntry, path: str | Path) -> None:
 
 def parameter_counts(model) -> dict[str, int]:
     """Parameters of the whole model and of the inference network (without auxiliary heads)."""
+    from bisenet.checkpoint import AUX_PREFIX
+
     params = dict(model.named_parameters())
     total = sum(p.numel() for p in params.values())
-    inference = sum(p.numel() for k, p in params.items() if not k.startswith("auxiliary_head."))
+    inference = sum(p.numel() for k, p in params.items() if not k.startswith(AUX_PREFIX))
     return {"params": total, "params_inference": inference}
 
 

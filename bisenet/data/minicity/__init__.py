@@ -68,7 +68,6 @@ from bisenet.data.minicity.writer import (
     SPLITS,
     VERSION,
     generate_minicity,
-    minicity_ready,
     sample_name,
     sample_paths,
 )
@@ -87,7 +86,6 @@ __all__ = [
     "VERSION",
     "generate_minicity",
     "label_ids_to_train_ids",
-    "minicity_ready",
     "render_scene",
     "sample_name",
     "sample_paths",

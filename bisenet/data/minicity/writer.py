@@ -101,16 +101,6 @@ def _meta(train: int, val: int, size: tuple[int, int], seed: int) -> dict:
     }
 
 
-def minicity_ready(out: str | Path, train: int, val: int, size: tuple[int, int], seed: int = 0) -> bool:
-    """Whether ``out`` already holds this MiniCity, complete (so that generating it costs nothing)."""
-    try:
-        old = json.loads((Path(out) / META_FILE).read_text())
-    except (OSError, ValueError):
-        return False
-    return (isinstance(old, dict) and {k: v for k, v in old.items() if k != "complete"}
-            == _meta(train, val, tuple(size), seed) and _is_complete(Path(out), old))
-
-
 def generate_minicity(
     out: str | Path,
     train: int = 40,
@@ -118,8 +108,10 @@ def generate_minicity(
     size: tuple[int, int] = (512, 1024),
     seed: int = 0,
     overwrite: bool = False,
+    announce: str | None = None,
 ) -> Path:
-    """Write the dataset under ``out`` and return ``out`` as a Path.
+    """Write the dataset under ``out`` and return ``out`` as a Path. ``announce``, when given, is
+    printed before the first image is written (not when the city is already there).
 
     ``out`` may be missing or empty. If it already holds a MiniCity made with the same arguments,
     nothing is rewritten (unless ``overwrite``); a MiniCity made with other arguments is replaced
@@ -168,6 +160,8 @@ def generate_minicity(
             "choose another folder or empty it"
         )
 
+    if announce is not None:
+        print(announce, flush=True)
     out.mkdir(parents=True, exist_ok=True)
     write_json(meta_path, {**meta, "complete": False})
     for split, count in (("train", train), ("val", val)):

@@ -10,8 +10,9 @@ is read off the classifier's shape.
 
 **What the package reads** (:func:`load_checkpoint`): that schema; the package's files from before
 the schema had a ``format`` key; mmsegmentation's ``{"meta": ..., "state_dict": ...}`` (the
-package's parameter names *are* mmseg's); and a bare state dict (CoinCheung's files, whose names
-``bisenet.interop`` maps). A ``module.`` prefix (saved from DistributedDataParallel) is removed.
+package's parameter names *are* mmseg's); sssegmentation's ``{"model": ..., "cur_epoch",
+"cur_iter", "optimizer", ...}``; and a bare state dict (CoinCheung's files). Foreign names are
+mapped by ``bisenet.interop``. A ``module.`` prefix (saved from DistributedDataParallel) is removed.
 Files are read with ``torch.load(weights_only=True)`` (:mod:`bisenet.safe_load`: numpy values
 and the training tools' bookkeeping classes allowed as inert data, anything that would run code
 refused): no code in a file runs while it loads.
@@ -64,7 +65,8 @@ class Checkpoint:
             converted file, ``{"converted_from": ...}``). Default ``{}``.
         optimizer, scaler, rng, best_miou: the training state a run resumes from (iteration
             checkpoints only). Default None.
-        layout: the layout it was read from ("bisenet", "mmseg" or "state dict"); not written.
+        layout: the layout it was read from ("bisenet", "mmseg", "sssegmentation" or "state
+            dict"); not written.
     """
 
     state_dict: dict[str, torch.Tensor]
@@ -170,6 +172,9 @@ def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
     if data.get("format") == FORMAT:
         fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"state_dict", "layout"}
         return Checkpoint(_strip_ddp(data["model"]), **{k: data[k] for k in fields if k in data})
+    if _is_state_dict(data.get("model")) and "cur_iter" in data and "recipe" not in data:  # sssegmentation's train.py
+        return Checkpoint(_strip_ddp(data["model"]), iteration=data.get("cur_iter"), layout="sssegmentation",
+                          provenance={"sssegmentation": {k: data.get(k) for k in ("cur_epoch", "cur_iter")}})
     if _is_state_dict(data.get("model")):
         return _from_earlier_package_file(data)
     if _is_state_dict(data.get("state_dict")):  # mmsegmentation (mmcv / mmengine runners)

@@ -1,4 +1,5 @@
-"""Loading the model zoo's checkpoints: mmsegmentation's and CoinCheung/BiSeNet's.
+"""Loading the model zoo's checkpoints: mmsegmentation's, CoinCheung/BiSeNet's and
+sssegmentation's.
 
 mmsegmentation: the package's parameter names *are* mmseg's (``bisenet.models`` was built to
 that layout), so its checkpoints load as they are; only the architecture and the class count are
@@ -10,9 +11,13 @@ bga_pointwise_bias=False, head="coincheung"``; ``bisenet.models.bisenetv1.COINCH
 ``ffm_attention="coincheung", dropout=0``) and names its modules differently;
 :func:`coincheung_to_bisenet` renames every key by the rules below, one to one.
 
-Either function returns the package's model in eval mode, with the auxiliary heads loaded when
-the checkpoint has them. A checkpoint that matches no known layout fails with the first keys that
-did not map.
+sssegmentation (1.7.0, FCN + BiSeNetV1 R-18 / R-50): mmseg's network with the "v1c" deep stem
+(``bisenet.models.bisenetv1.SSSEG_OPTIONS``) and plain ``nn.Sequential`` modules where mmseg has
+``ConvModule`` s; :func:`sssegmentation_to_bisenet` renames every key (``SSSEG_V1_RULES``).
+
+Each ``from_*`` function returns the package's model in eval mode, with the auxiliary heads
+loaded when the checkpoint has them; :func:`load_model` picks the function from the file's keys.
+A checkpoint that matches no known layout fails with the first keys that did not map.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bisenet.checkpoint import (
     extract_state_dict,
     load_checkpoint,
     load_weights,
+    model_from_checkpoint,
     num_classes_of,
     save_checkpoint,
 )
@@ -157,6 +163,29 @@ COINCHEUNG_V1_RULES: list[Rule] = [
 ]
 
 
+# sssegmentation: segmentor.state_dict() of its FCN with a BiSeNetV1 backbone. Its Sequentials are
+# (conv, BN, ReLU) where mmseg has ConvModule(conv, bn); the attention Sequentials start with the pool.
+_SEQ = {"0": "conv", "1": "bn"}
+SSSEG_V1_RULES: list[Rule] = [
+    (r"^backbone_net\.context_path\.backbone_net\.", "backbone.context_path.backbone."),
+    (r"^backbone_net\.context_path\.(arm16|arm32)\.conv_layer\.([01])\.",
+     lambda m: f"backbone.context_path.{m[1]}.conv_layer.{_SEQ[m[2]]}."),
+    (r"^backbone_net\.context_path\.(arm16|arm32)\.atten_conv_layer\.([12])\.",
+     lambda m: f"backbone.context_path.{m[1]}.atten_conv_layer.1.{_SEQ[str(int(m[2]) - 1)]}."),
+    (r"^backbone_net\.context_path\.(conv_head16|conv_head32)\.([01])\.",
+     lambda m: f"backbone.context_path.{m[1]}.{_SEQ[m[2]]}."),
+    (r"^backbone_net\.context_path\.gap_conv\.([12])\.",
+     lambda m: f"backbone.context_path.gap_conv.1.{_SEQ[str(int(m[1]) - 1)]}."),
+    (r"^backbone_net\.spatial_path\.(layer[1-4])\.([01])\.", lambda m: f"backbone.spatial_path.{m[1]}.{_SEQ[m[2]]}."),
+    (r"^backbone_net\.ffm\.conv1\.([01])\.", lambda m: f"backbone.ffm.conv1.{_SEQ[m[1]]}."),
+    (r"^backbone_net\.ffm\.conv_atten\.([01])\.", lambda m: f"backbone.ffm.conv_atten.0.{_SEQ[m[1]]}."),
+    (r"^decoder\.([01])\.", lambda m: f"decode_head.convs.0.{_SEQ[m[1]]}."),
+    (r"^decoder\.4\.", "decode_head.conv_seg."),
+    (r"^auxiliary_decoder\.([01])\.([01])\.", lambda m: f"auxiliary_head.{m[1]}.convs.0.{_SEQ[m[2]]}."),
+    (r"^auxiliary_decoder\.([01])\.4\.", r"auxiliary_head.\1.conv_seg."),
+]
+
+
 def _rename(key: str, rules: list[Rule]) -> str | None:
     for pattern, replacement in rules:
         new, n = re.subn(pattern, replacement, key, count=1)
@@ -200,15 +229,88 @@ def from_coincheung(checkpoint: str | Path | dict[str, Any]) -> SegmentationMode
     return _finish(name, renamed, options)
 
 
-# --- conversion -----------------------------------------------------------------------------------
+# --- sssegmentation ------------------------------------------------------------------------------
+
+
+def sssegmentation_to_bisenet(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch.Tensor]]:
+    """(model name, state dict with the package's names) for an sssegmentation FCN + BiSeNetV1
+    state dict (ResNet-18 or -50 with the v1c stem). Raises :class:`CheckpointError` naming the
+    first keys no rule maps, or when the trunk has the 7 x 7 stem (not sssegmentation's configs)."""
+    prefix = "backbone_net.context_path.backbone_net."
+    if not any(k.startswith(prefix) for k in state):
+        raise CheckpointError(
+            "not an sssegmentation BiSeNetV1 checkpoint: no 'backbone_net.context_path.backbone_net.*' keys; "
+            f"first keys: {list(state)[:5]}"
+        )
+    if f"{prefix}stem.0.weight" not in state:
+        raise CheckpointError(
+            f"the sssegmentation checkpoint's ResNet has no v1c stem ({prefix}stem.*): its BiSeNetV1 configs "
+            "all use one; a 7x7-stem trunk is not a layout this package knows"
+        )
+    name = f"bisenetv1-r{_resnet_depth(state, prefix)}"
+    renamed, unmapped = {}, []
+    for key, value in state.items():
+        new = _rename(key, SSSEG_V1_RULES)
+        if new is None:
+            unmapped.append(key)
+        else:
+            renamed[new] = value
+    if unmapped:
+        raise CheckpointError(f"{len(unmapped)} key(s) of the sssegmentation checkpoint map to nothing, e.g. {unmapped[:5]}")
+    return name, renamed
+
+
+def from_sssegmentation(checkpoint: str | Path | dict[str, Any]) -> SegmentationModel:
+    """The package's model holding an sssegmentation FCN + BiSeNetV1 checkpoint (a path, the
+    ``{"model", "cur_epoch", "cur_iter", "optimizer", ...}`` dict its ``train.py`` saves, or a bare
+    state dict), in eval mode; its logits equal sssegmentation's whole-image inference resized to
+    the input size, as its ``test.py`` does."""
+    state = extract_state_dict(checkpoint)
+    name, renamed = sssegmentation_to_bisenet(state)
+    return _finish(name, renamed, bisenetv1.SSSEG_OPTIONS)
+
+
+# --- any checkpoint --------------------------------------------------------------------------------
 
 CONVERTERS: dict[str, Callable[[str | Path | dict[str, Any]], SegmentationModel]] = {
-    "mmseg": from_mmseg, "coincheung": from_coincheung,
+    "mmseg": from_mmseg, "coincheung": from_coincheung, "sssegmentation": from_sssegmentation,
 }
 
 
+def foreign_layout(state: dict[str, torch.Tensor]) -> str | None:
+    """Which tool's names a state dict has: "sssegmentation", "coincheung", or None (the
+    package's names, which are mmseg's)."""
+    if any(k.startswith("backbone_net.") for k in state):
+        return "sssegmentation"
+    if any(k.startswith(("segment.", "cp.resnet.")) for k in state):
+        return "coincheung"
+    return None
+
+
+def load_model(source: str | Path | dict[str, Any], name: str | None = None, aux_heads: bool = False) -> SegmentationModel:
+    """The model of any checkpoint the package reads, in eval mode: its own (the model it names),
+    mmseg's (``name`` when given, else the architecture read off the keys), CoinCheung's and
+    sssegmentation's (renamed, with their model options). ``bisenet eval``, ``predict`` and
+    ``export`` load through it. A ``name`` that disagrees with a foreign file's architecture
+    raises :class:`CheckpointError`."""
+    checkpoint = load_checkpoint(source)
+    where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
+    layout = foreign_layout(checkpoint.state_dict)
+    if layout is None:
+        if not (checkpoint.model_name or name):
+            name = mmseg_model_name(checkpoint.state_dict)
+        return model_from_checkpoint(checkpoint, name, aux_heads=aux_heads)
+    model = CONVERTERS[layout](checkpoint.state_dict)
+    found, _ = model_spec(model)
+    if name and name != found:
+        raise CheckpointError(f"{where} is a {layout} {found}, not a {name}")
+    if not aux_heads:
+        model.auxiliary_head = None
+    return model
+
+
 def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Checkpoint:
-    """Read a model-zoo checkpoint (``source``: "mmseg" or "coincheung") and write it to
+    """Read a model-zoo checkpoint (``source``: "mmseg", "coincheung" or "sssegmentation") and write it to
     ``output`` in the package's schema (:mod:`bisenet.checkpoint`), with the model's name and
     options, so that ``model_from_checkpoint(output)`` needs nothing else; returns what it wrote."""
     if source not in CONVERTERS:

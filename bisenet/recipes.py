@@ -1,8 +1,10 @@
 """Training recipes: plain dataclasses named after the model-zoo rows.
 
 The Cityscapes and COCO-Stuff recipes carry mmsegmentation 1.2.2's hyper-parameters (configs
-``configs/bisenetv2/*`` and ``configs/bisenetv1/*``); ``bisenet recipes`` prints them beside
-mmseg's. ``gpus x batch_per_gpu`` is the *global* batch of the recipe: with fewer GPUs the
+``configs/bisenetv2/*`` and ``configs/bisenetv1/*``), and two carry sssegmentation 1.7.0's
+(``ssseg/configs/bisenetv1/fcn_bisenetv1_resnet{18,50}os32_cityscapes.py`` over
+``ssseg/configs/_base_/segmentors/bisenetv1.py``); ``bisenet recipes`` prints each beside the
+values read from its tool's config. ``gpus x batch_per_gpu`` is the *global* batch of the recipe: with fewer GPUs the
 trainer accumulates gradients over micro-batches of ``batch_per_gpu`` images, so every GPU count
 computes the same update as the model zoo's 4 GPUs (BatchNorm statistics over ``batch_per_gpu``
 images, as there without SyncBN).
@@ -61,7 +63,8 @@ class Recipe:
     log_interval: int = 50
     workers: int = 4
     seed: int = 0
-    mmseg_config: str = ""  # the model-zoo config this recipe reproduces
+    mmseg_config: str = ""  # the mmsegmentation model-zoo config this recipe reproduces
+    ssseg_config: str = ""  # or the sssegmentation one
     notes: str = ""  # what the fields cannot say (departures from mmseg's config); the rest is ``summary``
 
     @property
@@ -104,6 +107,22 @@ _PRE_NOTE = ("ImageNet trunk from a local torchvision checkpoint (--pretrained).
 _COCO = dict(dataset="cocostuff", num_classes=171, aux_weights=V1_AUX, lr=0.005, crop_size=(512, 512),
              scale=(2048, 512), eval_scale=(2048, 512))
 
+# sssegmentation 1.7.0's BiSeNetV1 (base config ssseg/configs/_base_/segmentors/bisenetv1.py with the
+# Cityscapes 1024x1024 dataset and the batch-16 dataloader): SGD lr 0.05, momentum 0.9, weight decay
+# 5e-4; poly 0.9 to 1e-4 with a linear warm-up from 0.1 over 1000 iterations; 860 epochs of the 2975
+# training images at 16 per iteration (drop_last: 185 iterations an epoch, 159,100 in all); 2 images
+# on each of 8 GPUs; CE on the main and both auxiliary heads, weight 1 each.
+_SSSEG = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.05, gpus=8, batch_per_gpu=2, iters=860 * (2975 // 16),
+              pretrained_backbone=True, model_options={"deep_stem": True})
+_SSSEG_NOTE = ("sssegmentation's network is mmseg's with the v1c stem (three 3x3 convs, model option deep_stem). "
+               "Its training departs from mmseg's in: SyncBN in every layer over all 16 images (the package: "
+               "BN over each GPU's 2); a v1c ImageNet trunk (resnet{d}_v1c, a local file via --pretrained); "
+               "PyTorch's default initialisation of the other layers (mmseg: Kaiming for convs, N(0, 0.01) "
+               "for the classifiers); Cityscapes' ignored ids mapped to -100 (PyTorch's default ignore_index) "
+               "instead of 255; warm-up as a factor on the poly value (mmengine, and the package: LinearLR "
+               "then PolyLR); crops resampled until no class covers 75% of the pixels that count, as mmseg's "
+               "cat_max_ratio.")
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
@@ -135,6 +154,12 @@ RECIPES: dict[str, Recipe] = {
                **{**_V1, "lr": 0.05}, pretrained_backbone=True, notes=_PRE_NOTE,
                mmseg_config="bisenetv1/bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024.py"),
         *[
+            Recipe(f"fcn_bisenetv1_resnet{d}os32_cityscapes", model=f"bisenetv1-r{d}", **_SSSEG,
+                   notes=_SSSEG_NOTE.format(d=d),
+                   ssseg_config=f"ssseg/configs/bisenetv1/fcn_bisenetv1_resnet{d}os32_cityscapes.py")
+            for d in (18, 50)
+        ],
+        *[
             Recipe(f"bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512", model=f"bisenetv1-r{d}", **_COCO,
                    pretrained_backbone=bool(pre), notes=_PRE_NOTE if pre else "",
                    mmseg_config=f"bisenetv1/bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512.py")
@@ -162,8 +187,9 @@ def all_recipes() -> dict[str, Recipe]:
     return {**RECIPES, **PROFILE_RECIPES}
 
 
-# mmseg 1.2.2's values for the columns of the side-by-side table, read from its configs.
-MMSEG_REFERENCE: dict[str, dict] = {
+# The values of the recipes' own configs for the columns of the side-by-side table: mmseg 1.2.2's
+# (``configs/bisenetv1``, ``configs/bisenetv2``) and sssegmentation 1.7.0's, read from the files.
+REFERENCE: dict[str, dict] = {
     "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
     "bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE (OHEM key misspelt)", amp="-"),
     "bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="fp16, scale 512"),
@@ -173,38 +199,51 @@ MMSEG_REFERENCE: dict[str, dict] = {
     "bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024": dict(batch="4x8", crop="1024x1024", lr=0.025, iters=160_000, loss="CE", amp="-"),
     "bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
     "bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
+    # sssegmentation: max_epochs 860, DATALOADER_CFG_BS16 (2 per GPU), DATASET_CFG_CITYSCAPES_1024x1024
+    "fcn_bisenetv1_resnet18os32_cityscapes": dict(batch="8x2", crop="1024x1024", lr=0.05, iters="860 epochs", loss="CE", amp="-"),
+    "fcn_bisenetv1_resnet50os32_cityscapes": dict(batch="8x2", crop="1024x1024", lr=0.05, iters="860 epochs", loss="CE", amp="-"),
 }
 for _name, _r in RECIPES.items():
     if _r.dataset == "cocostuff":
-        MMSEG_REFERENCE[_name] = dict(batch="4x4", crop="512x512", lr=0.005, iters=160_000, loss="CE", amp="-")
+        REFERENCE[_name] = dict(batch="4x4", crop="512x512", lr=0.005, iters=160_000, loss="CE", amp="-")
+
+
+def reference_of(recipe: Recipe) -> str:
+    """Whose config a recipe reproduces: "mmseg 1.2.2", "sssegmentation 1.7.0" or "-" (a
+    profile's own recipe)."""
+    if recipe.ssseg_config:
+        return "sssegmentation 1.7.0"
+    return "mmseg 1.2.2" if recipe.mmseg_config else "-"
 
 
 def recipe_table(include_profiles: bool = True):
-    """Every recipe as a row of a pandas DataFrame, with mmseg's values beside the package's
-    where mmseg has the row."""
+    """Every recipe as a row of a pandas DataFrame, with the values of the config it reproduces
+    (``config``: mmseg's or sssegmentation's) beside the package's; "-" for a profile's recipe."""
     import pandas as pd
 
     rows = []
     for r in (all_recipes() if include_profiles else RECIPES).values():
-        ref = MMSEG_REFERENCE.get(r.name, {})
+        ref = REFERENCE.get(r.name, {})
         rows.append(
             {
                 "recipe": r.name,
+                "config": reference_of(r),
                 "model": r.model,
                 "data": r.dataset,
                 "batch": f"{r.gpus}x{r.batch_per_gpu}",
-                "mmseg batch": ref.get("batch", "-"),
+                "config batch": ref.get("batch", "-"),
                 "crop": f"{r.crop_size[0]}x{r.crop_size[1]}",
-                "mmseg crop": ref.get("crop", "-"),
+                "config crop": ref.get("crop", "-"),
                 "lr": r.lr,
-                "mmseg lr": ref.get("lr", "-"),
+                "config lr": ref.get("lr", "-"),
                 "iters": r.iters,
-                "mmseg iters": ref.get("iters", "-"),
+                "config iters": ref.get("iters", "-"),
                 "loss": r.loss.upper(),
-                "mmseg loss": ref.get("loss", "-"),
+                "config loss": ref.get("loss", "-"),
                 "amp": r.amp or "-",
-                "mmseg amp": ref.get("amp", "-"),
-                "pretrained": "ImageNet" if r.pretrained_backbone else "-",
+                "config amp": ref.get("amp", "-"),
+                "pretrained": ("ImageNet v1c" if r.model_options.get("deep_stem") else "ImageNet")
+                if r.pretrained_backbone else "-",
             }
         )
     return pd.DataFrame(rows)

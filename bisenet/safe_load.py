@@ -8,7 +8,11 @@ name a few more in their *non-weight* parts:
   rebuilt by numpy from their bytes;
 * objects of the tools' own classes (mmengine's ``HistoryBuffer`` in ``message_hub``, mmcv's and
   sssegmentation's bookkeeping): read as :class:`Inert` placeholders, which keep the pickled
-  arguments and state and run nothing, so the package needs neither tool installed.
+  arguments and state and run nothing, so the package needs neither tool installed;
+* ``getattr`` on such a placeholder: pickle protocol 2 writes a method as
+  ``getattr(Class, "name")`` (mmengine's HistoryBuffer keeps ``HistoryBuffer.min`` and its
+  siblings in a dict), so ``builtins.getattr`` is replaced by :func:`inert_getattr`, which gives
+  another placeholder for a placeholder and refuses anything else.
 
 Anything else (``os.system``, ``builtins.eval``, a class of an unknown module) is refused before
 the file is unpickled, with the names it would have used: loading it would mean running code
@@ -50,6 +54,22 @@ class Inert:
         return f"<inert {self.pickled_as}>"
 
 
+def _is_inert(obj: Any) -> bool:
+    return isinstance(obj, Inert) or (isinstance(obj, type) and issubclass(obj, Inert))
+
+
+def inert_getattr(obj: Any, name: str) -> Inert:
+    """``builtins.getattr`` as the checkpoint may use it: only on an :class:`Inert` placeholder
+    (class or object), answered by a placeholder for the attribute; anything else raises
+    :class:`UnsafeCheckpoint` (an attribute of a real object could be code to run)."""
+    if not (_is_inert(obj) and isinstance(name, str)):
+        raise UnsafeCheckpoint(
+            f"the checkpoint asks for getattr({type(obj).__name__} object, {name!r}) outside the tools' bookkeeping "
+            "classes: refused, nothing from it was executed"
+        )
+    return type(name, (Inert,), {"pickled_as": f"{obj.pickled_as}.{name}"})()
+
+
 def _numpy_globals() -> dict[str, Any]:
     """numpy's functions and classes that rebuild scalars, arrays and dtypes from bytes, under the
     names numpy 1.x and 2.x pickle them with."""
@@ -85,14 +105,14 @@ def safe_torch_load(path: str | Path) -> Any:
         except Exception:  # noqa: BLE001 - not a zip checkpoint: torch's first error says why
             raise first from None
     numpy = _numpy_globals()
-    refused = [n for n in names if n not in numpy and not n.startswith(INERT_MODULES)]
+    refused = [n for n in names if n not in numpy and n != "builtins.getattr" and not n.startswith(INERT_MODULES)]
     if refused:
         raise UnsafeCheckpoint(
             f"it would run code or build objects outside the weights to load ({', '.join(refused)}); it was "
             "refused and nothing from it was executed. If you trust where it comes from, load it yourself "
             "with torch.load(..., weights_only=False) and save its state dict with torch.save"
         )
-    allowed = [(obj, name) for name, obj in numpy.items()]
+    allowed = [(obj, name) for name, obj in numpy.items()] + [(inert_getattr, "builtins.getattr")]
     for name in names:
         if name.startswith(INERT_MODULES):
             placeholder = type(name.rsplit(".", 1)[1], (Inert,), {"pickled_as": name})

@@ -35,6 +35,7 @@ _V2_DOC = "mmsegmentation configs/bisenetv2/README.md"
 _V1_DOC = "mmsegmentation configs/bisenetv1/README.md"
 _SS_DOC = "sssegmentation docs/modelzoo/bisenetv1/README.md"
 _CC_DOC = "CoinCheung/BiSeNet README.md"
+_CC = "https://github.com/CoinCheung/BiSeNet/releases/download/0.0.0"
 
 
 @dataclass(frozen=True)
@@ -160,13 +161,14 @@ def _v1_entries() -> list[ZooEntry]:
 
 
 def _sssegmentation_entries() -> list[ZooEntry]:
-    common = dict(source="sssegmentation", dataset="cityscapes", recipe="", crop="1024x1024",
+    common = dict(source="sssegmentation", dataset="cityscapes", crop="1024x1024",
                   schedule="860 epochs, batch 16, lr 0.05 poly", memory_gb=None, fps=None, fps_device="not stated",
                   miou_ms_flip=None, sha256_prefix="", doc=_SS_DOC,
                   note="no hash in the file name; its 'v1c' deep-stem trunk has 19,232 more parameters than "
-                       "mmseg's, and the package has no loader for it yet")
+                       "mmseg's (model option deep_stem); loaded by bisenet.interop.from_sssegmentation")
     return [
         ZooEntry(name=f"fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth", model=f"bisenetv1-r{d}",
+                 recipe=f"fcn_bisenetv1_resnet{d}os32_cityscapes",
                  config=f"fcn_bisenetv1_resnet{d}os32_cityscapes.py", backbone=f"R-{d}-D32", miou=miou,
                  url=f"{_SSSEG}/fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth", **common)
         for d, miou in ((18, 75.76), (50, 77.78))
@@ -174,18 +176,19 @@ def _sssegmentation_entries() -> list[ZooEntry]:
 
 
 def _coincheung_entries() -> list[ZooEntry]:
-    common = dict(source="coincheung", dataset="cityscapes", recipe="", memory_gb=None, miou_ms_flip=None, url="",
-                  sha256_prefix="", doc=_CC_DOC,
-                  note="no download URL is recorded here: take it from CoinCheung/BiSeNet's README; no hash to "
-                       "check")
+    """CoinCheung/BiSeNet's README (commit 6b4b67a8): "ss" is the single-scale mIoU, "msf" the
+    multi-scale one with flips; its FPS table is TensorRT on an A40 at 2048x1024 (tensorrt/README)."""
+    common = dict(source="coincheung", dataset="cityscapes", recipe="", memory_gb=None, sha256_prefix="",
+                  doc=_CC_DOC, note="no hash in the file name (nothing to check it against); its README's ssc and "
+                                    "mscf columns (crop evaluation) are not listed here")
     device = "A40, TensorRT 10.3, fp32, 2048x1024"
     return [
-        ZooEntry(name="coincheung-bisenetv2-cityscapes", model="bisenetv2", config="bisenetv2_city",
+        ZooEntry(name="model_final_v2_city.pth", model="bisenetv2", config="bisenetv2_city",
                  backbone="BiSeNetV2", crop="512x1024", schedule="150k iters", fps=103, fps_device=device,
-                 miou=74.95, **common),
-        ZooEntry(name="coincheung-bisenetv1-cityscapes", model="bisenetv1-r18", config="bisenetv1_city",
+                 miou=74.95, miou_ms_flip=76.53, url=f"{_CC}/model_final_v2_city.pth", **common),
+        ZooEntry(name="model_final_v1_city_new.pth", model="bisenetv1-r18", config="bisenetv1_city",
                  backbone="R-18", crop="not stated", schedule="not stated", fps=112, fps_device=device,
-                 miou=75.44, **common),
+                 miou=75.44, miou_ms_flip=77.45, url=f"{_CC}/model_final_v1_city_new.pth", **common),
     ]
 
 
@@ -242,13 +245,9 @@ def check_hash(path: str | Path, entry: ZooEntry) -> str:
 
 def load_entry(path: str | Path, entry: ZooEntry):
     """The package's model holding the file, read with the entry's source's loader."""
-    from bisenet.interop import from_coincheung, from_mmseg
+    from bisenet.interop import CONVERTERS
 
-    loaders = {"mmseg": from_mmseg, "coincheung": from_coincheung}
-    if entry.source not in loaders:
-        raise UsageError(f"{entry.source} checkpoints are not supported yet: the package has no loader for "
-                         f"{entry.name} (only mmseg's and CoinCheung's)")
-    return loaders[entry.source](path)
+    return CONVERTERS[entry.source](path)
 
 
 def check_model(model, entry: ZooEntry, path: str | Path) -> None:

@@ -35,6 +35,21 @@ def read_keys():
 
 
 @pytest.fixture(scope="session")
+def as_coincheung(read_keys):
+    """``as_coincheung(model, layout)``: the model's state dict under CoinCheung's names, the
+    recorded layout ``layout`` of tests/keys giving them (its order is the package's order)."""
+    from bisenet.interop import coincheung_to_bisenet
+
+    def as_coincheung(model, layout: str) -> dict[str, torch.Tensor]:
+        reference = read_keys(layout)
+        _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
+        theirs = dict(zip(mapped, reference))  # dicts keep order: mapped[i] came from reference[i]
+        return {theirs[k]: v for k, v in model.state_dict().items()}
+
+    return as_coincheung
+
+
+@pytest.fixture(scope="session")
 def write_png():
     """``write_png(path, array)``: the array as an 8-bit PNG, parent folders made."""
 

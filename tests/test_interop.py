@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -57,14 +59,10 @@ def test_coincheung_layout_maps_one_to_one(layout, name, options, read_keys):
     ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
     ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
 ])
-def test_from_coincheung_round_trip(layout, name, options, trained_like, read_keys):
+def test_from_coincheung_round_trip(layout, name, options, trained_like, as_coincheung):
     """Our model with CoinCheung's options, saved under CoinCheung's names, loads back equal."""
     model = trained_like(name, **options)
-    reference = read_keys(layout)
-    _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
-    ours_to_theirs = dict(zip(mapped, reference))  # dicts keep order: mapped[i] came from reference[i]
-    theirs = {ours_to_theirs[k]: v for k, v in model.state_dict().items()}
-    loaded = from_coincheung(theirs)
+    loaded = from_coincheung(as_coincheung(model, layout))
     assert model_spec(loaded) == (name, options)  # what `bisenet convert` saves beside the weights
     x = torch.randn(1, 3, 64, 128)
     with torch.no_grad():
@@ -97,16 +95,12 @@ def test_unknown_layouts_name_the_keys(read_keys):
         from_mmseg(bad)
 
 
-def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys, read_keys):
-    from bisenet.interop import coincheung_to_bisenet
+def test_convert_coincheung_then_eval_style_loading(tmp_path, capsys, as_coincheung):
     from bisenet.models.bisenetv2 import COINCHEUNG_OPTIONS
 
     torch.manual_seed(0)
     ours = build_model("bisenetv2", **COINCHEUNG_OPTIONS).eval()
-    reference = read_keys("keys_coin_v2.txt")
-    _, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
-    theirs = {dict(zip(mapped, reference))[k]: v for k, v in ours.state_dict().items()}
-    torch.save(theirs, tmp_path / "coin.pth")
+    torch.save(as_coincheung(ours, "keys_coin_v2.txt"), tmp_path / "coin.pth")
     assert main(["convert", "--from", "coincheung", str(tmp_path / "coin.pth"), str(tmp_path / "ours.pth")]) == 0
     assert "bisenetv2, 19 classes, with auxiliary heads" in capsys.readouterr().out
     loaded = model_from_checkpoint(tmp_path / "ours.pth")  # the architecture comes from the file
@@ -133,3 +127,25 @@ def test_convert_refuses_an_existing_output_and_a_file_of_this_package(v2_checkp
                  "--overwrite"]) == 0
     assert main(["convert", "--from", "mmseg", str(tmp_path / "taken.pth"), str(tmp_path / "again.pth")]) == 2
     assert "already a checkpoint of this package" in capsys.readouterr().err
+
+
+def test_eval_and_predict_read_foreign_files_without_model(tmp_path, capsys, as_coincheung, minicity):
+    """A CoinCheung file (bare state dict, his names) and an mmseg file: eval and predict find the
+    model from the keys; a --model that disagrees is refused."""
+    from bisenet.models.bisenetv1 import COINCHEUNG_OPTIONS
+
+    torch.manual_seed(0)
+    ours = build_model("bisenetv1-r18", **COINCHEUNG_OPTIONS).eval()
+    torch.save(as_coincheung(ours, "keys_coin_v1_r18.txt"), tmp_path / "model_final_v1_city_new.pth")
+    torch.save({"meta": {}, "state_dict": build_model("bisenetv2").state_dict()}, tmp_path / "mmseg.pth")
+    image = next((minicity / "leftImg8bit" / "val").rglob("*.png"))
+    for name, path in (("bisenetv1-r18", tmp_path / "model_final_v1_city_new.pth"), ("bisenetv2", tmp_path / "mmseg.pth")):
+        out = tmp_path / f"{path.stem}.json"
+        assert main(["eval", "--checkpoint", str(path), "--data", "minicity", "--data-root", str(minicity),
+                     "--json", str(out)]) == 0
+        assert json.loads(out.read_text())["model"] == name
+        assert main(["predict", "--checkpoint", str(path), str(image), "--out", str(tmp_path / path.stem)]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "model_final_v1_city_new.pth"),
+                 str(image), "--out", str(tmp_path / "x")]) == 2
+    assert "is a coincheung bisenetv1-r18, not a bisenetv2" in capsys.readouterr().err

@@ -19,9 +19,10 @@ def test_recipes_match_the_model_zoo():
     coco = RECIPES["bisenetv1_r101-d32-in1k-pre_4xb4-160k_coco-stuff164k-512x512"]
     assert (coco.num_classes, coco.lr, coco.crop_size, coco.pretrained_backbone) == (171, 0.005, (512, 512), True)
     table = recipe_table()
-    assert {"mmseg lr", "mmseg batch", "mmseg crop"} <= set(table.columns)
+    assert {"config", "config lr", "config batch", "config crop"} <= set(table.columns)
     zoo = table[table.recipe.isin(list(RECIPES))]
-    assert (zoo["lr"] == zoo["mmseg lr"]).all()
+    assert (zoo["lr"] == zoo["config lr"]).all()
+    assert set(zoo.config) == {"mmseg 1.2.2", "sssegmentation 1.7.0"}
 
 
 def test_unknown_recipe_lists_the_recipes():

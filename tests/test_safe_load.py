@@ -4,6 +4,7 @@ objects in the message hub), mmseg 0.x's mmcv runner, and a pickle that would ru
 
 from __future__ import annotations
 
+import collections
 import os
 import sys
 import types
@@ -30,8 +31,19 @@ def _mmengine_classes(monkeypatch) -> type:
             self.max_length = max_length
             self._log_history = np.array(log_history)
             self._count_history = np.array(count_history)
+            # mmengine keeps its statistics as functions of the class: pickle protocol 2 (torch.save's)
+            # writes each as getattr(HistoryBuffer, "min"), a call the loader must answer safely
+            self.statistics_methods = {"min": HistoryBuffer.min, "mean": HistoryBuffer.mean}
+
+        def min(self):
+            return self._log_history.min()
+
+        def mean(self):
+            return self._log_history.mean()
 
     HistoryBuffer.__module__, HistoryBuffer.__qualname__ = "mmengine.logging.history_buffer", "HistoryBuffer"
+    for method in (HistoryBuffer.min, HistoryBuffer.mean):
+        method.__module__, method.__qualname__ = HistoryBuffer.__module__, f"HistoryBuffer.{method.__name__}"
     sys.modules["mmengine.logging.history_buffer"].HistoryBuffer = HistoryBuffer
     return HistoryBuffer
 
@@ -60,7 +72,7 @@ def _mmengine_checkpoint(model, HistoryBuffer) -> dict:
     }
 
 
-def test_an_mmengine_runner_checkpoint_loads_without_mmengine(tmp_path, monkeypatch, v2, capsys):
+def test_an_mmengine_runner_checkpoint_loads_without_mmengine(tmp_path, monkeypatch, v2, capsys, minicity):
     HistoryBuffer = _mmengine_classes(monkeypatch)
     path = tmp_path / "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024_20210902_015551-bcf10f09.pth"
     torch.save(_mmengine_checkpoint(v2, HistoryBuffer), path)
@@ -70,6 +82,8 @@ def test_an_mmengine_runner_checkpoint_loads_without_mmengine(tmp_path, monkeypa
     buffer = data["message_hub"]["log_scalars"]["train/loss"]
     assert isinstance(buffer, Inert) and buffer.pickled_as == "mmengine.logging.history_buffer.HistoryBuffer"
     assert list(buffer.state["_log_history"]) == [2.5, 2.1]  # kept as data, nothing ran
+    method = buffer.state["statistics_methods"]["min"]  # getattr(HistoryBuffer, "min"), answered inertly
+    assert isinstance(method, Inert) and method.pickled_as == "mmengine.logging.history_buffer.HistoryBuffer.min"
     assert data["meta"]["seed"] == 304128 and isinstance(data["meta"]["seed"], np.integer)
     x = torch.randn(1, 3, 64, 128)
     with torch.no_grad():
@@ -79,6 +93,11 @@ def test_an_mmengine_runner_checkpoint_loads_without_mmengine(tmp_path, monkeypa
     assert main(["convert", "--from", "mmseg", str(path), str(out)]) == 0, capsys.readouterr().err
     with torch.no_grad():
         assert torch.equal(from_mmseg(out)(x), v2(x))
+    # eval and predict read the same file (the model found from its keys)
+    image = next((minicity / "leftImg8bit" / "val").rglob("*.png"))
+    assert main(["eval", "--checkpoint", str(path), "--data", "minicity", "--data-root", str(minicity)]) == 0
+    assert main(["predict", "--checkpoint", str(path), str(image), "--out", str(tmp_path / "pred")]) == 0
+    assert list((tmp_path / "pred").rglob("*.png"))
 
 
 def test_an_mmcv_runner_checkpoint_loads(tmp_path, v2):
@@ -112,6 +131,18 @@ def test_a_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path, v2):
     with pytest.raises(CheckpointError, match=r"evil.pth is not safe to load: .*system.*nothing from it was executed"):
         from_mmseg(path)
     assert not marker.exists()
+
+
+class _GetattrOnARealObject:
+    def __reduce__(self):  # getattr on a class torch allows: a way to reach code from an allowed name
+        return (getattr, (collections.OrderedDict, "fromkeys"))
+
+
+def test_getattr_is_answered_only_for_placeholders(tmp_path, v2):
+    path = tmp_path / "getattr.pth"
+    torch.save({"state_dict": v2.state_dict(), "meta": _GetattrOnARealObject()}, path)
+    with pytest.raises(CheckpointError, match=r"not safe to load: .*getattr\(type object, 'fromkeys'\)"):
+        read_checkpoint(path)
 
 
 def test_a_class_of_an_unknown_module_is_refused(tmp_path, monkeypatch, v2):

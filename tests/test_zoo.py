@@ -92,10 +92,6 @@ def test_a_wrong_class_count_is_refused(tmp_path):
 def test_unknown_names_and_unsupported_sources_are_clear(tmp_path):
     with pytest.raises(UsageError, match="closest: " + re.escape(V2_FIRST)):
         zoo.find_entry(V2_FIRST.replace("bcf10f09", "00000000"))
-    path = tmp_path / "fcn_bisenetv1_resnet18os32_cityscapes_train.pth"
-    path.write_bytes(b"x")
-    with pytest.raises(UsageError, match="sssegmentation checkpoints are not supported yet"):
-        zoo.verify(path)
 
 
 def test_verify_measures_miou_with_a_data_root(tmp_path, minicity):
@@ -129,3 +125,16 @@ def test_cli_verify_a_good_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(zoo, "ZOO", (*zoo.ZOO, entry))
     assert main(["zoo", "verify", str(path), "--row", entry.name]) == 0
     assert "parameters 3,358,883" in capsys.readouterr().out
+
+
+def test_verify_identifies_a_coincheung_download_by_its_file_name(tmp_path, as_coincheung):
+    from bisenet.models.bisenetv2 import COINCHEUNG_OPTIONS
+
+    torch.manual_seed(0)
+    model = build_model("bisenetv2", **COINCHEUNG_OPTIONS)
+    path = tmp_path / "model_final_v2_city.pth"  # the name of CoinCheung's release file
+    torch.save(as_coincheung(model, "keys_coin_v2.txt"), path)
+    result = zoo.verify(path)
+    assert (result["source"], result["model"], result["published_miou"]) == ("coincheung", "bisenetv2", 74.95)
+    entry = zoo.find_entry(path.name)
+    assert entry.url.endswith("/releases/download/0.0.0/model_final_v2_city.pth") and entry.miou_ms_flip == 76.53

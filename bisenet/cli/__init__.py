@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_bench)
 
     p = sub.add_parser("export", help="export to ONNX and verify it with onnxruntime")
-    p.add_argument("--model", type=a.model_name, help="needed without --checkpoint or when the checkpoint does not say")
+    p.add_argument("--model", type=a.model_name, help="needed without --checkpoint; with one, read off the file when omitted and checked when given")
     p.add_argument("--checkpoint", type=a.existing_file,
                    help="weights to export (default: random, to test the toolchain)")
     p.add_argument("--onnx", required=True, type=a.output_file, help="output .onnx file")
@@ -118,15 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=a.opset, default=17, help="ONNX opset, 11 to 20 (default 17)")
     p.set_defaults(func=commands.cmd_export)
 
-    p = sub.add_parser("convert", help="convert an mmsegmentation or CoinCheung checkpoint to this package's")
-    p.add_argument("--from", dest="source", required=True, choices=["mmseg", "coincheung"])
+    p = sub.add_parser("convert", help="convert an mmsegmentation, CoinCheung or sssegmentation checkpoint to this package's")
+    p.add_argument("--from", dest="source", required=True, choices=["mmseg", "coincheung", "sssegmentation"])
     p.add_argument("input", type=a.existing_file, help="the checkpoint to convert")
     p.add_argument("output", type=a.output_file, help="where to write the package's checkpoint (not the input)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file at the output")
     p.set_defaults(func=commands.cmd_convert)
 
     p = sub.add_parser("predict", help="segment images, folders or a video; write coloured overlays")
-    p.add_argument("--model", type=a.model_name, help="needed when the checkpoint does not say")
+    p.add_argument("--model", type=a.model_name,
+                   help="the checkpoint's model: read off the file when omitted, checked against it when given")
     p.add_argument("--checkpoint", required=True, type=a.existing_file)
     p.add_argument("inputs", nargs="+", help="image files, folders of images, or video files")
     p.add_argument("--out", type=a.output_dir, default="predictions",
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_minicity)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint: mIoU, per-class IoU (whole, slide or ms+flip)")
-    p.add_argument("--model", type=a.model_name, help="needed when the checkpoint does not say (mmseg's files)")
+    p.add_argument("--model", type=a.model_name, help="the checkpoint's model: read off the file when omitted, checked against it when given")
     p.add_argument("--checkpoint", required=True, type=a.existing_file, help="a bisenet or mmsegmentation checkpoint")
     p.add_argument("--data", required=True, choices=["cityscapes", "minicity", "cocostuff"])
     p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")

@@ -68,13 +68,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bisenet.checkpoint import model_from_checkpoint
     from bisenet.deploy import export_onnx, verify_onnx
     from bisenet.errors import UsageError
     from bisenet.models import build_model
 
     if args.checkpoint:
-        model = model_from_checkpoint(args.checkpoint, args.model)
+        from bisenet.interop import load_model
+
+        model = load_model(args.checkpoint, args.model)
     elif args.model is None:
         raise UsageError("export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
                          "random weights, --model NAME")
@@ -105,12 +106,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from bisenet.checkpoint import model_from_checkpoint
     from bisenet.devices import resolve_device
+    from bisenet.interop import load_model
     from bisenet.predict import predict_inputs
 
     device = resolve_device(args.device)
-    model = model_from_checkpoint(args.checkpoint, args.model).to(device)
+    model = load_model(args.checkpoint, args.model).to(device)
     written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
@@ -134,15 +135,15 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.atomic import write_json
-    from bisenet.checkpoint import model_from_checkpoint
     from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
     from bisenet.errors import UsageError
+    from bisenet.interop import load_model
     from bisenet.models import model_spec
 
     device = resolve_device(args.device)
-    model = model_from_checkpoint(args.checkpoint, args.model).to(device)
+    model = load_model(args.checkpoint, args.model).to(device)
     model_name = model_spec(model)[0]
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
     dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale))
@@ -165,7 +166,8 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     from bisenet.recipes import recipe_table
 
     table = recipe_table(include_profiles=not args.model_zoo_only)
-    print("Recipes (batch = GPUs x images per GPU; 'mmseg' columns: mmsegmentation 1.2.2's config of the same name)")
+    print("Recipes (batch = GPUs x images per GPU; 'config' columns: the values of the config of the same name, "
+          "mmsegmentation 1.2.2's or sssegmentation 1.7.0's as the 'config' column says)")
     print(table.to_string(index=False))
     if args.csv:
         print(f"wrote {write_csv(args.csv, table)}")

@@ -55,7 +55,8 @@ AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # a weight this large in magnitude means the run diverged (trained BiSeNet weights stay below ~10)
 DIVERGED_WEIGHT = 1e6
 OPERATIONAL_FIELDS = ("workers", "log_interval", "val_interval", "checkpoint_interval", "checkpoint_minutes",
-                      "keep_checkpoints", "name", "notes", "mmseg_config")
+                      "keep_checkpoints", "name", "notes", "mmseg_config",
+                      "ssseg_config")
 
 
 class NonFiniteLossError(TrainingError):
@@ -132,9 +133,11 @@ def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: s
             f"a multiple of {world} processes x {recipe.batch_per_gpu} images"
         )
     if recipe.pretrained_backbone and pretrained is None and not resume:
+        kind = ("v1c (deep-stem) checkpoint (--pretrained resnet18_v1c.pth, as mmcv's open-mmlab://resnet18_v1c)"
+                if recipe.model_options.get("deep_stem") else "torchvision-format checkpoint (--pretrained resnet18.pth)")
         raise UsageError(
-            f"recipe {recipe.name} starts from an ImageNet-pretrained trunk: pass the local path of a "
-            "torchvision-format checkpoint (--pretrained resnet18.pth), or use the recipe without 'in1k-pre'"
+            f"recipe {recipe.name} starts from an ImageNet-pretrained trunk: pass the local path of a {kind}, "
+            "or use a recipe that trains from scratch (without 'in1k-pre')"
         )
     return recipe.global_batch // (world * recipe.batch_per_gpu)
 

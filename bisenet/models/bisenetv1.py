@@ -15,13 +15,18 @@ mmseg and CoinCheung's implementation:
 * the Feature Fusion Module's attention: mmseg 1 x 1 conv-BN-ReLU-sigmoid, CoinCheung 1 x 1
   conv-BN-sigmoid, the paper 1 x 1 conv-ReLU-1 x 1 conv-sigmoid (option ``ffm_attention``).
 
+sssegmentation's BiSeNetV1 (``fcn_bisenetv1_resnet18os32_cityscapes`` and ``..._resnet50os32_...``)
+is mmseg's network but for one thing: its ResNet starts with the three-3 x 3-conv "v1c" stem
+(option ``deep_stem``, preset ``SSSEG_OPTIONS``; the paper's ResNet-18 has the 7 x 7 stem).
+
 Input sizes: every resize goes to another feature's size (nearest, as mmseg), so any
 H, W >= 32 works.
 
 The options are the fields of one frozen :class:`BiSeNetV1Config` (``depth``, ``dropout``,
-``ffm_attention``). Three presets are dicts of its fields, for
+``ffm_attention``, ``deep_stem``). Four presets are dicts of its fields, for
 ``build_model("bisenetv1-r18", **preset)`` or ``BiSeNetV1Config(**preset)``: ``MMSEG_OPTIONS``
-(the defaults), ``PAPER_OPTIONS`` (the paper's FFM attention) and ``COINCHEUNG_OPTIONS``. The
+(the defaults), ``PAPER_OPTIONS`` (the paper's FFM attention), ``COINCHEUNG_OPTIONS`` and
+``SSSEG_OPTIONS``. The
 registered models ``bisenetv1-r18``, ``-r50`` and ``-r101`` are defined at the end of this module.
 """
 
@@ -125,11 +130,13 @@ class ContextPath(nn.Module):
         depth: the ResNet trunk's depth, 18, 50 or 101. Default 18.
         in_channels: channels of the input image. Default 3.
         out_channels: width of both ARMs and of the outputs. Default 128.
+        deep_stem: the trunk's "v1c" stem of three 3 x 3 convs (:class:`ResNet`). Default False.
     """
 
-    def __init__(self, *, depth: int = 18, in_channels: int = 3, out_channels: int = 128) -> None:
+    def __init__(self, *, depth: int = 18, in_channels: int = 3, out_channels: int = 128,
+                 deep_stem: bool = False) -> None:
         super().__init__()
-        self.backbone = ResNet(depth=depth, in_channels=in_channels)
+        self.backbone = ResNet(depth=depth, in_channels=in_channels, deep_stem=deep_stem)
         c4, c5 = self.backbone.out_channels[2:]
         self.arm16 = AttentionRefinementModule(c4, out_channels)
         self.arm32 = AttentionRefinementModule(c5, out_channels)
@@ -220,11 +227,15 @@ class BiSeNetV1Config:
         dropout: the heads' ``Dropout2d`` probability. Default 0.1.
         ffm_attention: the Feature Fusion Module's attention, ``"mmseg"``, ``"coincheung"`` or
             ``"paper"`` (see :class:`FeatureFusionModule`). Default ``"mmseg"``.
+        deep_stem: the context path's ResNet starts with three 3 x 3 convs ("v1c", as
+            sssegmentation's) instead of the 7 x 7 conv (mmseg's, CoinCheung's and the paper's).
+            Default False.
     """
 
     depth: int = 18
     dropout: float = 0.1
     ffm_attention: FFMAttention = "mmseg"
+    deep_stem: bool = False
 
     def __post_init__(self) -> None:
         if self.depth not in V1_WIDTHS:
@@ -251,6 +262,15 @@ sigmoid: mmseg's parameters, another function) and no dropout in the heads.
 :func:`bisenet.interop.from_coincheung` loads his ResNet-18 checkpoints into it."""
 
 
+SSSEG_OPTIONS: dict[str, Any] = dict(deep_stem=True)
+"""sssegmentation 1.7.0's BiSeNetV1 (``fcn_bisenetv1_resnet18os32_cityscapes``,
+``..._resnet50os32_...``): mmseg's network over a ResNet with the "v1c" stem (three 3 x 3 convs,
+19,232 parameters more than the 7 x 7 stem). Its other departures are in training, not in
+the network: SyncBN in every layer, PyTorch's default initialisation of the new layers, a v1c
+ImageNet trunk (see ``bisenet recipes``). :func:`bisenet.interop.from_sssegmentation` loads
+its checkpoints into it."""
+
+
 class BiSeNetV1Backbone(nn.Module):
     """Context path, spatial path and their fusion (Fig. 2a up to the prediction).
 
@@ -266,7 +286,8 @@ class BiSeNetV1Backbone(nn.Module):
         super().__init__()
         check_config(config, BiSeNetV1Config)
         w = V1_WIDTHS[config.depth]
-        self.context_path = ContextPath(depth=config.depth, in_channels=in_channels, out_channels=w["context"])
+        self.context_path = ContextPath(depth=config.depth, in_channels=in_channels, out_channels=w["context"],
+                                        deep_stem=config.deep_stem)
         self.spatial_path = SpatialPath(in_channels, w["spatial"])
         self.ffm = FeatureFusionModule(w["spatial"][-1] + w["context"], w["fused"], attention=config.ffm_attention)
 

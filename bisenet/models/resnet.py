@@ -6,6 +6,13 @@ conv of a bottleneck ("ResNet v1.5"), which is also mmsegmentation's ``ResNet(de
 ``style="pytorch"``. So a torchvision ImageNet checkpoint saved on disk loads with
 :meth:`ResNet.load_torchvision_checkpoint` (nothing is ever downloaded). No classifier: the trunk
 returns the four stage outputs.
+
+``deep_stem=True`` replaces the 7 x 7 stem by three 3 x 3 ConvBNReLUs (32, 32, 64 channels, the
+first with stride 2): the "ResNet-C" tweak of He et al. ("Bag of Tricks for Image
+Classification", CVPR 2019, Sec. 4.2), called "v1c" by mmcv's and sssegmentation's ImageNet
+checkpoints (``resnet18_v1c``) and ``deep_stem`` by mmsegmentation's ``ResNetV1c``. The
+parameter names are theirs: ``stem.0`` (conv), ``stem.1`` (BN), ``stem.3``, ``stem.4``,
+``stem.6``, ``stem.7``. sssegmentation's BiSeNetV1 uses it.
 """
 
 from __future__ import annotations
@@ -95,23 +102,33 @@ class ResNet(nn.Module):
     Shapes: (N, 3, H, W) -> (N, 64e, H/4, W/4), (N, 128e, H/8, W/8), (N, 256e, H/16, W/16),
     (N, 512e, H/32, W/32), with e = 1 for ResNet-18 and 4 for ResNet-50/101.
 
-    Both arguments are keyword-only: ``ResNet(depth=50)`` (``ResNet(50)`` raises ``TypeError``
+    The arguments are keyword-only: ``ResNet(depth=50)`` (``ResNet(50)`` raises ``TypeError``
     rather than being read as a channel count).
 
     Args:
         depth: 18, 50 or 101; anything else raises ``ValueError``. Default 18.
         in_channels: channels of the input image. Default 3.
+        deep_stem: three 3 x 3 convs instead of the 7 x 7 one (ResNet-C, "v1c"; see the module
+            docstring). Default False (torchvision's and mmseg's ``ResNet``).
     """
 
-    def __init__(self, *, depth: int = 18, in_channels: int = 3) -> None:
+    def __init__(self, *, depth: int = 18, in_channels: int = 3, deep_stem: bool = False) -> None:
         super().__init__()
         if depth not in RESNET_DEPTHS:
             raise ValueError(f"ResNet depth must be one of {sorted(RESNET_DEPTHS)}, got {depth}")
         block, blocks = RESNET_DEPTHS[depth]
         self.depth = depth
-        self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
+        self.deep_stem = deep_stem
+        if deep_stem:  # (N, 3, H, W) -> (N, 32, H/2, W/2) -> (N, 32, H/2, W/2) -> (N, 64, H/2, W/2)
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+                nn.Conv2d(32, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+                nn.Conv2d(32, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            )
+        else:  # (N, 3, H, W) -> (N, 64, H/2, W/2)
+            self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels_in = 64
         for i, (channels, n) in enumerate(zip((64, 128, 256, 512), blocks, strict=True)):
@@ -124,7 +141,8 @@ class ResNet(nn.Module):
         self.out_channels = tuple(c * block.expansion for c in (64, 128, 256, 512))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.stem(x) if self.deep_stem else self.relu(self.bn1(self.conv1(x)))  # (N, 64, H/2, W/2)
+        x = self.maxpool(x)  # (N, 64, H/4, W/4)
         c2 = self.layer1(x)  # (N, 64e, H/4, W/4)
         c3 = self.layer2(c2)  # (N, 128e, H/8, W/8)
         c4 = self.layer3(c3)  # (N, 256e, H/16, W/16)
@@ -132,7 +150,8 @@ class ResNet(nn.Module):
         return c2, c3, c4, c5
 
     def load_torchvision_checkpoint(self, path: str | Path) -> list[str]:
-        """Load a torchvision-format ImageNet checkpoint from a local file.
+        """Load a torchvision-format ImageNet checkpoint from a local file (with ``deep_stem``,
+        a "v1c" one such as mmcv's ``resnet18_v1c``, whose names are the same but for the stem).
 
         Accepts a bare state dict or one wrapped in ``{"state_dict": ...}``; the classifier
         (``fc.*``) is dropped. Every trunk parameter must be present with the right shape,
@@ -164,7 +183,8 @@ class ResNet(nn.Module):
         wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
         if missing or unexpected or wrong:
             raise ValueError(
-                f"{path} is not a torchvision ResNet-{self.depth} checkpoint: "
+                f"{path} is not a {'v1c (deep-stem) ' if self.deep_stem else 'torchvision '}"
+                f"ResNet-{self.depth} checkpoint: "
                 f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
                 f" ({len(missing)}, {len(unexpected)}, {len(wrong)} in all)"
             )

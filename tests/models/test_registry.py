@@ -46,7 +46,8 @@ def test_model_options_and_fixed_values():
         "ce_last_bn_relu", "decode_channels", "depth", "dropout", "expand_ratio", "ge_dw_relu", "head",
         "in_channels", "semantic_ratio", "width",
     ]
-    assert model_options("bisenetv1-r18") == ["dropout", "ffm_attention", "in_channels", "pretrained_backbone"]
+    assert model_options("bisenetv1-r18") == ["deep_stem", "dropout", "ffm_attention", "in_channels",
+                                              "pretrained_backbone"]
     # the name fixes V2-L's width and depth and V1's depth: they are not options
     assert not {"width", "depth"} & set(model_options("bisenetv2-large"))
     with pytest.raises(TypeError, match="bisenetv2-large has no option \\['width'\\]"):

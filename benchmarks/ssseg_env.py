@@ -22,45 +22,14 @@ downloaded, the weights come from the test.
 from __future__ import annotations
 
 import copy
-import importlib.abc
-import importlib.machinery
-import sys
-import types
 
 import torch
 import torch.nn.functional as F
-
-
-class _Placeholders(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Answers every ``import torchvision...`` with an empty module whose attributes are
-    placeholder classes."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "torchvision" or name.startswith("torchvision."):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-
-        def __getattr__(attribute: str):
-            if attribute.startswith("__"):
-                raise AttributeError(attribute)
-            return type(attribute, (), {})
-
-        module.__getattr__ = __getattr__
-        return module
-
-    def exec_module(self, module):
-        pass
+from stub_modules import stub_if_missing
 
 
 def import_ssseg():
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        sys.meta_path.insert(0, _Placeholders())
+    stub_if_missing("torchvision")
     import ssseg
 
     return ssseg

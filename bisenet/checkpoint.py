@@ -65,6 +65,8 @@ class Checkpoint:
             converted file, ``{"converted_from": ...}``). Default ``{}``.
         optimizer, scaler, rng, best_miou: the training state a run resumes from (iteration
             checkpoints only). Default None.
+        classes, palette: the class names and their (r, g, b) colours of the data it was trained
+            on, for overlays and exported metadata. Default None.
         layout: the layout it was read from ("bisenet", "mmseg", "sssegmentation" or "state
             dict"); not written.
     """
@@ -80,6 +82,8 @@ class Checkpoint:
     scaler: dict | None = None
     rng: dict | None = None
     best_miou: float | None = None
+    classes: list[str] | None = None
+    palette: list[list[int]] | None = None
     layout: str = "bisenet"
 
     @property
@@ -99,7 +103,7 @@ class Checkpoint:
             "model_options": dict(self.model_options), "recipe": self.recipe, "iteration": self.iteration,
             "metrics": dict(self.metrics), "provenance": dict(self.provenance),
         }
-        for key in ("optimizer", "scaler", "rng", "best_miou"):
+        for key in ("optimizer", "scaler", "rng", "best_miou", "classes", "palette"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         return data

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -151,12 +151,17 @@ def export_onnx(
     opset: int = 17,
     fold_bn: bool = True,
     check: Callable[[Path], object] | None = None,
+    classes: Sequence[str] | None = None,
+    palette: Sequence[Sequence[int]] | None = None,
 ) -> Path:
     """Export ``model`` (optimised first: folded BN, no booster heads) to ONNX.
 
     ``dynamic``: height and width are free (batch too). ``argmax``: the graph ends in an ArgMax
-    and outputs class ids. ``check(file)``, when given, runs on the exported file before it takes
-    ``path``'s place: if it raises, nothing is left at ``path``. Returns the path written."""
+    and outputs class ids. ``classes`` and ``palette`` (a checkpoint's class names and colours)
+    are written into the model's metadata (``metadata_props`` "classes" and "palette", JSON lists;
+    ONNX Runtime's ``session.get_modelmeta().custom_metadata_map``). ``check(file)``, when given,
+    runs on the exported file before it takes ``path``'s place: if it raises, nothing is left at
+    ``path``. Returns the path written."""
     path = Path(path)
     wrapped = ExportWrapper(optimize(model, fold_bn=fold_bn), argmax).eval()
     x = torch.randn(1, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
@@ -172,9 +177,26 @@ def export_onnx(
                 wrapped, (x,), str(tmp), input_names=["input"], output_names=["output"],
                 dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
             )
+            if classes is not None or palette is not None:
+                _write_metadata(tmp, {"classes": list(classes) if classes else None,
+                                      "palette": [list(c) for c in palette] if palette else None})
             if check is not None:
                 check(tmp)
     return path
+
+
+def _write_metadata(path: Path, values: dict) -> None:
+    """Add ``values`` (JSON-encoded, None left out) to an ONNX file's ``metadata_props``."""
+    import json
+
+    import onnx
+
+    graph = onnx.load(str(path))
+    for key, value in values.items():
+        if value is not None:
+            entry = graph.metadata_props.add()
+            entry.key, entry.value = key, json.dumps(value)
+    onnx.save(graph, str(path))
 
 
 def verify_onnx(

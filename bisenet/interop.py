@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,56 @@ def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Che
     checkpoint = Checkpoint(model.state_dict(), name, options, provenance={"converted_from": f"{source}: {path}"})
     save_checkpoint(checkpoint, output)
     return checkpoint
+
+
+# --- fine-tuning from any checkpoint ---------------------------------------------------------------
+
+
+@dataclass
+class InitReport:
+    """What :func:`init_from` loaded into a model: the tensors taken from the checkpoint, and
+    those kept at the model's own initialisation with the reason (absent, or another shape)."""
+
+    source: str
+    loaded: list[str]
+    absent: list[str]
+    reshaped: list[str]  # "name (theirs) != (ours)"
+    loaded_parameters: int
+    total_parameters: int
+
+    def summary(self) -> str:
+        share = 100 * self.loaded_parameters / max(self.total_parameters, 1)
+        lines = [f"--init {self.source}: loaded {len(self.loaded)} of {len(self.loaded) + len(self.absent) + len(self.reshaped)}"
+                 f" tensors ({share:.1f}% of the parameters)"]
+        if self.reshaped:
+            lines.append(f"  kept at initialisation, another shape in the checkpoint ({len(self.reshaped)}): "
+                         + "; ".join(self.reshaped[:6]) + (" ..." if len(self.reshaped) > 6 else ""))
+        if self.absent:
+            lines.append(f"  kept at initialisation, not in the checkpoint ({len(self.absent)}): "
+                         + ", ".join(self.absent[:6]) + (" ..." if len(self.absent) > 6 else ""))
+        return "\n".join(lines)
+
+
+def init_from(model: torch.nn.Module, source: str | Path | dict[str, Any]) -> InitReport:
+    """Fine-tuning's start: load into ``model`` every tensor of checkpoint ``source`` (any layout
+    :func:`load_model` reads: the package's, mmseg's, CoinCheung's, sssegmentation's) whose name
+    and shape match; the rest keeps the model's initialisation. With another class count that is
+    the classifiers (``conv_seg`` of the main and auxiliary heads), re-initialised for the new
+    classes. Returns what was loaded and what was not (:class:`InitReport`)."""
+    checkpoint = load_checkpoint(source)
+    layout = foreign_layout(checkpoint.state_dict)
+    # the package's and mmseg's names are the model's own; CoinCheung's and sssegmentation's are renamed
+    theirs = checkpoint.state_dict if layout is None else CONVERTERS[layout](checkpoint.state_dict).state_dict()
+    own = model.state_dict()
+    loaded = [k for k in own if k in theirs and theirs[k].shape == own[k].shape]
+    reshaped = [f"{k} {tuple(theirs[k].shape)} != {tuple(own[k].shape)}" for k in own
+                if k in theirs and theirs[k].shape != own[k].shape]
+    absent = [k for k in own if k not in theirs]
+    if not loaded:
+        raise CheckpointError(f"--init {source}: no tensor of the checkpoint fits {type(model).__name__} "
+                              "(another architecture?)")
+    model.load_state_dict({k: theirs[k] for k in loaded}, strict=False)
+    params = dict(model.named_parameters())
+    return InitReport(str(source) if isinstance(source, (str, Path)) else "the checkpoint", loaded, absent, reshaped,
+                      sum(params[k].numel() for k in loaded if k in params),
+                      sum(p.numel() for p in params.values()))

@@ -184,11 +184,14 @@ def predict_inputs(
     alpha: float = 0.5,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    palette: Sequence[Sequence[int]] | None = None,
 ) -> list[Path]:
     """Segment every input (see :func:`plan_outputs` for where each overlay goes) and return the
     files written. Every input is checked first (it exists, is readable, is large enough), so a
     bad one stops the command before anything is written. ``alpha`` (0 to 1) is the opacity of
-    the colours; ``progress=False`` hides the progress bars."""
+    the colours; ``palette`` the class colours (a checkpoint's, e.g. a folder dataset's
+    ``classes.csv`` colours; default :func:`palette_for`); ``progress=False`` hides the progress
+    bars."""
     if not 0 <= alpha <= 1:
         raise UsageError(f"alpha must be from 0 to 1 (the colours' opacity), got {alpha!r}")
     plan = plan_outputs(inputs, out)
@@ -196,7 +199,9 @@ def predict_inputs(
     _check_images(images, scale)
     _check_videos([source for source, _ in plan if source.suffix.lower() in VIDEO_SUFFIXES])
     model = model.eval().to(device)
-    palette = palette_for(model.num_classes)
+    if palette is not None and len(palette) != model.num_classes:
+        raise UsageError(f"{len(palette)} colours for a model of {model.num_classes} classes")
+    palette = palette_for(model.num_classes) if palette is None else np.array(palette, dtype=np.uint8)
     written = []
     for source, target in tqdm(plan, desc="predict", unit="file", disable=not progress):
         if source.suffix.lower() in VIDEO_SUFFIXES:

@@ -21,7 +21,7 @@ from bisenet.errors import UsageError
 class Recipe:
     name: str
     model: str
-    dataset: str  # "cityscapes", "cocostuff" or "minicity"
+    dataset: str  # "cityscapes", "cocostuff", "minicity", "folder" or "camvid"
     num_classes: int = 19
     model_options: dict = field(default_factory=dict)
     # data: mmseg's RandomResize(scale, ratio_range) + RandomCrop(crop_size, cat_max_ratio) ...
@@ -47,14 +47,18 @@ class Recipe:
     warmup_ratio: float = 0.1
     poly_power: float = 0.9
     eta_min: float = 1e-4
+    # a folder dataset's layout and mask options (bisenet.data.FolderOptions as a dict)
+    data_options: dict = field(default_factory=dict)
     # loss (bisenet.losses)
-    loss: str = "ce"  # or "ohem"
+    loss: str = "ce"  # or "ohem", "dice", "lovasz", "ce+dice"
+    class_weights: tuple[float, ...] | None = None  # per class, for CE/OHEM/Dice; None: unweighted
     ohem_thresh: float = 0.7
     ohem_min_kept: int = 10_000  # pixels kept at least, counted over a micro-batch (mmseg: per image)
     aux_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     amp: str | None = None  # None, "fp16" or "bf16"
     loss_scale: float = 512.0  # initial fp16 loss scale (mmseg's AmpOptimWrapper uses 512)
     pretrained_backbone: bool = False  # V1: a local ImageNet checkpoint is required (--pretrained)
+    init: str = ""  # fine-tune: start from this checkpoint's weights where they fit (bisenet.interop.init_from)
     # bookkeeping
     val_interval: int = 16_000
     checkpoint_interval: int = 16_000
@@ -94,6 +98,9 @@ class Recipe:
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         if "aux_weights" in values:
             values["aux_weights"] = tuple(values["aux_weights"])
+        if "data_options" in values:  # tuples inside (void_values, ignore_colour) come back as lists
+            values["data_options"] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in values["data_options"].items()}
         return cls(**values)
 
 

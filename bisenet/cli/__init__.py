@@ -33,6 +33,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _folder_options(p: argparse.ArgumentParser) -> None:
+    """The options of a folder dataset (bisenet.data.FolderOptions), shared by check-data, train and eval."""
+    p.add_argument("--reduce-zero-label", action="store_true",
+                   help="mask value 0 means 'other' (ignored) and the classes count from 1 (mmseg's convention)")
+    p.add_argument("--unknown-colour", choices=["error", "ignore"], default="error",
+                   help="colour masks: a colour in no class is an error (default) or read as ignore")
+    p.add_argument("--ignore-colour", type=a.rgb, default=(0, 0, 0),
+                   help="colour masks: the colour read as ignore, R,G,B (default 0,0,0, unless a class has it)")
+    p.add_argument("--img-suffix", type=a.suffix, help="mmseg's img_dir naming: the images' ending (default any of "
+                                                        ".png/.jpg/.jpeg)")
+    p.add_argument("--seg-suffix", type=a.suffix, default=".png", help="the masks' ending (default .png)")
+
+
 def _recipe(text: str) -> str:
     from bisenet.recipes import all_recipes
 
@@ -142,11 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=a.output_file, help="also write the table to this CSV file")
     p.set_defaults(func=commands.cmd_recipes)
 
-    p = sub.add_parser("train", help="train a recipe (under torchrun for several GPUs or nodes)")
-    p.add_argument("--recipe", required=True, type=_recipe, help="a recipe name (see `bisenet recipes`)")
+    p = sub.add_parser("train", help="train a recipe, or a model on your own data (under torchrun for several GPUs)",
+                       description="Either --recipe NAME (a model-zoo or profile recipe, `bisenet recipes`), or "
+                                   "--model NAME --data-root ROOT for a folder dataset (classes.csv, images/, masks/) "
+                                   "or CamVid: a recipe derived from the model zoo's for the model, after the data "
+                                   "checker has passed the data (bisenet check-data).")
+    p.add_argument("--recipe", type=_recipe, help="a recipe name (see `bisenet recipes`)")
+    p.add_argument("--model", type=a.model_name, help="your own data: the model to train (with --data-root)")
+    p.add_argument("--data", choices=["folder", "camvid"], help="your own data: its kind (default: recognised)")
     p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
     p.add_argument("--work-dir", type=a.output_dir, help="checkpoints and logs (default work_dirs/<recipe>)")
     p.add_argument("--iters", type=a.positive_int, help="total iterations (default: the recipe's)")
+    p.add_argument("--epochs", type=a.positive_float, help="your own data: passes over the training images")
+    p.add_argument("--crop", type=a.size, help="your own data: training crop HxW (default: the short side, <= 1024)")
+    p.add_argument("--batch", type=a.positive_int, help="your own data: images per iteration, one process")
+    p.add_argument("--init", type=a.input_file, help="fine-tune from this checkpoint (any layout; weights that fit)")
+    p.add_argument("--class-weights", choices=["auto", "none"], default="none",
+                   help="your own data: weight the loss by class frequency (auto: ENet's rule), or not (default)")
+    p.add_argument("--loss", choices=["ce", "ohem", "dice", "lovasz", "ce+dice"],
+                   help="the loss (default: the recipe's, CE)")
+    _folder_options(p)
     p.add_argument("--amp", choices=["fp16", "bf16"], help="mixed precision")
     p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
     p.add_argument("--pretrained", type=a.input_file,
@@ -167,6 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=a.positive_int, help="stop after this iteration (resumable)")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
     p.set_defaults(func=commands.cmd_train)
+
+    p = sub.add_parser("check-data", help="check a folder dataset before training: pairs, sizes, mask values, "
+                                         "the classic label mistakes, class frequencies",
+                       description="Read every image/mask pair once and report; exit 0 when the data can be trained "
+                                   "on, 1 with every problem listed (file names included).")
+    p.add_argument("--data-root", required=True, type=a.input_dir, help="the dataset folder (with classes.csv)")
+    p.add_argument("--data", choices=["folder", "camvid"], help="its kind (default: recognised)")
+    p.add_argument("--split", default="train,val", help="comma-separated splits to read (default train,val)")
+    p.add_argument("--plot", type=a.output_file, help="also write a bar chart of the class frequencies (PNG)")
+    p.add_argument("--csv", type=a.output_file, help="also write the class frequencies (first split) as CSV")
+    _folder_options(p)
+    p.set_defaults(func=commands.cmd_check_data)
 
     p = sub.add_parser("book-cache", help="train (once) and cache the models the profile trains (the book's)")
     p.add_argument("--cache", type=a.output_dir, help=CACHE_HELP)
@@ -212,8 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate a checkpoint: mIoU, per-class IoU (whole, slide or ms+flip)")
     p.add_argument("--model", type=a.model_name, help="the checkpoint's model: read off the file when omitted, checked against it when given")
     p.add_argument("--checkpoint", required=True, type=a.existing_file, help="a bisenet or mmsegmentation checkpoint")
-    p.add_argument("--data", required=True, choices=["cityscapes", "minicity", "cocostuff"])
+    p.add_argument("--data", choices=["cityscapes", "minicity", "cocostuff", "folder", "camvid"],
+                   help="the dataset (default: recognised from --data-root)")
     p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")
+    _folder_options(p)
     p.add_argument("--split", default="val")
     p.add_argument("--mode", choices=["whole", "slide", "msflip"], default="whole")
     p.add_argument("--crop", type=a.size, help="slide window HxW (--mode slide; default 1024x1024)")

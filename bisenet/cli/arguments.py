@@ -84,6 +84,24 @@ def fraction(text: str) -> float:
     return value
 
 
+def rgb(text: str) -> tuple[int, int, int]:
+    """``R,G,B``, each 0..255."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise _refuse("a colour must look like R,G,B (e.g. 0,0,0)", text) from None
+    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
+        raise _refuse("a colour must be three integers 0..255, R,G,B", text)
+    return values
+
+
+def suffix(text: str) -> str:
+    """A file-name ending such as ``.png`` or ``_labelTrainIds.png``."""
+    if not text or "/" in text or "." not in text:
+        raise _refuse("a suffix must end the file name and hold its extension, e.g. .png or _mask.png", text)
+    return text
+
+
 def size(text: str) -> tuple[int, int]:
     """``HxW``, both sides at least 32."""
     try:

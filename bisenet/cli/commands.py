@@ -72,10 +72,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bisenet.errors import UsageError
     from bisenet.models import build_model
 
+    classes = palette = None
     if args.checkpoint:
+        from bisenet.checkpoint import load_checkpoint
         from bisenet.interop import load_model
 
         model = load_model(args.checkpoint, args.model)
+        saved = load_checkpoint(args.checkpoint)
+        classes, palette = saved.classes, saved.palette
     elif args.model is None:
         raise UsageError("export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
                          "random weights, --model NAME")
@@ -84,6 +88,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         model = build_model(args.model, aux_heads=False).eval()
     checks = []
     path = export_onnx(model, args.onnx, args.size, argmax=args.argmax, dynamic=args.dynamic, opset=args.opset,
+                       classes=classes, palette=palette,
                        check=lambda onnx_file: checks.extend(verify_onnx(model, onnx_file, args.size,
                                                                          argmax=args.argmax, dynamic=args.dynamic)))
     print(f"wrote {path}")
@@ -110,9 +115,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from bisenet.interop import load_model
     from bisenet.predict import predict_inputs
 
+    from bisenet.checkpoint import load_checkpoint
+
     device = resolve_device(args.device)
     model = load_model(args.checkpoint, args.model).to(device)
-    written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device)
+    palette = load_checkpoint(args.checkpoint).palette  # a folder dataset's classes.csv colours, if trained here
+    written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device,
+                             palette=palette)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
@@ -142,11 +151,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.interop import load_model
     from bisenet.models import model_spec
 
+    from bisenet.data import resolve_dataset_kind
+
     device = resolve_device(args.device)
     model = load_model(args.checkpoint, args.model).to(device)
     model_name = model_spec(model)[0]
+    args.data = resolve_dataset_kind(args.data, args.data_root)
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
-    dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale))
+    dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale),
+                            options=folder_options(args) if args.data == "folder" else None)
+    if len(dataset.classes) != model.num_classes:
+        raise UsageError(f"{args.checkpoint} predicts {model.num_classes} classes, {dataset.name} has "
+                         f"{len(dataset.classes)}: another dataset's model?")
     if args.mode != "slide" and (args.crop or args.stride):
         raise UsageError(f"--crop and --stride are the windows of --mode slide; --mode {args.mode} would ignore them")
     crop, stride = args.crop or (1024, 1024), args.stride or (768, 768)
@@ -174,6 +190,34 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def folder_options(args: argparse.Namespace):
+    """The folder-dataset options of a command's arguments (``_folder_options`` of the parser)."""
+    from bisenet.data import FolderOptions
+
+    return FolderOptions(img_suffix=args.img_suffix, seg_suffix=args.seg_suffix,
+                         reduce_zero_label=args.reduce_zero_label, unknown_colour=args.unknown_colour,
+                         ignore_colour=tuple(args.ignore_colour))
+
+
+def _own_data_recipe(args: argparse.Namespace):
+    """``train --model M --data-root ROOT``: the derived recipe (bisenet.engine.own_data)."""
+    from bisenet.engine.own_data import data_recipe
+    from bisenet.errors import UsageError
+
+    if args.recipe:
+        raise UsageError("give --recipe NAME or --model NAME with --data-root, not both")
+    if args.data_root is None:
+        raise UsageError("--model NAME trains on your own data: give --data-root (a folder with classes.csv)")
+    recipe, report = data_recipe(args.model, args.data_root, data=args.data or "auto", options=folder_options(args),
+                                 crop=args.crop, iters=args.iters, epochs=args.epochs, batch=args.batch,
+                                 loss=args.loss or "ce", class_weights=args.class_weights, init=args.init)
+    for problem in report.problems:  # warnings only: errors were refused
+        print(problem.describe())
+    weights = "" if recipe.class_weights is None else f"; class weights (ENet) {list(recipe.class_weights)}"
+    print(f"{recipe.name}: {recipe.summary}; {recipe.notes}{weights}", flush=True)
+    return recipe
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from bisenet.engine.trainer import default_work_dir, recipe_of_run, train
     from bisenet.errors import UsageError
@@ -181,7 +225,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
                      workers=args.workers, seed=args.seed, bn_momentum_per_iteration=args.bn_momentum_per_iteration)
-    recipe = get_recipe(args.recipe)
+    if args.model:
+        recipe = _own_data_recipe(args)
+        overrides.update(iters=None, loss=None)  # already in the derived recipe
+    elif args.recipe:
+        recipe = get_recipe(args.recipe)
+        overrides.update(loss=args.loss, init=str(args.init) if args.init else None)
+        for flag in ("epochs", "crop", "batch"):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag} is for your own data (--model with --data-root); with --recipe use "
+                                 "--iters, --batch-per-gpu and the recipe's crop")
+    else:
+        raise UsageError("give --recipe NAME (`bisenet recipes`), or --model NAME with --data-root for your own data")
     if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
         work_dir = args.work_dir or default_work_dir(recipe)
         saved = recipe_of_run(work_dir)
@@ -201,6 +256,26 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"last checkpoint {result.last_checkpoint}; "
               f"log {result.log}")
     return 0
+
+
+def cmd_check_data(args: argparse.Namespace) -> int:
+    from bisenet.atomic import write_csv
+    from bisenet.data import resolve_dataset_kind
+    from bisenet.engine.own_data import OWN_DATA_KINDS, check_data
+    from bisenet.errors import UsageError
+
+    kind = resolve_dataset_kind(args.data, args.data_root)
+    if kind not in OWN_DATA_KINDS:
+        raise UsageError(f"{args.data_root} holds {kind}; check-data reads folder datasets (classes.csv) and CamVid")
+    splits = tuple(s for s in args.split.split(",") if s)
+    report = check_data(args.data_root, kind, folder_options(args), splits=splits)
+    print(report.summary())
+    first = next(iter(report.pixels), None)
+    if args.plot and first:
+        print(f"wrote {report.plot(args.plot, first)}")
+    if args.csv and first:
+        print(f"wrote {write_csv(args.csv, report.frequencies(first).reset_index())}")
+    return 0 if report.ok else 1
 
 
 def cmd_book_cache(args: argparse.Namespace) -> int:

@@ -34,16 +34,18 @@ from tqdm import tqdm
 
 from bisenet.analysis.provenance import provenance
 from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save_checkpoint
-from bisenet.data import build_dataset, eval_pipeline, train_pipeline
+from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
 from bisenet.devices import resolve_device
 from bisenet.engine.distributed import barrier, init_distributed
 from bisenet.engine.evaluator import evaluate
 from bisenet.engine.optim import WarmupPoly, build_optimizer, set_lr
+from bisenet.engine.own_data import OWN_DATA_KINDS, check_data, refuse_bad_data
 from bisenet.engine.rng import rng_state, set_rng_state
 from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_run_info, truncate_log, write_record, write_run_info
 from bisenet.engine.sampler import IterationSampler
 from bisenet.errors import BiSeNetError, OutputError, RunExistsError, TrainingError, UsageError, unwrap_worker_error
+from bisenet.interop import init_from
 from bisenet.losses import SegmentationLoss
 from bisenet.metrics import Metrics
 from bisenet.models import build_model
@@ -88,6 +90,8 @@ class Run:
     scaler: torch.amp.GradScaler
     criterion: SegmentationLoss
     channels_last: bool
+    classes: tuple[str, ...] = ()  # the dataset's class names and colours, saved in each checkpoint
+    palette: tuple[tuple[int, int, int], ...] = ()
 
 
 # --- the steps ---------------------------------------------------------------------------------------
@@ -120,6 +124,11 @@ def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: s
         )
     if pretrained is not None and not Path(pretrained).is_file():
         raise UsageError(f"--pretrained {pretrained} does not exist (a torchvision ResNet checkpoint, .pth)")
+    if recipe.class_weights is not None and len(recipe.class_weights) != recipe.num_classes:
+        raise UsageError(f"recipe {recipe.name}: {len(recipe.class_weights)} class weights for "
+                         f"{recipe.num_classes} classes")
+    if recipe.init and not Path(recipe.init).is_file():
+        raise UsageError(f"--init {recipe.init} does not exist (a checkpoint to fine-tune from)")
     if recipe.amp not in (None, *AMP_DTYPES):
         raise UsageError(f"amp must be fp16, bf16 or None, got {recipe.amp!r}")
     if recipe.batch_per_gpu < 2:
@@ -143,12 +152,17 @@ def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: s
 
 
 def build_datasets(recipe: Recipe, data_root: str | Path | None) -> tuple[SegmentationDataset, SegmentationDataset]:
-    """The training set (mmseg's augmentation) and the validation set of the recipe's dataset."""
+    """The training set (mmseg's augmentation) and the validation set of the recipe's dataset; a
+    folder or CamVid dataset is first read by the data checker and refused with its errors."""
+    options = FolderOptions(**recipe.data_options) if recipe.dataset == "folder" else None
+    if recipe.dataset in OWN_DATA_KINDS:
+        refuse_bad_data(check_data(data_root, recipe.dataset, options or FolderOptions(), progress=False))
     train_set = build_dataset(
         recipe.dataset, data_root, "train",
         train_pipeline(recipe.crop_size, recipe.scale, recipe.ratio_range, recipe.cat_max_ratio), seed=recipe.seed,
+        options=options,
     )
-    val_set = build_dataset(recipe.dataset, data_root, "val", eval_pipeline(recipe.eval_scale))
+    val_set = build_dataset(recipe.dataset, data_root, "val", eval_pipeline(recipe.eval_scale), options=options)
     if len(train_set.classes) != recipe.num_classes:
         raise UsageError(
             f"recipe {recipe.name} has {recipe.num_classes} classes, {train_set.name} {len(train_set.classes)}"
@@ -179,7 +193,7 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
         # fp16 runs on the CPU too (autocast and the scaler, slowly): what gpu-dryrun rehearses
         scaler=torch.amp.GradScaler(device.type, init_scale=recipe.loss_scale, enabled=recipe.amp == "fp16"),
         criterion=SegmentationLoss(recipe.loss, recipe.aux_weights, ohem_thresh=recipe.ohem_thresh,
-                                   ohem_min_kept=recipe.ohem_min_kept),
+                                   ohem_min_kept=recipe.ohem_min_kept, class_weights=recipe.class_weights),
         channels_last=channels_last,
     )
 
@@ -371,6 +385,7 @@ def model_checkpoint(run: Run, iteration: int, metrics: dict | None = None) -> C
     return Checkpoint(
         run.model.state_dict(), model_name=r.model, model_options=dict(r.model_options), recipe=r.to_dict(),
         iteration=iteration, metrics=metrics or {}, provenance=provenance(str(run.device)),
+        classes=list(run.classes) or None, palette=[list(c) for c in run.palette] or None,
     )
 
 
@@ -460,6 +475,7 @@ def train(
 
     train_set, val_set = build_datasets(recipe, data_root)
     run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
+    run.classes, run.palette = tuple(train_set.classes), tuple(tuple(c) for c in train_set.palette)
     start, best, last_checkpoint = 0, None, None
     if resume:
         start, best, last_checkpoint = resume_run(run, work_dir)
@@ -470,6 +486,10 @@ def train(
             f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
             f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
         )
+    if recipe.init and start == 0:  # fine-tuning: the checkpoint's weights wherever they fit
+        report = init_from(run.model, recipe.init)
+        if rank == 0:
+            print(report.summary(), flush=True)
     if start >= recipe.iters:  # nothing left to train
         return TrainResult(work_dir, start, best, last_checkpoint, log_path)
     if stop_after is not None and stop_after <= start:

@@ -30,6 +30,7 @@ def places(tmp_path, v2_checkpoint):
         "minicity": ["--out", str(tmp_path / "mc")],
         "eval": ["--checkpoint", str(v2_checkpoint), "--data", "minicity"],
         "zoo": ["verify", str(v2_checkpoint)],
+        "check-data": ["--data-root", str(folder)],
     }
     malformed = {
         a.positive_int: ["0", "-3", "x"], a.non_negative_int: ["-1", "1.5"], a.positive_float: ["0", "-0.1", "nan"],
@@ -38,6 +39,7 @@ def places(tmp_path, v2_checkpoint):
         a.existing_file: [str(tmp_path / "missing.pth"), str(folder)], a.input_file: [str(folder)],
         a.input_dir: [str(a_file)],
         a.output_file: [str(folder), str(a_file / "inside.csv")], a.output_dir: [str(a_file)],
+        a.rgb: ["1,2", "0,0,300", "red"], a.suffix: ["png", "a/b.png"],
         a.seeds: ["a,b", "-1"], _recipe: ["nope"], _variants: ["nope"], _backends: ["gpu"], _zoo_row: ["nope.pth"],
     }
     return valid, malformed

@@ -327,6 +327,8 @@ def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Che
 
 # --- fine-tuning from any checkpoint ---------------------------------------------------------------
 
+MIN_INIT_SHARE = 0.5  # of the model's parameters that must fit for init_from to accept a checkpoint
+
 
 @dataclass
 class InitReport:
@@ -368,11 +370,14 @@ def init_from(model: torch.nn.Module, source: str | Path | dict[str, Any]) -> In
     reshaped = [f"{k} {tuple(theirs[k].shape)} != {tuple(own[k].shape)}" for k in own
                 if k in theirs and theirs[k].shape != own[k].shape]
     absent = [k for k in own if k not in theirs]
-    if not loaded:
-        raise CheckpointError(f"--init {source}: no tensor of the checkpoint fits {type(model).__name__} "
-                              "(another architecture?)")
-    model.load_state_dict({k: theirs[k] for k in loaded}, strict=False)
     params = dict(model.named_parameters())
+    fitting = sum(params[k].numel() for k in loaded if k in params)
+    total = sum(p.numel() for p in params.values())
+    if fitting < MIN_INIT_SHARE * total:  # a few same-shaped BatchNorms of another architecture are no start
+        raise CheckpointError(
+            f"--init {source}: only {100 * fitting / total:.1f}% of the parameters of {type(model).__name__} fit the "
+            f"checkpoint (fine-tuning needs at least {100 * MIN_INIT_SHARE:.0f}%): a checkpoint of another "
+            "architecture?")
+    model.load_state_dict({k: theirs[k] for k in loaded}, strict=False)
     return InitReport(str(source) if isinstance(source, (str, Path)) else "the checkpoint", loaded, absent, reshaped,
-                      sum(params[k].numel() for k in loaded if k in params),
-                      sum(p.numel() for p in params.values()))
+                      fitting, total)

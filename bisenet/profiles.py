@@ -60,8 +60,8 @@ class Profile:
         sizes: whose sizes :meth:`pick` returns; default: ``name``.
         costs: how long the profile's slow steps take, by step (see :meth:`cost`): "minicity"
             (generating its MiniCity), "ablation-minicity" (the grid's), "train:<model>" (training
-            a model of ``recipes``), "ablation-run" (one run of the grid), each (seconds, what the
-            figure rests on).
+            a model of ``recipes``), "ablation-run" (one run of the grid), "own-data" (one
+            training run of chapter 19), each (seconds, what the figure rests on).
         source: where the choice of profile came from (set by :func:`current_profile`).
     """
 
@@ -144,7 +144,7 @@ _ABLATION_CPU_ITERS = 150
 _BUILD_MACHINE = "measured: 2-core AMD EPYC build machine, torch 2.13.0+cpu"
 _GPU_GUESS = "estimate, not measured: no GPU has run it yet"
 _SMOKE_COSTS = {"minicity": (1, _BUILD_MACHINE), "ablation-minicity": (1, _BUILD_MACHINE),
-                "train:bisenetv2": (10, _BUILD_MACHINE),
+                "train:bisenetv2": (10, _BUILD_MACHINE), "own-data": (3, _BUILD_MACHINE),
                 "train:bisenetv1-r18": (10, _BUILD_MACHINE), "ablation-run": (5, _BUILD_MACHINE)}
 
 _GPU_RECIPES = {
@@ -178,7 +178,7 @@ PROFILES: dict[str, Profile] = {
                    "ablation-minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build "
                                                      "machine's CPU (the same MiniCity: made once)"),
                    "train:bisenetv2": (12 * 60, _GPU_GUESS), "train:bisenetv1-r18": (15 * 60, _GPU_GUESS),
-                   "ablation-run": (12 * 60, _GPU_GUESS)},
+                   "ablation-run": (12 * 60, _GPU_GUESS), "own-data": (4 * 60, _GPU_GUESS)},
         ),
         Profile(
             "cpu", "cpu", MiniCitySpec(200, 30, (256, 512)),
@@ -196,7 +196,8 @@ PROFILES: dict[str, Profile] = {
             ablation_minicity=MiniCitySpec(200, 30, (128, 256)),
             costs={"minicity": (230 * 0.054, _BUILD_MACHINE), "ablation-minicity": (230 * 0.054 / 4, _BUILD_MACHINE),
                    "train:bisenetv2": (393, _BUILD_MACHINE),
-                   "train:bisenetv1-r18": (613, _BUILD_MACHINE), "ablation-run": (474, _BUILD_MACHINE)},
+                   "train:bisenetv1-r18": (613, _BUILD_MACHINE), "ablation-run": (474, _BUILD_MACHINE),
+                   "own-data": (25, _BUILD_MACHINE)},
         ),
         Profile(
             "smoke", "cpu", MiniCitySpec(8, 4, (64, 128)),

@@ -170,6 +170,8 @@ def _read_pair(image_path: Path, mask_path: Path, table: ClassTable, options: Fo
         acc.note("jpeg-mask" if "JPEG" in str(e) else "unreadable-mask", mask_path)
         return
     acc.modes[mode] += 1
+    if mode == "rgb-gray":
+        acc.note("rgb-gray", mask_path)
     if mode == "colour":
         ids, unknown = colour_ids(values, table, options.ignore_colour)
         if unknown:
@@ -198,6 +200,8 @@ _MESSAGES = {
     "no-image": ("error", "masks without an image of the same name: add the images or remove the masks"),
     "missing-file": ("error", "files the list file names that do not exist"),
     "size": ("error", "masks whose size differs from their image's (never resized to fit: re-export them)"),
+    "rgb-gray": ("warning", "RGB masks with three identical channels: read as index masks (value = class id); if "
+                            "they were meant as colour masks, their gray colours are in no class"),
 }
 
 
@@ -229,7 +233,6 @@ def _signatures(split: str, acc: _Split, table: ClassTable, options: FolderOptio
     """The classic mistakes recognised from a split's index values and modes."""
     problems = []
     values = acc.raw_index_values
-    rgb_gray = acc.modes.get("rgb-gray", 0)
     if values and values <= {0, 255} and 255 in values and not options.reduce_zero_label:
         problems.append(Problem("error", "binary-255", (
             f"{split}: the masks hold only 0 and 255: a binary mask saved as 0/255? 255 means 'ignore', so every "
@@ -245,10 +248,6 @@ def _signatures(split: str, acc: _Split, table: ClassTable, options: FolderOptio
             problems.append(Problem("warning", "no-zero", (
                 f"{split}: class 0 ({table.names[0]}) never appears: if the masks count from 1 and 0 means 'other', "
                 "pass --reduce-zero-label")))
-    if rgb_gray:
-        problems.append(Problem("warning", "rgb-gray", (
-            f"{split}: {rgb_gray} mask(s) are RGB with three identical channels: read as index masks (value = class "
-            "id); if they were meant as colour masks, their gray colours are in no class")))
     if split == "train":
         absent = [name for name, n in zip(table.names, acc.pixels, strict=True) if n == 0]
         if absent and sum(acc.modes.values()):

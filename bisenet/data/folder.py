@@ -394,12 +394,12 @@ def regroup(groups: dict[str, list[str]], classes: tuple[str, ...]) -> np.ndarra
 
 
 def write_split(dataset: SegmentationDataset, root: str | Path, split: str, lookup: np.ndarray, table: ClassTable,
-                colour_masks: bool = True) -> int:
+                colour_masks: bool = True, count: int | None = None) -> int:
     """Write ``dataset`` (any of the package's datasets) as split ``split`` of a folder dataset at
     ``root``: ``images/<split>/NAME.png`` and ``masks/<split>/NAME.png``, the masks' train ids
     mapped through ``lookup`` (:func:`regroup`) and saved as colour masks in ``table``'s colours
     (ignore as black, the default ``ignore_colour``, which must then be no class's colour) or as
-    index masks (ignore as 255). Also writes
+    index masks (ignore as 255); ``count``: only the first that many samples. Also writes
     ``classes.csv``. Returns the number of pairs written."""
     root = Path(root)
     if colour_masks and (0, 0, 0) in table.colours:
@@ -409,10 +409,11 @@ def write_split(dataset: SegmentationDataset, root: str | Path, split: str, look
     colours[: len(table)] = np.array(table.colours, dtype=np.uint8)
     for folder in ("images", "masks"):
         (root / folder / split).mkdir(parents=True, exist_ok=True)
-    for index in range(len(dataset)):
+    n = len(dataset) if count is None else min(count, len(dataset))
+    for index in range(n):
         image, label = dataset.load(index)
         name = f"{index:05d}.png"
         ids = lookup[label]
         Image.fromarray(image).save(root / "images" / split / name)
         Image.fromarray(colours[ids] if colour_masks else ids).save(root / "masks" / split / name)
-    return len(dataset)
+    return n

@@ -21,6 +21,7 @@ data, after the data checker has passed it.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -101,6 +102,7 @@ def data_recipe(
         ohem_min_kept=zoo.ohem_min_kept, class_weights=weights, init=str(init) if init else "",
         data_options=asdict(options) if kind == "folder" else {}, val_interval=every, checkpoint_interval=every,
         log_interval=min(zoo.log_interval, every), mmseg_config="", ssseg_config="", pretrained_backbone=False,
+        workers=min(zoo.workers, os.cpu_count() or 1),
         notes=f"derived from {zoo.name} for {n_train} training images of median size {height}x{width}",
     )
     return recipe, report

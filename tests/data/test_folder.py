@@ -166,3 +166,17 @@ def test_frequencies_count_pixels_and_images(tmp_path):
     expected = sum(np.bincount(_ids(i).ravel(), minlength=256)[:3] for i in range(3))
     assert report.frequencies("train").pixels.tolist() == expected.tolist()
     assert report.frequencies("train").images.tolist() == [3, 3, 3] and report.typical_size() == (32, 48)
+
+
+def test_the_dataset_kind_is_recognised_from_the_root(tmp_path, minicity, make_cityscapes_tree):
+    from bisenet.data import resolve_dataset_kind
+    from bisenet.errors import UsageError
+
+    assert detect_dataset(minicity) == "minicity"
+    make_cityscapes_tree(tmp_path / "city", "val", n=1)
+    assert detect_dataset(tmp_path / "city") == "cityscapes"
+    (tmp_path / "coco" / "images" / "train2017").mkdir(parents=True)
+    assert detect_dataset(tmp_path / "coco") == "cocostuff"
+    with pytest.raises(UsageError, match="cannot tell which dataset .* give --data"):
+        resolve_dataset_kind(None, tmp_path)
+    assert resolve_dataset_kind("cityscapes", tmp_path) == "cityscapes"  # a name given is kept

@@ -153,6 +153,7 @@ def export_onnx(
     check: Callable[[Path], object] | None = None,
     classes: Sequence[str] | None = None,
     palette: Sequence[Sequence[int]] | None = None,
+    batch: int = 1,
 ) -> Path:
     """Export ``model`` (optimised first: folded BN, no booster heads) to ONNX.
 
@@ -161,10 +162,11 @@ def export_onnx(
     are written into the model's metadata (``metadata_props`` "classes" and "palette", JSON lists;
     ONNX Runtime's ``session.get_modelmeta().custom_metadata_map``). ``check(file)``, when given,
     runs on the exported file before it takes ``path``'s place: if it raises, nothing is left at
-    ``path``. Returns the path written."""
+    ``path``. ``batch``: the example input's (fixed) batch size without ``dynamic``. Returns the
+    path written."""
     path = Path(path)
     wrapped = ExportWrapper(optimize(model, fold_bn=fold_bn), argmax).eval()
-    x = torch.randn(1, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
+    x = torch.randn(batch, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
     dynamic_axes = None
     if dynamic:
         dynamic_axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", **({1: "height", 2: "width"} if argmax else {2: "height", 3: "width"})}}

@@ -5,8 +5,18 @@ so that drift of the machine hits all of them alike: their ratios hold even when
 do not. Timed end to end: from a normalised input tensor to logits at the input size.
 
 Backends: ``eager`` (PyTorch as is), ``compile`` (``torch.compile``), ``onnxruntime`` (the model
-exported to ONNX and run by ONNX Runtime's CPU provider). ``fold_bn``/``channels_last`` apply
+exported to ONNX and run by ONNX Runtime's CPU provider), ``onnxruntime-int8`` (that graph
+quantised to int8 by :func:`bisenet.quantize.quantize_int8`; calibrated on random inputs, which
+gives the same operators and so the same speed, not a meaningful accuracy: ``bisenet export
+--int8`` calibrates on images), and, where ``onnxruntime-gpu`` is installed, ``onnxruntime-cuda``
+and ``onnxruntime-tensorrt`` (its CUDA and TensorRT execution providers; the input is copied
+from host memory in each run). ``fold_bn``/``channels_last`` apply
 :func:`bisenet.deploy.optimize` first.
+
+Protocols: ``full`` times inference at each given size. ``paper`` times what the papers' speed
+tables time: BiSeNet V2's paper infers at 512x1024 and resizes the logits to
+2048x1024; BiSeNet V1's tables use 768x1536 and 1024x2048 inputs, the logits again at 1024x2048
+(:data:`PAPER_PROTOCOL`); each at batch 1 (latency) and batch 8 (throughput).
 """
 
 from __future__ import annotations
@@ -26,7 +36,19 @@ from bisenet.errors import UsageError
 from bisenet.models import build_model
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-BACKENDS = ("eager", "compile", "onnxruntime")
+BACKENDS = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
+ORT_PROVIDERS = {"onnxruntime": ["CPUExecutionProvider"], "onnxruntime-int8": ["CPUExecutionProvider"],
+                 "onnxruntime-cuda": ["CUDAExecutionProvider"],
+                 "onnxruntime-tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider"]}
+PAPER_OUTPUT = (1024, 2048)  # (H, W) the logits are resized to in the papers' protocol
+PAPER_PROTOCOL = {"bisenetv2": [(512, 1024)], "bisenetv2-large": [(512, 1024)],
+                  "bisenetv1": [(768, 1536), (1024, 2048)]}
+PAPER_BATCHES = (1, 8)
+
+
+def paper_sizes(model: str) -> list[tuple[int, int]]:
+    """The input sizes the papers time ``model`` at (V1: both of its tables' sizes)."""
+    return PAPER_PROTOCOL.get(model, PAPER_PROTOCOL["bisenetv1"] if model.startswith("bisenetv1") else [(512, 1024)])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -49,25 +71,47 @@ def make_runner(
     fold_bn: bool = False,
     channels_last: bool = False,
     workdir: Path | None = None,
+    output_size: tuple[int, int] | None = None,
 ) -> Callable[[], object]:
-    """A zero-argument function that runs one inference of ``model`` on ``x`` the chosen way."""
+    """A zero-argument function that runs one inference of ``model`` on ``x`` the chosen way
+    (and, with ``output_size``, resizes the logits to it bilinearly, as the papers' protocol)."""
+    import torch.nn.functional as F
+
     from bisenet.deploy import export_onnx, optimize
 
     if backend not in BACKENDS:
         raise UsageError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if dtype not in DTYPES:
         raise UsageError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-    if backend == "onnxruntime":
+
+    def resized(logits: torch.Tensor) -> torch.Tensor:
+        if output_size is None:
+            return logits
+        return F.interpolate(logits, size=output_size, mode="bilinear", align_corners=False)
+
+    if backend.startswith("onnxruntime"):
         import onnxruntime as ort
 
-        if dtype != "fp32" or x.device.type != "cpu":
-            raise UsageError("the onnxruntime backend is measured in fp32 on the CPU")
-        path = export_onnx(model, Path(workdir or tempfile.mkdtemp()) / "model.onnx", size=tuple(x.shape[-2:]), fold_bn=fold_bn)
+        if dtype != "fp32":
+            raise UsageError(f"the {backend} backend runs the fp32 graph (or its int8 quantisation): use --dtype fp32")
+        missing = [p for p in ORT_PROVIDERS[backend] if p not in ort.get_available_providers()]
+        if missing:
+            raise UsageError(f"{backend} needs onnxruntime's {missing[0]}, which this onnxruntime lacks (available: "
+                             f"{', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a GPU machine")
+        workdir = Path(workdir or tempfile.mkdtemp())
+        path = export_onnx(model, workdir / "model.onnx", size=tuple(x.shape[-2:]), fold_bn=fold_bn, batch=x.shape[0])
+        if backend == "onnxruntime-int8":
+            from bisenet.quantize import RandomImages, quantize_int8
+
+            path = quantize_int8(path, workdir / "model-int8.onnx",
+                                 RandomImages(4, tuple(x.shape[-2:]), batch=x.shape[0]))
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        feed = {"input": x.numpy()}
-        return lambda: session.run(None, feed)
+        session = ort.InferenceSession(str(path), options, providers=ORT_PROVIDERS[backend])
+        feed = {"input": x.cpu().numpy()}
+        if output_size is None:
+            return lambda: session.run(None, feed)
+        return lambda: resized(torch.from_numpy(session.run(None, feed)[0]))
     net = optimize(model, fold_bn=fold_bn, channels_last=channels_last) if (fold_bn or channels_last) else model.eval()
     net = net.to(device=x.device, dtype=DTYPES[dtype])
     inp = x.to(DTYPES[dtype])
@@ -78,7 +122,7 @@ def make_runner(
 
     def run() -> object:
         with torch.inference_mode():
-            return net(inp)
+            return resized(net(inp))
 
     return run
 
@@ -113,19 +157,40 @@ def benchmark(
     backends: tuple[str, ...] = ("eager",),
     fold_bn: bool = False,
     channels_last: bool = False,
+    protocol: str = "full",
 ) -> pd.DataFrame:
     """Time every (model, backend) at each size, interleaved; one row per (model, backend, size).
 
     ``models`` is a mapping name -> module, or a list of registered names (built for inference,
-    without auxiliary heads). Columns: model, backend, size, batch, dtype, median_ms, p10_ms,
-    p90_ms, images_per_s (batch / median), runs.
+    without auxiliary heads). ``protocol`` "paper" replaces ``sizes`` and ``batch`` by the papers'
+    (see the module docstring). Columns: model, backend, protocol, size, batch, dtype, median_ms,
+    p10_ms, p90_ms, images_per_s (batch / median), runs.
     """
+    if protocol not in ("full", "paper"):
+        raise UsageError(f"protocol must be full or paper, got {protocol!r}")
     if runs < 1 or warmup < 0 or batch < 1:
         raise UsageError(f"need runs >= 1, warmup >= 0, batch >= 1; got {runs}, {warmup}, {batch}")
     dev = torch.device(device)
     if not isinstance(models, Mapping):
         models = {name: build_model(name, aux_heads=False) for name in models}
     models = {name: m.to(dev).eval() for name, m in models.items()}
+    if protocol == "paper":  # (sizes, batches) per model: each group is timed interleaved on its own
+        groups = [({name: m}, paper_sizes(name), PAPER_BATCHES) for name, m in models.items()]
+    else:
+        groups = [(models, sizes, (batch,))]
+    rows = []
+    for group, group_sizes, batches in groups:
+        for b in batches:
+            rows += _time_group(group, group_sizes, b, warmup, runs, dev, dtype, backends, fold_bn, channels_last,
+                                protocol)
+    return pd.DataFrame(rows)
+
+
+def _time_group(models, sizes, batch, warmup, runs, dev, dtype, backends, fold_bn, channels_last,
+                protocol) -> list[dict]:
+    output_size = PAPER_OUTPUT if protocol == "paper" else None
+    what = (f"paper: logits resized to {PAPER_OUTPUT[0]}x{PAPER_OUTPUT[1]}" if output_size else "full: logits at the "
+            "input size")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for h, w in sizes:
@@ -135,7 +200,8 @@ def benchmark(
                 for backend in backends:
                     workdir = Path(tmp) / f"{name}-{backend}-{h}x{w}"
                     workdir.mkdir()
-                    runners[(name, backend)] = make_runner(m, x, backend, dtype, fold_bn, channels_last, workdir)
+                    runners[(name, backend)] = make_runner(m, x, backend, dtype, fold_bn, channels_last, workdir,
+                                                           output_size)
             try:
                 times = time_interleaved(runners, warmup, runs, dev)
             except (RuntimeError, MemoryError) as e:
@@ -147,12 +213,13 @@ def benchmark(
             for (name, backend), t in times.items():
                 med = statistics.median(t)
                 rows.append(dict(
-                    model=name, backend=backend, size=f"{h}x{w}", batch=batch, dtype=dtype,
+                    model=name, backend=backend, protocol=what, size=f"{h}x{w}", batch=batch,
+                    dtype="int8" if backend == "onnxruntime-int8" else dtype,
                     fold_bn=fold_bn, channels_last=channels_last,
                     median_ms=med * 1e3, p10_ms=percentile(t, 0.1) * 1e3, p90_ms=percentile(t, 0.9) * 1e3,
                     images_per_s=batch / med, runs=runs,
                 ))
-    return pd.DataFrame(rows)
+    return rows
 
 
 def plot_benchmark(table: pd.DataFrame, title: str = ""):

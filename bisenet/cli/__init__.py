@@ -67,7 +67,7 @@ def _variants(text: str) -> str:
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    known = ("eager", "compile", "onnxruntime")
+    known = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names or any(n not in known for n in names):
         raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")
@@ -109,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=a.sizes, default=[(512, 1024)], help="HxW[,HxW...]")
     p.add_argument("--batch", type=a.positive_int, default=1)
     p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
-    p.add_argument("--backend", type=_backends, default=("eager",), help="comma-separated: eager, compile, onnxruntime")
+    p.add_argument("--backend", type=_backends, default=("eager",),
+                   help="comma-separated: eager, compile, onnxruntime, onnxruntime-int8 (and with onnxruntime-gpu: "
+                        "onnxruntime-cuda, onnxruntime-tensorrt)")
+    p.add_argument("--protocol", choices=["full", "paper"], default="full",
+                   help="full: the --size inputs (default); paper: the papers' sizes, logits resized to 2048x1024, "
+                        "batch 1 and 8 (--size and --batch then unused)")
     p.add_argument("--fold-bn", action="store_true", help="fold BatchNorm into the convolutions first")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--warmup", type=a.non_negative_int, default=3)
@@ -129,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--argmax", action="store_true", help="end the graph in an ArgMax (class ids)")
     p.add_argument("--dynamic", action="store_true", help="free batch, height and width")
     p.add_argument("--opset", type=a.opset, default=17, help="ONNX opset, 11 to 20 (default 17)")
+    p.add_argument("--int8", action="store_true",
+                   help="static int8 quantisation (QDQ, per-channel weights) calibrated on --calibration's images")
+    p.add_argument("--calibration", type=a.input_dir, help="--int8: a dataset root whose training images calibrate")
+    p.add_argument("--calibration-images", type=a.positive_int, default=32, help="--int8: how many (default 32)")
+    p.add_argument("--calibration-method", choices=["minmax", "entropy", "percentile"], default="percentile",
+                   help="--int8: how activation ranges are set (default percentile, the most accurate measured)")
     p.set_defaults(func=commands.cmd_export)
 
     p = sub.add_parser("convert", help="convert an mmsegmentation, CoinCheung or sssegmentation checkpoint to this package's")
@@ -251,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a checkpoint: mIoU, per-class IoU (whole, slide or ms+flip)")
     p.add_argument("--model", type=a.model_name, help="the checkpoint's model: read off the file when omitted, checked against it when given")
-    p.add_argument("--checkpoint", required=True, type=a.existing_file, help="a bisenet or mmsegmentation checkpoint")
+    p.add_argument("--checkpoint", type=a.existing_file, help="the checkpoint to evaluate (any layout the package reads)")
+    p.add_argument("--onnx", type=a.existing_file, help="or an exported graph (fp32 or int8; logits, not --argmax)")
     p.add_argument("--data", choices=["cityscapes", "minicity", "cocostuff", "folder", "camvid"],
                    help="the dataset (default: recognised from --data-root)")
     p.add_argument("--data-root", type=a.input_dir, help="dataset root (cityscapes: default $CITYSCAPES_DATASET)")

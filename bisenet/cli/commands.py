@@ -55,7 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     info = provenance(str(device))
     table = benchmark(args.model, args.size, args.batch, args.warmup, args.runs, str(device), args.dtype,
-                      args.backend, args.fold_bn, args.channels_last)
+                      args.backend, args.fold_bn, args.channels_last, protocol=args.protocol)
     print("; ".join(f"{k}: {v}" for k, v in info.items()))
     print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, configurations interleaved")
     print(table.drop(columns=["runs"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
@@ -86,6 +86,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
         model = build_model(args.model, aux_heads=False).eval()
+    if args.int8:
+        return _export_int8(args, model, classes, palette)
+    if args.calibration:
+        raise UsageError("--calibration is for --int8")
     checks = []
     path = export_onnx(model, args.onnx, args.size, argmax=args.argmax, dynamic=args.dynamic, opset=args.opset,
                        classes=classes, palette=palette,
@@ -94,6 +98,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     for line in checks:
         print(line)
+    return 0
+
+
+def _export_int8(args: argparse.Namespace, model, classes, palette) -> int:
+    """``export --int8``: the fp32 graph, then its static int8 quantisation calibrated on the
+    training images of ``--calibration``; prints how often int8 and PyTorch agree."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from bisenet.data import build_dataset, eval_pipeline, resolve_dataset_kind
+    from bisenet.deploy import export_onnx
+    from bisenet.errors import UsageError
+    from bisenet.quantize import CalibrationImages, int8_agreement, quantize_int8
+
+    if args.calibration is None:
+        raise UsageError("--int8 needs --calibration DATA_ROOT (images to set the activation ranges from: the "
+                         "training split of MiniCity, Cityscapes or a folder dataset)")
+    if args.argmax:
+        raise UsageError("--int8 quantises the logits graph: drop --argmax")
+    kind = resolve_dataset_kind(None, args.calibration)
+    images = build_dataset(kind, args.calibration, "train", eval_pipeline(None))
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", args.size, dynamic=args.dynamic, opset=args.opset,
+                           classes=classes, palette=palette)
+        path = quantize_int8(fp32, args.onnx, CalibrationImages(images, args.calibration_images, args.size),
+                             method=args.calibration_method)
+    probe = CalibrationImages(images, 2, args.size)
+    shown = [torch.from_numpy(probe.get_next()["input"]) for _ in range(probe.count)]
+    print(f"wrote {path} (int8, {args.calibration_method} calibration on {min(args.calibration_images, len(images))} "
+          f"{kind} training image(s) at {args.size[0]}x{args.size[1]}; Resize kept in float)")
+    print(f"int8 and PyTorch fp32 agree on {100 * int8_agreement(model, path, shown):.2f} % of the pixels of "
+          f"{len(shown)} calibration image(s)")
     return 0
 
 
@@ -144,24 +182,32 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.atomic import write_json
-    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
+    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline, resolve_dataset_kind
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
     from bisenet.errors import UsageError
-    from bisenet.interop import load_model
-    from bisenet.models import model_spec
 
-    from bisenet.data import resolve_dataset_kind
+    if (args.checkpoint is None) == (args.onnx is None):
+        raise UsageError("give --checkpoint FILE (a PyTorch checkpoint) or --onnx FILE (an exported graph), one of them")
+    if args.onnx is not None:  # an exported graph (fp32 or int8), run by onnxruntime on the CPU
+        from bisenet.quantize import OnnxSegmenter
 
-    device = resolve_device(args.device)
-    model = load_model(args.checkpoint, args.model).to(device)
-    model_name = model_spec(model)[0]
+        device = resolve_device("cpu")
+        model = OnnxSegmenter(args.onnx)
+        model_name = f"onnx: {args.onnx.name}"
+    else:
+        from bisenet.interop import load_model
+        from bisenet.models import model_spec
+
+        device = resolve_device(args.device)
+        model = load_model(args.checkpoint, args.model).to(device)
+        model_name = model_spec(model)[0]
     args.data = resolve_dataset_kind(args.data, args.data_root)
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
     dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale),
                             options=folder_options(args) if args.data == "folder" else None)
     if len(dataset.classes) != model.num_classes:
-        raise UsageError(f"{args.checkpoint} predicts {model.num_classes} classes, {dataset.name} has "
+        raise UsageError(f"{args.checkpoint or args.onnx} predicts {model.num_classes} classes, {dataset.name} has "
                          f"{len(dataset.classes)}: another dataset's model?")
     if args.mode != "slide" and (args.crop or args.stride):
         raise UsageError(f"--crop and --stride are the windows of --mode slide; --mode {args.mode} would ignore them")
@@ -171,7 +217,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{model_name} on {dataset.name}, mode {args.mode}: {metrics.summary()}")
     print(metrics.to_dataframe().round(2).to_string())
     if args.json:
-        path = write_json(args.json, {"model": model_name, "checkpoint": str(args.checkpoint), "data": args.data,
+        path = write_json(args.json, {"model": model_name, "checkpoint": str(args.checkpoint or args.onnx),
+                                      "data": args.data,
                                       "split": args.split, "mode": args.mode, **metrics.__dict__})
         print(f"wrote {path}")
     return 0

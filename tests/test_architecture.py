@@ -15,7 +15,7 @@ LAYERS = {
     "errors": 0, "atomic": 0, "analysis.provenance": 0,
     "layers": 1, "models": 1,
     "data": 2, "losses": 2, "metrics": 2,
-    "checkpoint": 3, "interop": 3, "deploy": 3, "safe_load": 3,
+    "checkpoint": 3, "interop": 3, "deploy": 3, "safe_load": 3, "quantize": 3,
     "recipes": 4, "cache": 4, "profiles": 4, "devices": 4, "results": 4,
     "engine": 5,
     "analysis": 6, "predict": 6, "trained": 6, "ablation": 6, "zoo": 6,

@@ -54,6 +54,8 @@ def test_bad_int8_and_onnx_requests_are_explained(trained, tmp_path, capsys):
     assert "--int8 needs --calibration" in capsys.readouterr().err
     assert main(["eval", "--data", "minicity"]) == 2
     assert "give --checkpoint FILE" in capsys.readouterr().err
+    assert main(["eval", "--onnx", str(trained), "--device", "cuda", "--data", "minicity"]) == 2
+    assert "runs the graph with ONNX Runtime on the CPU" in capsys.readouterr().err
     argmax = tmp_path / "ids.onnx"
     assert main(["export", "--checkpoint", str(trained), "--onnx", str(argmax), "--size", "64x128", "--argmax"]) == 0
     with pytest.raises(UsageError, match="not logits"):

@@ -192,6 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.onnx is not None:  # an exported graph (fp32 or int8), run by onnxruntime on the CPU
         from bisenet.quantize import OnnxSegmenter
 
+        if (args.device or "cpu") != "cpu" or args.model:
+            raise UsageError("--onnx runs the graph with ONNX Runtime on the CPU, and the graph says what it is: "
+                             "drop --device and --model")
         device = resolve_device("cpu")
         model = OnnxSegmenter(args.onnx)
         model_name = f"onnx: {args.onnx.name}"

@@ -269,7 +269,7 @@ def check(root: str | Path, splits: tuple[str, ...] = ("train", "val"), options:
             :class:`DatasetError`: nothing can be checked without it).
         progress: a progress bar per split. Default True.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     root = Path(root).expanduser()
     if not root.is_dir():

@@ -176,5 +176,10 @@ class OnnxSegmenter(nn.Module):
         yield self._device
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        expected = self.session.get_inputs()[0].shape
+        for axis, (want, got) in enumerate(zip(expected, images.shape)):
+            if isinstance(want, int) and want != got:
+                raise UsageError(f"{self.path} was exported for inputs {list(expected)}, got {list(images.shape)} "
+                                 f"(axis {axis}): export it with --dynamic to run it at any size")
         logits = self.session.run(None, {"input": images.detach().float().cpu().numpy()})[0]
         return torch.from_numpy(logits).to(images.device)  # (N, C, H, W)

@@ -60,6 +60,10 @@ def test_bad_int8_and_onnx_requests_are_explained(trained, tmp_path, capsys):
     assert main(["export", "--checkpoint", str(trained), "--onnx", str(argmax), "--size", "64x128", "--argmax"]) == 0
     with pytest.raises(UsageError, match="not logits"):
         OnnxSegmenter(argmax)
+    fixed = tmp_path / "fixed.onnx"
+    assert main(["export", "--checkpoint", str(trained), "--onnx", str(fixed), "--size", "64x128"]) == 0
+    with pytest.raises(UsageError, match="export it with --dynamic"):
+        OnnxSegmenter(fixed)(torch.randn(1, 3, 64, 96))
 
 
 def test_bench_int8_backend_and_paper_protocol(monkeypatch):

@@ -275,12 +275,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
                      workers=args.workers, seed=args.seed, bn_momentum_per_iteration=args.bn_momentum_per_iteration)
+    overrides.update(loss=args.loss)  # (with --model already in the derived recipe; on --resume they still count)
     if args.model:
         recipe = _own_data_recipe(args)
-        overrides.update(iters=None, loss=None)  # already in the derived recipe
     elif args.recipe:
         recipe = get_recipe(args.recipe)
-        overrides.update(loss=args.loss, init=str(args.init) if args.init else None)
+        overrides.update(init=str(args.init) if args.init else None)
+        if args.class_weights != "none":
+            raise UsageError("--class-weights is for your own data (--model with --data-root)")
         for flag in ("epochs", "crop", "batch"):
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag} is for your own data (--model with --data-root); with --recipe use "

@@ -33,6 +33,7 @@ from bisenet.data.folder import (
     FolderOptions,
     colour_ids,
     find_pairs,
+    gray_as_colour,
     index_ids,
     read_classes,
     read_mask_values,
@@ -169,6 +170,7 @@ def _read_pair(image_path: Path, mask_path: Path, table: ClassTable, options: Fo
     except DatasetError as e:
         acc.note("jpeg-mask" if "JPEG" in str(e) else "unreadable-mask", mask_path)
         return
+    values, mode = gray_as_colour(values, mode, table, options)
     acc.modes[mode] += 1
     if mode == "rgb-gray":
         acc.note("rgb-gray", mask_path)

@@ -274,11 +274,23 @@ def index_ids(values: np.ndarray, options: FolderOptions) -> np.ndarray:
     return ids
 
 
+def gray_as_colour(values: np.ndarray, mode: str, table: ClassTable, options: FolderOptions) -> tuple[np.ndarray, str]:
+    """An RGB mask with three equal channels is an index mask saved as RGB, unless every gray in
+    it is a class colour or the ignore colour (an all-black colour mask, or CamVid's gray sky):
+    then it is the colour mask it looks like. Returns (values, mode) to decode."""
+    if mode != "rgb-gray":
+        return values, mode
+    colours = set(table.colours) | {tuple(options.ignore_colour)}
+    if all((int(v),) * 3 in colours for v in np.unique(values)):
+        return np.repeat(values[..., None], 3, axis=2), "colour"
+    return values, mode
+
+
 def mask_to_ids(path: Path, table: ClassTable, options: FolderOptions) -> tuple[np.ndarray, str]:
     """A mask file as (H, W) class ids (255 = ignore) and its storage mode; values outside the
     class table, and unknown colours unless ``unknown_colour="ignore"``, raise
     :class:`DatasetError` naming the file and the values."""
-    values, mode = read_mask_values(path)
+    values, mode = gray_as_colour(*read_mask_values(path), table, options)
     if mode == "colour":
         ids, unknown = colour_ids(values, table, options.ignore_colour)
         if unknown and options.unknown_colour == "error":

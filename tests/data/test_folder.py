@@ -180,3 +180,17 @@ def test_the_dataset_kind_is_recognised_from_the_root(tmp_path, minicity, make_c
     with pytest.raises(UsageError, match="cannot tell which dataset .* give --data"):
         resolve_dataset_kind(None, tmp_path)
     assert resolve_dataset_kind("cityscapes", tmp_path) == "cityscapes"  # a name given is kept
+
+
+def test_gray_colour_masks_stay_colour_masks(tmp_path):
+    """An all-black colour mask (nothing labelled) and one of a gray class colour are colour masks,
+    not index masks that happen to be RGB."""
+    root = tmp_path / "g"
+    write_classes(root / "classes.csv", ClassTable(("sky", "road"), ((128, 128, 128), (128, 64, 128))))
+    for name, rgb in (("black", (0, 0, 0)), ("sky", (128, 128, 128))):
+        _save(root / "images" / "train" / f"{name}.png", np.zeros((8, 8, 3), dtype=np.uint8))
+        _save(root / "masks" / "train" / f"{name}.png", np.full((8, 8, 3), rgb, dtype=np.uint8))
+    dataset = FolderDataset(root, "train")
+    labels = {p.stem: dataset.load(i)[1] for i, (p, _) in enumerate(dataset.samples)}
+    assert (labels["black"] == 255).all() and (labels["sky"] == 0).all()
+    assert check(root, splits=("train",), progress=False).modes["train"] == {"colour": 2}

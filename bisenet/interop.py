@@ -288,13 +288,14 @@ def foreign_layout(state: dict[str, torch.Tensor]) -> str | None:
     return None
 
 
-def load_model(source: str | Path | dict[str, Any], name: str | None = None, aux_heads: bool = False) -> SegmentationModel:
+def load_model(source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None,
+               aux_heads: bool = False) -> SegmentationModel:
     """The model of any checkpoint the package reads, in eval mode: its own (the model it names),
     mmseg's (``name`` when given, else the architecture read off the keys), CoinCheung's and
     sssegmentation's (renamed, with their model options). ``bisenet eval``, ``predict`` and
     ``export`` load through it. A ``name`` that disagrees with a foreign file's architecture
     raises :class:`CheckpointError`."""
-    checkpoint = load_checkpoint(source)
+    checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
     where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
     layout = foreign_layout(checkpoint.state_dict)
     if layout is None:

@@ -77,8 +77,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         from bisenet.checkpoint import load_checkpoint
         from bisenet.interop import load_model
 
-        model = load_model(args.checkpoint, args.model)
-        saved = load_checkpoint(args.checkpoint)
+        saved = load_checkpoint(args.checkpoint)  # read once: the weights and the class names and colours
+        model = load_model(saved, args.model)
         classes, palette = saved.classes, saved.palette
     elif args.model is None:
         raise UsageError("export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
@@ -156,8 +156,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from bisenet.checkpoint import load_checkpoint
 
     device = resolve_device(args.device)
-    model = load_model(args.checkpoint, args.model).to(device)
-    palette = load_checkpoint(args.checkpoint).palette  # a folder dataset's classes.csv colours, if trained here
+    saved = load_checkpoint(args.checkpoint)  # read once: the weights and a folder dataset's colours
+    model = load_model(saved, args.model).to(device)
+    palette = saved.palette
     written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device,
                              palette=palette)
     print(f"wrote {len(written)} file(s) to {args.out}")

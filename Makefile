@@ -10,6 +10,11 @@ TORCH_SPEC ?= torch==2.13.0
 # default is ~/.cache/bisenet; the book passes the repository's folder in
 BOOK_CACHE ?= $(CURDIR)/.cache/bisenet
 SMOKE_CACHE := $(CURDIR)/_build/smoke/cache
+# `make book SOLUTIONS=0` (or `make book-students`) builds the students' edition instead: the same
+# book without the exercises' solutions, into _build/students/_build/html (tools/strip_solutions.py);
+# it reuses the full build's executed notebooks (their code is the same) when the full book was built
+SOLUTIONS  ?= 1
+STUDENTS   := _build/students
 # the tests (and, under nbmake, the notebooks) run in TEST_WORKERS processes of one thread each
 # (pytest-xdist): on the 2-core build machine about 1.6x faster than one two-thread process, as
 # most of the suite is Python overhead on small tensors. TEST_WORKERS=0 runs them in make's process.
@@ -18,11 +23,12 @@ PARALLEL    = OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.bisenet-installed
 
-.PHONY: help setup test book clean
+.PHONY: help setup test book book-full book-students clean
 
 help:
-	@echo "make test   set up $(VENV) if needed, then run every test (package, CLI, the GPU check's dry run, every notebook in the smoke and gpu-dryrun profiles)"
-	@echo "make book   set up $(VENV) if needed, then build the book strictly into _build/html"
+	@echo "make test           set up $(VENV) if needed, then run every test (package, CLI, the GPU check's dry run, every notebook in the smoke and gpu-dryrun profiles)"
+	@echo "make book           set up $(VENV) if needed, then build the book strictly into _build/html, with a slide deck per chapter in _build/html/slides"
+	@echo "make book-students  the same book without the exercises' solutions, into $(STUDENTS)/_build/html (also: make book SOLUTIONS=0)"
 
 setup: $(STAMP)
 
@@ -41,6 +47,7 @@ test: $(STAMP)
 		echo "Chromium found: building the book in the smoke profile (executes every notebook) and checking it"; \
 		rm -rf _build/smoke && \
 		BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/smoke && \
+		$(BIN)/python tools/slides.py --executed _build/smoke/_build/jupyter_execute --html _build/smoke/_build/html && \
 		$(BIN)/python tools/check_book.py --build _build/smoke/_build/html; \
 	else \
 		echo "Chromium not installed: running the notebooks under nbmake (the built-book check runs in 'make book')"; \
@@ -50,10 +57,25 @@ test: $(STAMP)
 	@# smoke sizes on the CPU (bisenet/profiles.py), sharing the smoke cache's MiniCity
 	BISENET_PROFILE=gpu-dryrun BISENET_CACHE=$(SMOKE_CACHE) $(PARALLEL) --nbmake notebooks
 
-book: $(STAMP)
+ifeq ($(SOLUTIONS),0)
+book: book-students
+else
+book: book-full
+endif
+
+book-full: $(STAMP)
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python tools/slides.py --executed _build/jupyter_execute --html _build/html
 	$(BIN)/python tools/check_book.py
+
+# the sources are copied without solutions into $(STUDENTS)/source, then built like the full book
+book-students: $(STAMP)
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache
+	$(BIN)/python tools/strip_solutions.py --out $(STUDENTS)/source --cache $(CURDIR)/_build/.jupyter_cache
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/jupyter-book build $(STUDENTS)/source -W -n --keep-going --path-output $(STUDENTS)
+	$(BIN)/python tools/slides.py --executed $(STUDENTS)/_build/jupyter_execute --html $(STUDENTS)/_build/html --toc $(STUDENTS)/source/_toc.yml
+	$(BIN)/python tools/check_book.py --build $(STUDENTS)/_build/html --toc $(STUDENTS)/source/_toc.yml --students
 
 clean:
 	rm -rf _build

@@ -14,8 +14,9 @@ it stopped (and an interrupted run from its last checkpoint)::
     bisenet ablate --scale cpu --seeds 0,1,2 --csv book/data/ablations_cpu.csv
 
 A scale is a profile (``bisenet.profiles``): its ``ablation`` recipe and ``ablation_minicity``
-data. The paper's numbers are Cityscapes val mIoU from the V2 paper's Table 2 and Table 3a (Yu et
-al., IJCV 2021), as quoted by secondary sources (the paper's own text could not be checked here);
+data. The paper's numbers are the Cityscapes val mIoU of the V2 paper's Table 2 and Table 3a, and
+Table 3a's GFLOPs (Yu et al., "BiSeNet V2", IJCV 2021, arXiv:2004.02147, Sec. 5.1); they were
+transcribed from quotations of those tables, not checked against the published text digit by digit;
 the runs here are on whatever data the scale uses (MiniCity, synthetic, unless Cityscapes is
 given): only the *differences* between rows can be compared with the paper's.
 """
@@ -47,11 +48,11 @@ class Variant:
     name: str
     table: str  # "Table 2", "Table 3a" or "Table 2 / 3a"
     label: str  # the row's name in the paper
-    paper_miou: float  # Cityscapes val mIoU (%), the V2 paper's Table 2 / 3a, as quoted
+    paper_miou: float  # Cityscapes val mIoU (%) in the V2 paper's Table 2 or 3a
     model_options: dict = field(default_factory=dict)
     booster: bool = False
     loss: str = "ce"
-    paper_gflops: float | None = None  # Table 3a only; 1/16 is not quoted
+    paper_gflops: float | None = None  # Table 3a only (lambda = 1/2, 1/4, 1/8); None for 1/16
 
     def recipe(self, base: Recipe, seed: int) -> Recipe:
         """``base`` with this variant's options, booster, loss and ``seed``."""

@@ -205,7 +205,7 @@ def verify_onnx(
     model: SegmentationModel, path: str | Path, size: tuple[int, int], argmax: bool = False, dynamic: bool = False
 ) -> list[str]:
     """Run the exported graph with ONNX Runtime beside ``model`` on random inputs (at ``size``,
-    and with ``dynamic`` at two larger sizes, one not divisible by 32) and say how far they agree:
+    and with ``dynamic`` at two larger sizes, one whose sides are not multiples of 32) and say how far they agree:
     one line per size (the share of equal class ids with ``argmax``, else the largest logit
     difference relative to the largest logit). Without onnxruntime, one line saying so. A graph
     that disagrees (logits off by more than 1e-3 relative, or class ids on fewer than 99 % of the
@@ -221,8 +221,9 @@ def verify_onnx(
     h, w = size
     lines = []
     device = next(model.parameters()).device
-    # larger sizes than asked for; one not divisible by 32, unless the model needs multiples of 32
-    others = [(h + 32, w + 64)] + ([(h + 13, w + 7)] if getattr(model, "size_divisor", 1) == 1 else [])
+    # larger sizes than asked for; one whose sides are not multiples of 32, unless the model has a
+    # fixed upsampling (then only some sides fit: bisenet.models.base.side_aligns)
+    others = [(h + 32, w + 64)] + ([(h + 13, w + 7)] if getattr(model, "fixed_upsampling", None) is None else [])
     for size_ in [(h, w)] + (others if dynamic else []):
         x = torch.randn(1, 3, *size_)
         with torch.inference_mode():

@@ -124,6 +124,12 @@ def format_duration(seconds: float) -> str:
 # 2-core CPU; "gpu": minutes on one GPU; "smoke": seconds, for tests.
 _CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=4,
             warmup_iters=30, val_interval=50, checkpoint_interval=50, log_interval=10, workers=0)
+# The cpu profile's book models train under bf16 autocast in channels_last: on the 2-core build
+# machine (AVX-512 BF16) a training step then takes about 0.6x mmseg 1.2.2's fp32 step for both
+# networks, against 0.85x (V2) and 0.95-0.99x (V1 R-18) in fp32; torch.compile did not help
+# (benchmarks/training_speed.py, book/data/training_speed_cpu.csv). The ablation grid stays in
+# fp32, the precision its committed runs (book/data/ablations_cpu*.csv) were trained in.
+_CPU_SPEED = dict(amp="bf16", channels_last=True)
 _GPU = dict(dataset="minicity", crop_size=(512, 1024), scale=(2048, 1024), gpus=1, batch_per_gpu=8,
             warmup_iters=200, val_interval=500, checkpoint_interval=500, log_interval=50, workers=4, amp="fp16")
 _SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
@@ -183,8 +189,8 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "cpu", "cpu", MiniCitySpec(200, 30, (256, 512)),
             recipes={
-                "bisenetv2": Recipe("bisenetv2-cpu", **_V2, lr=0.05, iters=300, **_CPU),
-                "bisenetv1-r18": Recipe("bisenetv1-r18-cpu", **_V1, lr=0.025, iters=500, **_CPU),
+                "bisenetv2": Recipe("bisenetv2-cpu", **_V2, lr=0.05, iters=300, **_CPU, **_CPU_SPEED),
+                "bisenetv1-r18": Recipe("bisenetv1-r18-cpu", **_V1, lr=0.025, iters=500, **_CPU, **_CPU_SPEED),
             },
             # MiniCity rendered at 128x256, so that decoding and augmenting a batch costs little
             # beside training
@@ -281,9 +287,14 @@ def ablation_data(profile: Profile, cache: str | Path | None = None) -> tuple[st
     return "minicity", cached_minicity(profile.ablation_minicity, cache, cost=profile.cost("ablation-minicity"))
 
 
-def banner(profile: Profile | None = None, cache: str | Path | None = None) -> None:
+def banner(profile: Profile | None = None, cache: str | Path | None = None, chapter: str | None = None) -> None:
     """Print the profile, device and data a notebook (or command) runs with: every notebook's
-    first output, so that no figure passes for something it is not."""
+    first output, so that no figure passes for something it is not; with ``chapter`` (the
+    notebook's file name without ``.ipynb``) also its measured execution time in each profile
+    (:func:`bisenet.results.chapter_time_line`). Returns None: a notebook cell ending in
+    ``banner()`` would display a returned value as a second copy of the line."""
+    from bisenet.results import chapter_time_line
+
     profile = profile or current_profile()
     name, root = profile_data(profile, cache)
     what = "Cityscapes" if name == "cityscapes" else "MiniCity (synthetic; never Cityscapes results)"
@@ -296,3 +307,5 @@ def banner(profile: Profile | None = None, cache: str | Path | None = None) -> N
         print(f"{CITYSCAPES_ENV_VAR} is not set, so this profile runs on {profile.minicity}, not on Cityscapes: "
               f"set {CITYSCAPES_ENV_VAR}=/path/to/cityscapes (the folder holding leftImg8bit/ and gtFine/) "
               "to train and evaluate on Cityscapes")
+    if chapter is not None:
+        print(chapter_time_line(chapter))

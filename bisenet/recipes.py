@@ -56,6 +56,7 @@ class Recipe:
     ohem_min_kept: int = 10_000  # pixels kept at least, counted over a micro-batch (mmseg: per image)
     aux_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     amp: str | None = None  # None, "fp16" or "bf16"
+    channels_last: bool = False  # train in channels_last memory format (the cpu profile's default)
     loss_scale: float = 512.0  # initial fp16 loss scale (mmseg's AmpOptimWrapper uses 512)
     pretrained_backbone: bool = False  # V1: a local ImageNet checkpoint is required (--pretrained)
     init: str = ""  # fine-tune: start from this checkpoint's weights where they fit (bisenet.interop.init_from)

@@ -9,7 +9,8 @@ kept in the cache, so that every later call (in this build of the book or the ne
 ``bisenet book-cache`` trains them all before the book is built. The run of model M in profile P
 on dataset D lives in ``<cache>/runs/M-P-D/``, its final weights in ``final.pth`` there; the cache
 is ``BISENET_CACHE`` or ``~/.cache/bisenet`` (:mod:`bisenet.cache`), or the ``cache`` argument.
-Delete the folder to retrain.
+Delete the folder to retrain; a run whose recipe is no longer the profile's (the package changed
+it) is moved to ``M-P-D.previous-recipe/`` and trained again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bisenet.cache import cache_dir
 from bisenet.checkpoint import Checkpoint, latest_valid, model_from_checkpoint, save_checkpoint
 from bisenet.errors import CheckpointError
 from bisenet.profiles import Profile, current_profile, profile_data
+from bisenet.recipes import Recipe
 
 FINAL = "final.pth"
 
@@ -35,6 +37,17 @@ def run_dir(model: str, profile: Profile | None = None, cache: str | Path | None
     profile.recipe(model)  # refuses a model the profile does not train
     dataset, _ = profile_data(profile, cache)
     return cache_dir(cache) / "runs" / f"{model}-{profile.name}-{dataset}"
+
+
+def stale_run(work_dir: Path, recipe: Recipe) -> list[str]:
+    """How the recipe of the run in ``work_dir`` (its ``run.json``) differs from ``recipe``, e.g.
+    ``["amp None -> 'bf16'"]`` after the profile's recipe changed; [] when it is the same (or the
+    folder has no ``run.json``: a run from before it was written is taken as it is)."""
+    from bisenet.engine.run_log import read_run_info
+    from bisenet.engine.trainer import recipe_changes
+
+    saved = (read_run_info(work_dir) or {}).get("recipe")
+    return recipe_changes(saved, recipe) if saved else []
 
 
 def train_cached(model: str, profile: Profile | None = None, cache: str | Path | None = None) -> Path:
@@ -48,15 +61,21 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
     dataset, root = profile_data(profile, cache)
     work_dir = run_dir(model, profile, cache)
     final = work_dir / FINAL
-    if final.exists():
+    recipe = profile.recipe(model).with_(dataset=dataset)
+    if final.exists() and not stale_run(work_dir, recipe):
         return final
     with exclusive_lock(work_dir.with_name(f".{work_dir.name}.lock")):
-        if final.exists():  # trained by another process while this one waited
+        if final.exists() and not stale_run(work_dir, recipe):  # trained by another process while this one waited
             return final
+        if work_dir.exists() and stale_run(work_dir, recipe):  # an earlier version of the profile's recipe
+            old = work_dir.with_name(f"{work_dir.name}.previous-recipe")
+            shutil.rmtree(old, ignore_errors=True)
+            work_dir.rename(old)
+            print(f"{work_dir} holds a run of another recipe ({'; '.join(stale_run(old, recipe))}): "
+                  f"moved to {old}, training again", flush=True)
         resume = work_dir.exists() and latest_valid(work_dir) is not None
         if work_dir.exists() and not resume:  # interrupted before its first checkpoint
             shutil.rmtree(work_dir)
-        recipe = profile.recipe(model).with_(dataset=dataset)
         print(f"training {model} once for profile {profile.name} ({'resuming ' if resume else ''}recipe {recipe.name}: "
               f"{recipe.iters} iterations of {recipe.global_batch} crops of {recipe.crop_size[0]}x{recipe.crop_size[1]}"
               f"{', ' + recipe.amp if recipe.amp else ''}, on {dataset}, {profile.device}) into {work_dir}: "

@@ -18,7 +18,8 @@ LAYERS = {
     "checkpoint": 3, "interop": 3, "deploy": 3, "safe_load": 3, "quantize": 3,
     "recipes": 4, "cache": 4, "profiles": 4, "devices": 4, "results": 4,
     "engine": 5,
-    "analysis": 6, "predict": 6, "trained": 6, "ablation": 6, "zoo": 6,
+    "analysis": 6, "analysis.diagram": 6, "analysis.diagram_v1": 6, "analysis.diagram_layout": 6,
+    "predict": 6, "trained": 6, "ablation": 6, "zoo": 6,
     "cli": 7, "__main__": 7, "__init__": 7,
 }
 ALLOWED = {("recipes", "profiles")}  # recipes.get_recipe looks up the profiles' recipes (ARCHITECTURE.md)

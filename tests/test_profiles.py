@@ -69,3 +69,33 @@ def test_every_slow_step_has_a_cost_that_says_what_it_rests_on(name):
     assert profile.cost("nothing") == "no estimate"
     if profile.kind == "gpu" and profile.device == "cuda":
         assert "estimate, not measured" in profile.cost("train:bisenetv2")  # until a GPU has run it
+
+
+def test_banner_is_shown_once_in_a_notebook_cell(monkeypatch, tmp_path, capsys):
+    """Every chapter's first code cell is ``banner()``: it must print its lines once and return
+    None, since Jupyter would display a returned value as a second copy (the cell's result)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("BISENET_PROFILE", "smoke")
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
+    monkeypatch.delenv("CITYSCAPES_DATASET", raising=False)
+    shell = InteractiveShell.instance()
+    try:
+        result = shell.run_cell("from bisenet.profiles import banner\nbanner()", store_history=False)
+    finally:
+        InteractiveShell.clear_instance()
+    assert result.success and result.result is None  # nothing for Jupyter to display
+    out = capsys.readouterr().out
+    assert out.count("profile 'smoke'") == 1 and out.count("data: MiniCity") == 1, out
+    assert "Out[" not in out
+
+
+def test_the_cpu_profile_trains_its_models_in_bf16_and_channels_last_and_its_ablation_in_fp32():
+    """The fastest measured CPU training settings (benchmarks/training_speed.py) are the cpu
+    profile's defaults; the ablation grid keeps the fp32 its committed runs used."""
+    from bisenet.profiles import get_profile
+
+    cpu = get_profile("cpu")
+    for model in ("bisenetv2", "bisenetv1-r18"):
+        assert (cpu.recipe(model).amp, cpu.recipe(model).channels_last) == ("bf16", True)
+    assert (cpu.ablation.amp, cpu.ablation.channels_last) == (None, False)

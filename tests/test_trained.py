@@ -42,3 +42,31 @@ def test_the_cache_argument_wins_over_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path / "env"))
     assert run_dir("bisenetv2", cache=tmp_path / "arg").parent.parent == tmp_path / "arg"
     assert run_dir("bisenetv2").is_relative_to(tmp_path / "env")
+
+
+def test_a_cached_run_of_an_older_recipe_is_kept_aside_and_trained_again(tmp_path, monkeypatch, capsys):
+    """When the package changes a profile's recipe (the cpu profile's moved to bf16), a model
+    cached with the old recipe is not shown as if it were the new one."""
+    import dataclasses
+
+    from bisenet.profiles import get_profile
+    from bisenet.trained import run_dir, stale_run, train_cached
+
+    monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
+    smoke = get_profile("smoke")
+    first = train_cached("bisenetv2", smoke, tmp_path)
+    changed = dataclasses.replace(smoke, recipes={**smoke.recipes,
+                                                  "bisenetv2": smoke.recipe("bisenetv2").with_(seed=1)})
+    work_dir = run_dir("bisenetv2", changed, tmp_path)
+    assert stale_run(work_dir, changed.recipe("bisenetv2").with_(dataset="minicity")) == ["seed 0 -> 1"]
+    capsys.readouterr()
+    second = train_cached("bisenetv2", changed, tmp_path)
+    said = capsys.readouterr().out
+    assert "holds a run of another recipe (seed 0 -> 1)" in said and "training bisenetv2 once" in said
+    assert second == first  # the same place, now the new recipe's run
+    assert load_checkpoint(second).recipe["seed"] == 1
+    kept = work_dir.with_name(work_dir.name + ".previous-recipe")
+    assert load_checkpoint(kept / "final.pth").recipe["seed"] == 0
+    stamp = second.stat().st_mtime_ns
+    train_cached("bisenetv2", changed, tmp_path)
+    assert second.stat().st_mtime_ns == stamp  # up to date now: loaded, not retrained

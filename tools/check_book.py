@@ -1,15 +1,23 @@
 """Checks a built book (``_build/html``): every chapter page exists, has a figure and no error
-output; and, in headless Chromium when it is installed, that math is typeset and images load.
+output; every chapter has its slide deck (``slides/<chapter>.slides.html``, ``tools/slides.py``)
+loading nothing from the network, and every link to a deck resolves; and, in headless Chromium
+when it is installed, that math is typeset, images load, search works and one deck renders its
+slides with reveal.js.
 
-    python tools/check_book.py [--build _build/html] [--require-chromium]
+    python tools/check_book.py [--build _build/html] [--toc _toc.yml] [--require-chromium]
+                               [--no-slides] [--students]
 
-Exit status 0 when every check passes; each failure is printed with the page it concerns.
+``--students`` checks a students' build (``make book-students``): no page may hold a solution.
+Chromium is looked up as ``BISENET_CHROMIUM`` (a path), else ``chromium``, ``chromium-browser``
+or ``google-chrome`` on the PATH. Exit status 0 when every check passes; each failure is printed
+with the page it concerns.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -81,7 +89,57 @@ def check_static(build: Path, toc: Path) -> list[str]:
     return problems
 
 
+SLIDES = "slides"
+# what a solution block becomes in the HTML: the admonition's title, or a sphinx-design dropdown's
+SOLUTION_MARKERS = (re.compile(r'<p class="admonition-title">\s*Solutions?\s*</p>'),
+                    re.compile(r'<span class="sd-summary-text">\s*Solutions?\s*</span>'))
+
+
+def check_slides(build: Path, toc: Path) -> list[str]:
+    """Every chapter (a ``notebooks/`` entry of the toc) has its deck; a deck's scripts and style
+    sheets are local files that exist; every link to a deck from a page of the book resolves."""
+    problems = []
+    slides = build / SLIDES
+    for name in toc_files(toc):
+        if not name.startswith("notebooks/"):
+            continue
+        deck = slides / f"{Path(name).name}.slides.html"
+        if not deck.exists():
+            problems.append(f"{deck}: missing (the deck of {name}; tools/slides.py builds it)")
+            continue
+        html = deck.read_text(errors="replace")
+        for url in re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"#]+)"', html):
+            if url.startswith("data:"):
+                continue
+            if re.match(r"(?:https?:)?//", url):
+                problems.append(f"{deck}: loads {url} from the network")
+            elif not (deck.parent / url).exists():
+                problems.append(f"{deck}: {url} does not exist")
+    for page in build.rglob("*.html"):
+        if slides in page.parents:
+            continue
+        for url in set(re.findall(r'href="([^"#]*/slides/[^"#]+\.html)"', page.read_text(errors="replace"))):
+            if not (page.parent / url).exists():
+                problems.append(f"{page}: its link to {url} does not resolve")
+    return problems
+
+
+def check_no_solutions(build: Path, toc: Path) -> list[str]:
+    """No page of a students' build holds a solution block."""
+    problems = []
+    for name in toc_files(toc):
+        page = build / f"{name}.html"
+        if page.exists():
+            html = page.read_text(errors="replace")
+            if any(marker.search(html) for marker in SOLUTION_MARKERS):
+                problems.append(f"{page}: holds a solution (a students' build must not)")
+    return problems
+
+
 def chromium_binary() -> str | None:
+    given = os.environ.get("BISENET_CHROMIUM")
+    if given:
+        return given if Path(given).is_file() else None
     for candidate in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(candidate):
             return shutil.which(candidate)
@@ -136,23 +194,103 @@ def check_search(build: Path, chromium: str, word: str = "attention") -> list[st
     return [] if hits else [f"{page}: searching {word!r} offline found nothing"]
 
 
+DECK_PROBE = """
+<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var report = {reveal: typeof Reveal !== 'undefined', ready: false, slides: 0, sections: 0,
+                  math: document.querySelectorAll('mjx-container').length,
+                  broken: Array.prototype.slice.call(document.images).filter(function (i) {
+                    return !i.complete || i.naturalWidth === 0; }).length,
+                  visible: 0};
+    if (report.reveal) {
+      report.ready = Reveal.isReady();
+      report.slides = Reveal.getTotalSlides();
+      var current = Reveal.getCurrentSlide();
+      report.visible = current ? current.getBoundingClientRect().height : 0;
+    }
+    report.sections = document.querySelectorAll('.reveal .slides > section').length;
+    var pre = document.createElement('pre');
+    pre.id = 'bisenet-book-check';
+    pre.textContent = JSON.stringify(report);
+    document.body.appendChild(pre);
+  }, 4000);
+});
+</script>
+"""
+
+
+def pick_deck(build: Path) -> Path | None:
+    """The deck with the most slides (ties: the first by name)."""
+    decks = sorted((build / SLIDES).glob("*.slides.html"))
+    return max(decks, key=lambda d: d.read_text(errors="replace").count("<section"), default=None)
+
+
+def check_deck(build: Path, chromium: str, deck: Path | None = None) -> list[str]:
+    """One deck, loaded in headless Chromium: reveal.js initialised, more than its title slide,
+    the current slide laid out, images loaded, and MathJax typeset when the deck has math."""
+    deck = deck or pick_deck(build)
+    if deck is None:
+        return [f"{build / SLIDES}: no deck to open"]
+    probe = deck.with_name(deck.stem + ".__check__.html")
+    html = deck.read_text(errors="replace")
+    probe.write_text(html.replace("</body>", DECK_PROBE + "</body>", 1))
+    try:
+        out = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, "--window-size=1280,800", "--virtual-time-budget=20000", "--dump-dom",
+             probe.resolve().as_uri()], capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        probe.unlink(missing_ok=True)
+    found = re.search(r'<pre id="bisenet-book-check">(.*?)</pre>', out.stdout, re.S)
+    if not found:
+        return [f"{deck}: no report from Chromium (exit {out.returncode}): {out.stderr.strip()[-300:]}"]
+    report = json.loads(found.group(1).replace("&quot;", '"'))
+    print(f"  deck {deck.name}: reveal.js {'ready' if report['ready'] else 'NOT ready'}, {report['slides']} slides, "
+          f"{report['math']} typeset formulas, {report['broken']} broken images")
+    problems = []
+    if not (report["reveal"] and report["ready"]):
+        problems.append(f"{deck}: reveal.js did not initialise")
+    elif report["slides"] < 2 or report["visible"] <= 0:
+        problems.append(f"{deck}: {report['slides']} slide(s) rendered, current slide height {report['visible']}")
+    if report["broken"]:
+        problems.append(f"{deck}: {report['broken']} image(s) did not load")
+    prose = re.sub(r"<(script|style|pre|code)\b.*?</\1>", "", html, flags=re.S)  # MathJax skips code
+    has_math = re.search(r"\$[^$<>]+\$", prose)
+    if has_math and report["math"] == 0:
+        problems.append(f"{deck}: math left untypeset (MathJax did not run)")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default=str(ROOT / "_build" / "html"))
     p.add_argument("--toc", default=str(ROOT / "_toc.yml"))
-    p.add_argument("--browser-pages", default="book/intro,notebooks/03_what_makes_a_network_fast,"
+    p.add_argument("--browser-pages", default="book/intro,book/notation,notebooks/03_what_makes_a_network_fast,"
                    "notebooks/13_losses,notebooks/16_ablations",
                    help="pages (toc paths) to load in Chromium")
     p.add_argument("--require-chromium", action="store_true", help="fail when Chromium is not installed")
+    p.add_argument("--no-slides", action="store_true", help="skip the slide decks' checks")
+    p.add_argument("--deck", default=None, help="the deck to open in Chromium (default: the one with most slides)")
+    p.add_argument("--students", action="store_true", help="a students' build: fail on any solution")
     args = p.parse_args(argv)
     build, toc = Path(args.build), Path(args.toc)
     problems = check_static(build, toc)
     print(f"static checks of {len(toc_files(toc))} pages: {len(problems)} problem(s)")
+    if not args.no_slides:
+        slide_problems = check_slides(build, toc)
+        print(f"slide decks: {len(list((build / SLIDES).glob('*.slides.html')))} found, "
+              f"{len(slide_problems)} problem(s)")
+        problems += slide_problems
+    if args.students:
+        problems += check_no_solutions(build, toc)
     chromium = chromium_binary()
     if chromium:
         pages = [p for p in args.browser_pages.split(",") if (build / f"{p}.html").exists()]
         problems += check_browser(build, pages, chromium)
         problems += check_search(build, chromium)
+        if not args.no_slides:
+            problems += check_deck(build, chromium, Path(args.deck) if args.deck else None)
     elif args.require_chromium:
         problems.append("Chromium is not installed (apt-get install chromium)")
     else:

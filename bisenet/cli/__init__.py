@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=["ce", "ohem", "dice", "lovasz", "ce+dice"],
                    help="the loss (default: the recipe's, CE)")
     _folder_options(p)
-    p.add_argument("--amp", choices=["fp16", "bf16"], help="mixed precision")
+    p.add_argument("--amp", choices=["fp16", "bf16", "none"],
+                   help="mixed precision (none: fp32, e.g. for a cpu-profile recipe, which trains in bf16)")
     p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
     p.add_argument("--pretrained", type=a.input_file,
                    help="local ImageNet checkpoint (torchvision format) for V1's trunk (the in1k-pre recipes)")
@@ -196,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=a.non_negative_int, help="data-loading workers per process")
     p.add_argument("--seed", type=a.non_negative_int)
     p.add_argument("--device", help=DEVICE_HELP)
-    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last memory format (default: the recipe's; the cpu profile's recipes use it)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes")
     p.add_argument("--bn-momentum-per-iteration", action="store_true", default=None,

@@ -274,7 +274,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bisenet.errors import UsageError
     from bisenet.recipes import get_recipe
 
-    overrides = dict(iters=args.iters, amp=args.amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
+    amp = None if args.amp == "none" else args.amp  # "none" is applied below (None means "not given")
+    overrides = dict(iters=args.iters, amp=amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
                      workers=args.workers, seed=args.seed, bn_momentum_per_iteration=args.bn_momentum_per_iteration)
     overrides.update(loss=args.loss)  # (with --model already in the derived recipe; on --resume they still count)
     if args.model:
@@ -298,9 +299,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"pass --recipe {saved.name} to continue it, or another --work-dir to start a new run")
         recipe = saved or recipe
     recipe = recipe.with_(**{k: v for k, v in overrides.items() if v is not None})
+    if args.amp == "none":
+        recipe = recipe.with_(amp=None)
+    if args.channels_last is not None:
+        recipe = recipe.with_(channels_last=args.channels_last)
     result = train(
         recipe, data_root=args.data_root, work_dir=args.work_dir, resume=args.resume, device=args.device,
-        pretrained=args.pretrained, channels_last=args.channels_last, compile=args.compile, sync_bn=args.sync_bn,
+        pretrained=args.pretrained, compile=args.compile, sync_bn=args.sync_bn,
         stop_after=args.stop_after, tensorboard=args.tensorboard,
     )
     if int(os.environ.get("RANK", "0")) == 0:

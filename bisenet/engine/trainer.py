@@ -435,7 +435,7 @@ def train(
     resume: bool = False,
     device: str | torch.device | None = None,
     pretrained: str | Path | None = None,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     compile: bool = False,
     sync_bn: bool = False,
     stop_after: int | None = None,
@@ -451,7 +451,8 @@ def train(
         resume: continue from the newest valid checkpoint in ``work_dir``. Default False.
         device: where to train (:func:`bisenet.devices.resolve_device`). Default: this process's GPU, else the CPU.
         pretrained: the local ImageNet checkpoint a V1 recipe with ``pretrained_backbone`` needs.
-        channels_last: train in channels_last memory format. Default False.
+        channels_last: train in channels_last memory format. Default None: the recipe's
+            ``channels_last`` (True in the cpu profile, where bf16 convolutions are fastest so).
         compile: ``torch.compile`` the model. Default False.
         sync_bn: SyncBatchNorm across processes (under torchrun). Default False.
         stop_after: stop after that iteration (with a checkpoint), as an interruption would, to
@@ -474,6 +475,7 @@ def train(
         raise UsageError(f"stop_after {stop_after} is past the end of the run ({recipe.iters} iterations)")
 
     train_set, val_set = build_datasets(recipe, data_root)
+    channels_last = recipe.channels_last if channels_last is None else channels_last
     run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
     run.classes, run.palette = tuple(train_set.classes), tuple(tuple(c) for c in train_set.palette)
     start, best, last_checkpoint = 0, None, None

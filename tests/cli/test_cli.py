@@ -219,6 +219,25 @@ def test_ctrl_c_during_training_is_one_line_with_what_to_do(minicity, tmp_path, 
     assert "stopped at iteration 4" in capsys.readouterr().out
 
 
+def test_train_amp_none_and_no_channels_last_override_a_recipe_that_has_them(minicity, tmp_path, monkeypatch):
+    import json
+    import sys
+
+    # a recipe as the cpu profile's: bf16 autocast, channels_last (here at smoke sizes)
+    recipes = sys.modules["bisenet.recipes"]
+    fast = recipes.get_recipe("bisenetv2-smoke").with_(name="fast-smoke", amp="bf16", channels_last=True, iters=1)
+    real, known = recipes.get_recipe, recipes.all_recipes
+    monkeypatch.setattr(recipes, "get_recipe", lambda name: fast if name == "fast-smoke" else real(name))
+    monkeypatch.setattr(recipes, "all_recipes", lambda: {**known(), "fast-smoke": fast})
+    assert main(["train", "--recipe", "fast-smoke", "--data-root", str(minicity), "--work-dir",
+                 str(tmp_path / "as-is")]) == 0
+    assert main(["train", "--recipe", "fast-smoke", "--data-root", str(minicity), "--work-dir",
+                 str(tmp_path / "fp32"), "--amp", "none", "--no-channels-last"]) == 0
+    as_is, fp32 = (json.loads((tmp_path / d / "run.json").read_text()) for d in ("as-is", "fp32"))
+    assert (as_is["recipe"]["amp"], as_is["recipe"]["channels_last"], as_is["channels_last"]) == ("bf16", True, True)
+    assert (fp32["recipe"]["amp"], fp32["recipe"]["channels_last"], fp32["channels_last"]) == (None, False, False)
+
+
 def test_an_unwritable_cache_is_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("BISENET_PROFILE", "smoke")

@@ -86,6 +86,26 @@ def test_bf16_autocast_runs_on_cpu(minicity, tmp_path):
     assert log[log.kind == "train"].loss.notna().all()
 
 
+def test_the_recipe_says_channels_last_and_an_argument_overrides_it(minicity, tmp_path, monkeypatch):
+    import json
+
+    layouts = []
+    real = trainer_module.build_run
+
+    def spy(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn):
+        layouts.append(channels_last)
+        return real(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
+
+    monkeypatch.setattr(trainer_module, "build_run", spy)
+    recipe = get_recipe("bisenetv2-smoke").with_(iters=2, amp="bf16", channels_last=True)
+    train(recipe, data_root=minicity, work_dir=tmp_path / "recipe", progress=False)
+    train(recipe, data_root=minicity, work_dir=tmp_path / "argument", progress=False, channels_last=False)
+    assert layouts == [True, False]
+    run = json.loads((tmp_path / "recipe" / "run.json").read_text())
+    assert run["channels_last"] is True and run["recipe"]["channels_last"] is True
+    assert run["recipe"]["amp"] == "bf16"
+
+
 def test_micro_batch_of_one_is_refused(minicity, tmp_path):
     with pytest.raises(ValueError, match="batch_per_gpu must be at least 2.*BatchNorm"):
         recipe = get_recipe("bisenetv2-smoke").with_(batch_per_gpu=1)

@@ -1,7 +1,7 @@
 """The contract every model keeps (bisenet.models.base): logits at the input size in eval mode,
 main and booster logits in training, a gradient for every parameter, determinism, dropout,
-seeds, mmseg's initialisation, clear errors for bad input, keyword-only options, a
-config kept as given."""
+seeds, mmseg's initialisation, clear errors for bad input, an input check that accepts exactly
+the sizes whose shapes line up, keyword-only options, a config kept as given."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from bisenet.models import (
     ResNet,
     bisenetv2,
 )
+from bisenet.models.base import MIN_INPUT_SIZE, check_input, side_aligns
 
 NUM_AUX = {"bisenetv2": 4, "bisenetv2-large": 4, "bisenetv1-r18": 2, "bisenetv1-r50": 2, "bisenetv1-r101": 2}
 ALL = list(NUM_AUX)
@@ -140,6 +141,61 @@ def test_bad_input_raises_a_clear_value_error(name, x, fragment):
     with pytest.raises(ValueError, match="H, W >= 32") as info:
         model(x)
     assert fragment in str(info.value)
+
+
+def shapes_align(model, h, w):
+    """Brute force, without the input check: the backbone runs on an H x W input and returns
+    its main feature at 1/8, ceil(H / 8) x ceil(W / 8) (no broadcast of a mismatched size 1)."""
+    try:
+        with torch.inference_mode():
+            feature = model.backbone(torch.zeros(1, 3, h, w))[0]
+    except RuntimeError:  # "The size of tensor a (9) must match the size of tensor b (12)"
+        return False
+    return tuple(feature.shape[-2:]) == (-(-h // 8), -(-w // 8))
+
+
+@pytest.mark.parametrize(
+    "name, options, vary_width",
+    [
+        ("bisenetv2", {}, False),
+        ("bisenetv2", {"bga_upsample": "nearest4x"}, True),
+        ("bisenetv2", bisenetv2.COINCHEUNG_OPTIONS, False),
+        ("bisenetv2", {"bga_upsample": "nearest4x", "aggregation": "sum"}, False),  # no BGA
+        ("bisenetv1-r18", {}, False),
+    ],
+)
+def test_the_input_check_accepts_exactly_the_sizes_whose_shapes_align(name, options, vary_width):
+    model = build_model(name, aux_heads=False, **options).eval()
+    rule = model.fixed_upsampling
+    for side in range(1, 98):
+        for h, w in [(side, 64), (64, side)] if vary_width else [(side, 64)]:
+            aligns = shapes_align(model, h, w)
+            assert aligns == (side_aligns(h, rule) and side_aligns(w, rule)), (h, w)
+            try:
+                check_input(torch.zeros(1, 3, h, w), 3, name, rule)
+                accepted = True
+            except ValueError:
+                accepted = False
+            assert accepted == (aligns and side >= MIN_INPUT_SIZE), (h, w)
+    fixed = options.get("bga_upsample") == "nearest4x" and "aggregation" not in options
+    assert rule == ((8, 4) if fixed else None)
+
+
+def test_nearest4x_accepts_sides_that_are_not_multiples_of_32_and_says_the_rule():
+    model = build_model("bisenetv2", aux_heads=False, bga_upsample="nearest4x").eval()
+    assert [s for s in range(32, 129) if side_aligns(s, model.fixed_upsampling)] == (
+        [32, *range(57, 65), *range(89, 97), *range(121, 129)]
+    )
+    assert model.size_divisor == 32 and build_model("bisenetv2").size_divisor == 1
+    with torch.inference_mode():
+        assert model(torch.randn(1, 3, 60, 89)).shape == (1, 19, 60, 89)  # 60, 89: not / 32
+        with pytest.raises(ValueError) as info:
+            model(torch.randn(1, 3, 65, 64))
+    message = str(info.value)
+    assert "H, W >= 32" in message
+    assert "each side rounded up to a multiple of 8 must be a multiple of 32" in message
+    assert "side % 32 is 0 or 25-31" in message
+    assert "got H x W = 65 x 64" in message and "89 x 64" in message  # the nearest that fits
 
 
 def test_options_are_keyword_only():

@@ -30,8 +30,10 @@ block, the gather-and-expansion layer, the context embedding block, the semantic
 baselines), ``model`` (Fig. 3: the config, its presets, the backbone, the model and its
 registered names). Everything is importable from ``bisenet.models.bisenetv2``.
 
-Input sizes: every resize inside the model goes *to the size of another feature map* (as in
-mmseg's BGA), never by a fixed factor, so any H, W >= 32 works, divisible by 32 or not.
+Input sizes: with mmseg's bilinear BGA (the default) every resize inside the model goes *to the
+size of another feature map*, never by a fixed factor, so any H, W >= 32 works;
+``bga_upsample="nearest4x"`` (CoinCheung's) accepts the sides with side % 32 = 0 or 25-31
+(``model.fixed_upsampling``, checked by ``bisenet.models.base.check_input``).
 """
 
 from bisenet.models.bisenetv2.aggregation import (

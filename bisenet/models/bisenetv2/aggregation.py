@@ -19,7 +19,8 @@ def _check_bga_upsample(upsample: str) -> None:
 
 
 class BilateralGuidedAggregation(nn.Module):
-    """Bilateral Guided Aggregation (Sec. 4.3, Fig. 6): each branch gates the other.
+    """Bilateral Guided Aggregation (Sec. 4.3, Fig. 6): the semantic features gate the detail
+    features, at 1/8 and at 1/32 (only the semantic side passes through a sigmoid).
 
     Detail side (1/8): a) depthwise 3 x 3 + BN, 1 x 1 conv (with bias, no BN);
     b) ConvBN 3 x 3 stride 2, 3 x 3 stride-2 average pool (to 1/32).
@@ -27,7 +28,8 @@ class BilateralGuidedAggregation(nn.Module):
     out = ConvBNReLU 3 x 3 ( a * sigmoid(c)  +  resize(b * sigmoid(d)) ).
 
     Departures: mmseg resizes bilinearly to the other feature's size (the paper: 4x upsampling;
-    CoinCheung: 4x nearest, ``upsample="nearest4x"``, which needs inputs divisible by 32);
+    CoinCheung: 4x nearest, ``upsample="nearest4x"``, which needs each input side, rounded up to a multiple of 8, to be a
+    multiple of 32: ``bisenet.models.base.side_aligns``);
     mmseg's pointwise convs have biases (CoinCheung's not: ``pointwise_bias=False``); mmseg's
     output conv has BN + ReLU (the paper: plain 3 x 3 conv, ``out_bn_relu=False``).
 

@@ -76,8 +76,9 @@ class BiSeNetV2Config:
             the paper's plain conv. Default True.
         bga_out_bn_relu: BN + ReLU on BGA's output conv (mmseg); False: the paper's plain conv.
             Default True.
-        bga_upsample: ``"bilinear"`` (mmseg) or ``"nearest4x"`` (CoinCheung; inputs divisible
-            by 32). Default ``"bilinear"``.
+        bga_upsample: ``"bilinear"`` (mmseg) or ``"nearest4x"`` (CoinCheung; each input side
+            rounded up to a multiple of 8 must then be a multiple of 32, see
+            :func:`bisenet.models.base.side_aligns`). Default ``"bilinear"``.
         bga_pointwise_bias: biases on BGA's pointwise convs (mmseg; CoinCheung: False).
             Default True.
         head: ``"mmseg"`` (FCN heads) or ``"coincheung"`` (CoinCheung's SegmentHead). Default
@@ -155,7 +156,8 @@ expansion (in the first 3 x 3 conv) is not an option (see :class:`GatherExpansio
 
 COINCHEUNG_OPTIONS: dict[str, Any] = dict(bga_upsample="nearest4x", bga_pointwise_bias=False, head="coincheung")
 """CoinCheung/BiSeNet's BiSeNetV2: BGA upsamples by exactly 4 with nearest-neighbour
-interpolation (so inputs must be divisible by 32) and its pointwise convs have no bias (256
+interpolation (so each input side, rounded up to a multiple of 8, must be a multiple of 32:
+``side % 32`` is 0 or 25-31) and its pointwise convs have no bias (256
 parameters fewer: 3,358,627 for inference), and the segmentation and booster heads (Sec. 4.4)
 are his ``SegmentHead``. :func:`bisenet.interop.from_coincheung` loads his checkpoints into it."""
 
@@ -304,8 +306,11 @@ class BiSeNetV2(SegmentationModel):
                 )
         super().__init__(backbone, decode_head, auxiliary_head, num_classes=num_classes, in_channels=in_channels)
         self.config = config
-        # CoinCheung's fixed 4x upsampling in BGA only lines up for inputs divisible by 32
-        self.size_divisor = 32 if config.bga_upsample == "nearest4x" else 1
+        # CoinCheung's BGA upsamples its 1/32 features by exactly 4 to meet the 1/8 ones: the
+        # shapes line up only for the sides that base.side_aligns(side, (8, 4)) accepts
+        uses_bga = config.aggregation == "bga" and config.branches == "both"
+        if uses_bga and config.bga_upsample == "nearest4x":
+            self.fixed_upsampling = (8, 4)
 
 
 # --- the registered models -----------------------------------------------------------------------

@@ -99,3 +99,13 @@ def test_the_cpu_profile_trains_its_models_in_bf16_and_channels_last_and_its_abl
     for model in ("bisenetv2", "bisenetv1-r18"):
         assert (cpu.recipe(model).amp, cpu.recipe(model).channels_last) == ("bf16", True)
     assert (cpu.ablation.amp, cpu.ablation.channels_last) == (None, False)
+
+
+def test_every_profile_says_what_each_slow_step_costs():
+    """A step without a figure in ``costs`` is a KeyError in the chapter that prints it."""
+    from bisenet.profiles import PROFILES
+
+    for profile in PROFILES.values():
+        steps = {"minicity", "ablation-minicity", "ablation-run", "own-data",
+                 *(f"train:{m}" for m in profile.recipes)}
+        assert steps <= set(profile.costs), (profile.name, steps - set(profile.costs))

@@ -90,14 +90,16 @@ def test_banner_is_shown_once_in_a_notebook_cell(monkeypatch, tmp_path, capsys):
     assert "Out[" not in out
 
 
-def test_the_cpu_profile_trains_its_models_in_bf16_and_channels_last_and_its_ablation_in_fp32():
-    """The fastest measured CPU training settings (benchmarks/training_speed.py) are the cpu
-    profile's defaults; the ablation grid keeps the fp32 its committed runs used."""
+def test_the_cpu_profile_trains_v1_in_bf16_and_channels_last_and_v2_and_its_ablation_in_fp32():
+    """The fastest measured CPU training settings (benchmarks/training_speed.py) are a cpu recipe's
+    default where they cost no accuracy (book/data/cpu_precision_runs.csv): V1 R-18's; V2 ended
+    lower in bf16 at every seed, so its recipe stays fp32; the ablation grid keeps the fp32 of its
+    committed runs."""
     from bisenet.profiles import get_profile
 
     cpu = get_profile("cpu")
-    for model in ("bisenetv2", "bisenetv1-r18"):
-        assert (cpu.recipe(model).amp, cpu.recipe(model).channels_last) == ("bf16", True)
+    assert (cpu.recipe("bisenetv1-r18").amp, cpu.recipe("bisenetv1-r18").channels_last) == ("bf16", True)
+    assert (cpu.recipe("bisenetv2").amp, cpu.recipe("bisenetv2").channels_last) == (None, False)
     assert (cpu.ablation.amp, cpu.ablation.channels_last) == (None, False)
 
 

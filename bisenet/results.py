@@ -58,14 +58,12 @@ def chapter_times(chapter: str, data: str | Path | None = None) -> dict[str, flo
     return {r["profile"]: float(r["seconds"]) for r in rows}
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
 def chapter_time_line(chapter: str, data: str | Path | None = None) -> str:
     """One line: how long ``chapter`` took to execute in each profile, as measured
     (``chapter_times.csv``); the profiles without a measurement say so."""
+    from bisenet.profiles import format_duration  # (profiles imports this module)
+
     times = chapter_times(chapter, data)
-    parts = [f"{p} {_duration(times[p])}" if p in times else f"{p} not measured" for p in PROFILE_ORDER]
+    parts = [f"{p} {format_duration(times[p])}" if p in times else f"{p} not measured" for p in PROFILE_ORDER]
     return ("execution time of this chapter, measured on the build machine (book/data/chapter_times.csv): "
             + ", ".join(parts))

@@ -65,14 +65,15 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
     if final.exists() and not stale_run(work_dir, recipe):
         return final
     with exclusive_lock(work_dir.with_name(f".{work_dir.name}.lock")):
-        if final.exists() and not stale_run(work_dir, recipe):  # trained by another process while this one waited
+        changes = stale_run(work_dir, recipe)  # [] also when another process trained it while this one waited
+        if final.exists() and not changes:
             return final
-        if work_dir.exists() and stale_run(work_dir, recipe):  # an earlier version of the profile's recipe
+        if changes:  # a run of an earlier version of the profile's recipe: kept aside, trained again
             old = work_dir.with_name(f"{work_dir.name}.previous-recipe")
             shutil.rmtree(old, ignore_errors=True)
             work_dir.rename(old)
-            print(f"{work_dir} holds a run of another recipe ({'; '.join(stale_run(old, recipe))}): "
-                  f"moved to {old}, training again", flush=True)
+            print(f"{work_dir} holds a run of another recipe ({'; '.join(changes)}): moved to {old}, training again",
+                  flush=True)
         resume = work_dir.exists() and latest_valid(work_dir) is not None
         if work_dir.exists() and not resume:  # interrupted before its first checkpoint
             shutil.rmtree(work_dir)

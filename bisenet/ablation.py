@@ -158,6 +158,7 @@ def run_ablation(
     dataset: str | None = None,
     device: str | None = None,
     iters: int | None = None,
+    val_interval: int | None = None,
     keep_runs: bool = False,
     progress: bool = True,
     command: str = "bisenet.ablation.run_ablation",
@@ -174,6 +175,9 @@ def run_ablation(
     ``work_root`` (default: ``<cache>/ablations/<scale>``) and are deleted after their row is written unless
     ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line);
     ``flops_size`` is the input at which GFLOPs are counted (a smaller one makes a smoke grid quick).
+    ``val_interval`` validates every that many iterations as well as at the end (default: at the end
+    only); with ``keep_runs`` each run's ``log.jsonl`` then holds its mIoU curve
+    (:func:`learning_curves`). The row's mIoU is the last iteration's either way.
     ``csv`` None keeps the rows in memory only. ``cache`` is where the scale's data is generated
     and, by default, where the runs train (:func:`bisenet.cache.cache_dir`).
     """
@@ -190,6 +194,10 @@ def run_ablation(
         )
     if iters is not None:
         base = base.with_(iters=iters, val_interval=iters)
+    if val_interval is not None:
+        if not isinstance(val_interval, int) or val_interval < 1:
+            raise UsageError(f"val_interval must be a positive number of iterations, got {val_interval!r}")
+        base = base.with_(val_interval=min(val_interval, base.iters))
     names = variants or parse_variants("all")
     if data_root is None:
         dataset, data_root = ablation_data(get_profile(scale), cache)
@@ -251,6 +259,37 @@ def run_ablation(
                 shutil.rmtree(work_dir, ignore_errors=True)
     new = pd.DataFrame(rows)
     return pd.concat([done, new], ignore_index=True) if len(done) else new
+
+
+def learning_curves(work_root: str | Path, variants: list[str] | None = None) -> pd.DataFrame:
+    """The validation curve of every run kept under ``work_root`` (``bisenet ablate --keep-runs
+    --val-every N``): one row per (variant, seed, iteration) with val mIoU/mAcc/aAcc in percent and
+    the run's provenance (recipe, iterations, commit, torch, CPU, threads, device, date).
+
+    Run directories are ``<variant>-seed<seed>`` as :func:`run_ablation` names them; a run not yet
+    at its end contributes what it has (``complete`` says which reached their last iteration). A
+    validation repeated after a resume counts once (the later record)."""
+    from bisenet.engine.run_log import read_log
+
+    work_root = Path(work_root)
+    rows = []
+    for name in variants or list(VARIANTS):
+        for log in sorted(work_root.glob(f"{name}-seed*/log.jsonl")):
+            seed = int(log.parent.name.rsplit("-seed", 1)[1])
+            records = read_log(log)
+            val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last")
+            info = json.loads((log.parent / "run.json").read_text())
+            iters = info["recipe"]["iters"]
+            for record in val.itertuples():
+                rows.append({
+                    "variant": name, "seed": seed, "iter": int(record.iter), "mIoU": 100 * record.mIoU,
+                    "mAcc": 100 * record.mAcc, "aAcc": 100 * record.aAcc, "iters": iters,
+                    "complete": bool((val["iter"] == iters).any()), "recipe": info["recipe"]["name"],
+                    **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")},
+                })
+    columns = ["variant", "seed", "iter", "mIoU", "mAcc", "aAcc", "iters", "complete", "recipe", "date",
+               "commit", "torch", "cpu", "threads", "device"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:

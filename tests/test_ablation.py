@@ -306,3 +306,23 @@ def test_a_csv_that_cannot_be_written_is_refused_before_the_first_run(minicity, 
         run_ablation("smoke", ["bga"], csv=tmp_path / "file" / "a.csv", work_root=tmp_path / "w", data_root=minicity,
                      dataset="minicity", progress=False)
     assert not (tmp_path / "w").exists()
+
+
+def test_a_grid_validated_every_n_iterations_keeps_each_runs_curve(minicity, tmp_path, capsys):
+    from bisenet.ablation import learning_curves
+
+    work, csv, curves_csv = tmp_path / "runs", tmp_path / "grid.csv", tmp_path / "curves.csv"
+    common = ["ablate", "--scale", "smoke", "--variants", "sum,bga", "--seeds", "0", "--csv", str(csv),
+              "--data-root", str(minicity), "--dataset", "minicity", "--work-dir", str(work), "--iters", "4",
+              "--val-every", "2", "--keep-runs", "--quiet"]
+    assert main([*common, "--curves", str(curves_csv)]) == 0
+    rows, curves = pd.read_csv(csv), pd.read_csv(curves_csv)
+    assert sorted(curves.groupby("variant")["iter"].apply(list).items()) == [("bga", [2, 4]), ("sum", [2, 4])]
+    assert curves["complete"].all() and (curves["commit"] == rows["commit"].iloc[0]).all()
+    assert "--iters 4 --val-every 2 " in rows.iloc[0]["command"] and "--val-every 2" in curves["command"][0]
+    last = curves[curves["iter"] == 4].set_index("variant")["mIoU"]
+    assert last.to_dict() == pytest.approx(rows.set_index("variant")["mIoU"].to_dict())  # the row is the curve's end
+    assert learning_curves(work, ["bga"])["variant"].unique().tolist() == ["bga"]
+    assert learning_curves(tmp_path / "nothing").empty
+    assert main([*common[:-2], "--quiet", "--curves", str(curves_csv)]) == 2  # curves without kept runs
+    assert "--keep-runs" in capsys.readouterr().err

@@ -248,8 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=a.output_dir, help="where the runs train (default: <cache>/ablations/<scale>)")
     p.add_argument("--cache", type=a.output_dir, help=CACHE_HELP)
     p.add_argument("--iters", type=a.positive_int, help="override the recipe's iterations")
+    p.add_argument("--val-every", type=a.positive_int,
+                   help="also validate every N iterations (default: at the end only); with --keep-runs "
+                        "each run's log.jsonl keeps its mIoU curve")
     p.add_argument("--device", help=DEVICE_HELP)
     p.add_argument("--keep-runs", action="store_true", help="keep each run's directory (checkpoints, log)")
+    p.add_argument("--curves", type=a.output_file,
+                   help="with --keep-runs: write every kept run's validation curve (variant, seed, iter, "
+                        "mIoU, provenance) to this CSV")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=commands.cmd_ablate)
 

@@ -149,11 +149,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from bisenet.checkpoint import load_checkpoint
     from bisenet.devices import resolve_device
     from bisenet.interop import load_model
     from bisenet.predict import predict_inputs
-
-    from bisenet.checkpoint import load_checkpoint
 
     device = resolve_device(args.device)
     saved = load_checkpoint(args.checkpoint)  # read once: the weights and a folder dataset's colours
@@ -183,7 +182,12 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.atomic import write_json
-    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline, resolve_dataset_kind
+    from bisenet.data import (
+        EVAL_SCALES,
+        build_dataset,
+        eval_pipeline,
+        resolve_dataset_kind,
+    )
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
     from bisenet.errors import UsageError
@@ -348,15 +352,33 @@ def cmd_book_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    from bisenet.ablation import parse_variants, results_name, run_ablation, summarize
+    from bisenet.ablation import (
+        learning_curves,
+        parse_variants,
+        results_name,
+        run_ablation,
+        summarize,
+    )
+    from bisenet.atomic import write_csv
+    from bisenet.cache import cache_dir
+    from bisenet.errors import UsageError
 
     csv = args.csv or results_name(args.scale)
+    if args.curves and not args.keep_runs:
+        raise UsageError("--curves reads the kept runs' logs: add --keep-runs (and --val-every N for a curve)")
+    variants = parse_variants(args.variants)
     results = run_ablation(
-        args.scale, parse_variants(args.variants), args.seeds, csv=csv, work_root=args.work_dir,
+        args.scale, variants, args.seeds, csv=csv, work_root=args.work_dir,
         cache=args.cache, data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
-        keep_runs=args.keep_runs, progress=not args.quiet, command=_ablate_command(args),
+        val_interval=args.val_every, keep_runs=args.keep_runs, progress=not args.quiet,
+        command=_ablate_command(args),
     )
     print(f"{len(results)} runs in {csv}")
+    if args.curves:
+        work_root = args.work_dir or cache_dir(args.cache) / "ablations" / args.scale
+        curves = learning_curves(work_root, variants)
+        curves.insert(len(curves.columns), "command", _ablate_command(args))
+        print(f"wrote {write_csv(args.curves, curves)} ({len(curves)} validations)")
     print(summarize(results).to_string(float_format=lambda v: f"{v:.2f}"))
     return 0
 
@@ -365,9 +387,9 @@ def _ablate_command(args: argparse.Namespace) -> str:
     """The command line that reproduces a grid, written into every row of its results."""
     seeds = ",".join(map(str, args.seeds))
     words = ["bisenet ablate", f"--scale {args.scale}", f"--variants {args.variants}", f"--seeds {seeds}"]
-    for flag in ("iters", "dataset", "device"):
+    for flag in ("iters", "val_every", "dataset", "device"):
         if getattr(args, flag):
-            words.append(f"--{flag} {getattr(args, flag)}")
+            words.append(f"--{flag.replace('_', '-')} {getattr(args, flag)}")
     if args.data_root:
         words.append("--data-root <dataset root>")
     return " ".join(words)

@@ -219,10 +219,10 @@ def load_model(path: Path, recipe) -> nn.Module:
     return model.eval()
 
 
-def check_reference(args, data_root: Path, work: Path) -> None:
+def check_reference(args, data_root: Path, work: Path) -> dict:
     """How exact ``c-rank0-emulated`` is: a short run of ``--accum`` processes under torchrun
     against the emulation in one process (same recipe and seed): largest difference of the
-    weights and of rank 0's running statistics."""
+    weights and of rank 0's running statistics (one row of ``--check-out``)."""
     recipe = study_recipe(0, args.check_iters, args.accum)
     ddp = work / "check-torchrun"
     out = subprocess.run(torchrun_command(recipe, args.accum, data_root, ddp), capture_output=True, text=True,
@@ -247,6 +247,9 @@ def check_reference(args, data_root: Path, work: Path) -> None:
     print(f"check: {args.accum} processes (torchrun, gloo) vs one process accumulating, {recipe.iters} iterations: "
           f"weights differ by at most {weights:.2e}; rank 0's running statistics vs the emulation: "
           f"{stats(emulated):.2e} (relative), vs accumulation with momentum 0.1: {stats(plain):.2e}", flush=True)
+    return {"processes": args.accum, "iters": recipe.iters, "recipe": recipe.name,
+            "weights_max_abs_diff": weights, "rank0_stats_vs_emulated_max_rel": stats(emulated),
+            "rank0_stats_vs_accumulated_max_rel": stats(plain)}
 
 
 COLUMNS = ["variant", "seed", "accum", "bn_momentum", "updates_per_iteration", "mIoU", "mAcc", "aAcc", "iters",
@@ -280,6 +283,8 @@ def main(argv=None) -> None:
     p.add_argument("--check-reference", action="store_true",
                    help="only compare a short torchrun run with the emulated rank-0 statistics, and exit")
     p.add_argument("--check-iters", type=int, default=5)
+    p.add_argument("--check-out", type=Path, default=Path("book/data/bn_accumulation_check.csv"),
+                   help="where --check-reference writes its row (with provenance)")
     args = p.parse_args(argv)
     commit_at_start()  # the code the runs start with, not whatever is committed when they end
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -292,7 +297,8 @@ def main(argv=None) -> None:
     with contextlib.ExitStack() as stack:
         work = args.work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bn-accum-")))
         if args.check_reference:
-            check_reference(args, data_root, work)
+            row = pd.DataFrame([check_reference(args, data_root, work)])
+            print(f"wrote {write_csv(args.check_out, with_provenance(row, provenance('cpu'), command))}")
             return
         if args.jobs > 1 and len(seeds) > 1:
             rows = parallel(seeds, args, argv, data_root, work)

@@ -177,17 +177,19 @@ def _sssegmentation_entries() -> list[ZooEntry]:
 
 def _coincheung_entries() -> list[ZooEntry]:
     """CoinCheung/BiSeNet's README (commit 6b4b67a8): "ss" is the single-scale mIoU, "msf" the
-    multi-scale one with flips; its FPS table is TensorRT on an A40 at 2048x1024 (tensorrt/README)."""
+    multi-scale one with flips; its FPS table is TensorRT on an A40 at 1024x2048 (tensorrt/README).
+    The crops and schedules are those of the repository's configs (``configs/bisenetv2_city.py``,
+    ``configs/bisenetv1_city.py``: ``cropsize``, ``max_iter``)."""
     common = dict(source="coincheung", dataset="cityscapes", recipe="", memory_gb=None, sha256_prefix="",
                   doc=_CC_DOC, note="no hash in the file name (nothing to check it against); its README's ssc and "
                                     "mscf columns (crop evaluation) are not listed here")
-    device = "A40, TensorRT 10.3, fp32, 2048x1024"
+    device = "A40, TensorRT 10.3, fp32, 1024x2048"
     return [
         ZooEntry(name="model_final_v2_city.pth", model="bisenetv2", config="bisenetv2_city",
                  backbone="BiSeNetV2", crop="512x1024", schedule="150k iters", fps=103, fps_device=device,
                  miou=74.95, miou_ms_flip=76.53, url=f"{_CC}/model_final_v2_city.pth", **common),
         ZooEntry(name="model_final_v1_city_new.pth", model="bisenetv1-r18", config="bisenetv1_city",
-                 backbone="R-18", crop="not stated", schedule="not stated", fps=112, fps_device=device,
+                 backbone="R-18", crop="1024x1024", schedule="80k iters", fps=112, fps_device=device,
                  miou=75.44, miou_ms_flip=77.45, url=f"{_CC}/model_final_v1_city_new.pth", **common),
     ]
 

@@ -129,10 +129,9 @@ def test_coincheung_rows_are_bisenet_zoo_rows(published, model, prefix):
     entry = next(e for e in zoo.entries("coincheung") if e.model == model)
     assert row_of(published, "coincheung", f"{prefix} / ss").miou == entry.miou
     assert row_of(published, "coincheung", f"{prefix} / msf", "ms+flip").miou == entry.miou_ms_flip
-    if entry.crop != "not stated":  # the zoo gives V2's crop and schedule; V1's come from its config
-        single = row_of(published, "coincheung", f"{prefix} / ss")
-        assert single.crop == entry.crop
-        assert entry.schedule == f"{int(single.iterations) // 1000}k iters"
+    single = row_of(published, "coincheung", f"{prefix} / ss")  # crops and schedules: the configs'
+    assert single.crop == entry.crop
+    assert entry.schedule == f"{int(single.iterations) // 1000}k iters"
 
 
 def test_the_v2_papers_ablation_rows_are_bisenet_ablations(published):

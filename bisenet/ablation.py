@@ -261,12 +261,14 @@ def run_ablation(
     return pd.concat([done, new], ignore_index=True) if len(done) else new
 
 
-def learning_curves(work_root: str | Path, variants: list[str] | None = None) -> pd.DataFrame:
+def learning_curves(work_root: str | Path, variants: list[str] | None = None,
+                    seeds: tuple[int, ...] | None = None) -> pd.DataFrame:
     """The validation curve of every run kept under ``work_root`` (``bisenet ablate --keep-runs
     --val-every N``): one row per (variant, seed, iteration) with val mIoU/mAcc/aAcc in percent and
     the run's provenance (recipe, iterations, commit, torch, CPU, threads, device, date).
 
-    Run directories are ``<variant>-seed<seed>`` as :func:`run_ablation` names them; a run not yet
+    Run directories are ``<variant>-seed<seed>`` as :func:`run_ablation` names them (only
+    ``variants`` and ``seeds`` are read, every one kept when None); a run not yet
     at its end contributes what it has (``complete`` says which reached their last iteration). A
     validation repeated after a resume counts once (the later record)."""
     from bisenet.engine.run_log import read_log
@@ -276,6 +278,8 @@ def learning_curves(work_root: str | Path, variants: list[str] | None = None) ->
     for name in variants or list(VARIANTS):
         for log in sorted(work_root.glob(f"{name}-seed*/log.jsonl")):
             seed = int(log.parent.name.rsplit("-seed", 1)[1])
+            if seeds is not None and seed not in seeds:
+                continue
             records = read_log(log)
             val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last")
             info = json.loads((log.parent / "run.json").read_text())

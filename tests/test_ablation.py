@@ -323,6 +323,16 @@ def test_a_grid_validated_every_n_iterations_keeps_each_runs_curve(minicity, tmp
     last = curves[curves["iter"] == 4].set_index("variant")["mIoU"]
     assert last.to_dict() == pytest.approx(rows.set_index("variant")["mIoU"].to_dict())  # the row is the curve's end
     assert learning_curves(work, ["bga"])["variant"].unique().tolist() == ["bga"]
+    assert learning_curves(work, seeds=(1,)).empty
+    # a second call sharing the file (another seed): its runs join the file, the first call's stay
+    second = [*common, "--curves", str(curves_csv)]
+    second[second.index("--seeds") + 1] = "1"
+    second[second.index("--variants") + 1] = "sum"
+    assert main(second) == 0
+    both = pd.read_csv(curves_csv)
+    assert sorted(set(zip(both["variant"], both["seed"]))) == [("bga", 0), ("sum", 0), ("sum", 1)]
+    assert len(both) == 6 and not both.duplicated(["variant", "seed", "iter"]).any()
+    assert main(second) == 0 and len(pd.read_csv(curves_csv)) == 6  # run again: replaced, not doubled
     assert learning_curves(tmp_path / "nothing").empty
     assert main([*common[:-2], "--quiet", "--curves", str(curves_csv)]) == 2  # curves without kept runs
     assert "--keep-runs" in capsys.readouterr().err

@@ -254,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help=DEVICE_HELP)
     p.add_argument("--keep-runs", action="store_true", help="keep each run's directory (checkpoints, log)")
     p.add_argument("--curves", type=a.output_file,
-                   help="with --keep-runs: write every kept run's validation curve (variant, seed, iter, "
-                        "mIoU, provenance) to this CSV")
+                   help="with --keep-runs: write the validation curves of this call's runs (variant, seed, "
+                        "iter, mIoU, provenance) to this CSV, replacing theirs in it and keeping the others")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=commands.cmd_ablate)
 

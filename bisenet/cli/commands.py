@@ -352,6 +352,8 @@ def cmd_book_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from bisenet.ablation import (
         learning_curves,
         parse_variants,
@@ -376,8 +378,11 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     print(f"{len(results)} runs in {csv}")
     if args.curves:
         work_root = args.work_dir or cache_dir(args.cache) / "ablations" / args.scale
-        curves = learning_curves(work_root, variants)
-        curves.insert(len(curves.columns), "command", _ablate_command(args))
+        curves = learning_curves(work_root, variants, args.seeds).assign(command=_ablate_command(args))
+        if args.curves.exists():  # a file shared by several calls: this call's runs replace theirs
+            kept = pd.read_csv(args.curves)
+            ours = kept.set_index(["variant", "seed"]).index.isin(list(zip(curves["variant"], curves["seed"])))
+            curves = pd.concat([kept[~ours], curves], ignore_index=True)
         print(f"wrote {write_csv(args.curves, curves)} ({len(curves)} validations)")
     print(summarize(results).to_string(float_format=lambda v: f"{v:.2f}"))
     return 0

@@ -63,8 +63,11 @@ else
 book: book-full
 endif
 
+# the execution cache keys on the notebooks' code only: tools/execution_inputs.py empties it when
+# book/data, the package or the profile's variables changed since the notebooks last ran
 book-full: $(STAMP)
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python tools/execution_inputs.py --cache _build/.jupyter_cache
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/jupyter-book build . -W -n --keep-going
 	$(BIN)/python tools/slides.py --executed _build/jupyter_execute --html _build/html
 	$(BIN)/python tools/check_book.py
@@ -72,6 +75,7 @@ book-full: $(STAMP)
 # the sources are copied without solutions into $(STUDENTS)/source, then built like the full book
 book-students: $(STAMP)
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python -m bisenet book-cache
+	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/python tools/execution_inputs.py --cache _build/.jupyter_cache
 	$(BIN)/python tools/strip_solutions.py --out $(STUDENTS)/source --cache $(CURDIR)/_build/.jupyter_cache
 	BISENET_CACHE=$(BOOK_CACHE) $(BIN)/jupyter-book build $(STUDENTS)/source -W -n --keep-going --path-output $(STUDENTS)
 	$(BIN)/python tools/slides.py --executed $(STUDENTS)/_build/jupyter_execute --html $(STUDENTS)/_build/html --toc $(STUDENTS)/source/_toc.yml

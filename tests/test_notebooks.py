@@ -36,3 +36,20 @@ def test_committed_results_are_found_through_the_package(notebook):
 
 def test_every_chapter_is_here():
     assert len(NOTEBOOKS) >= 18
+
+
+def test_the_book_map_draws_the_prerequisites_each_chapter_states():
+    """Chapter 1's map of the book (PREREQUISITES) and each chapter's header line
+    "**Prerequisites:** {doc}`...`" say the same: change one, the other must follow."""
+    import ast
+
+    first = next(p for p in NOTEBOOKS if p.stem.startswith("01_"))
+    drawn = ast.literal_eval(re.search(r"PREREQUISITES = (\{.*?\n\})", code_of(first), re.S).group(1))
+    stated = {}
+    for notebook in NOTEBOOKS:
+        header = "".join(json.loads(notebook.read_text())["cells"][1]["source"])
+        assert header.startswith("**Prerequisites:**"), notebook.name
+        key = "A" if notebook.stem.startswith("appendix") else int(notebook.stem[:2])
+        cited = re.findall(r"\{doc\}`\.\./notebooks/(\w+)`", header.split("**Time:**")[0])
+        stated[key] = sorted(int(name[:2]) for name in cited)
+    assert {k: sorted(v) for k, v in drawn.items()} == stated

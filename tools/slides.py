@@ -16,7 +16,8 @@ The book's own cell tags still apply: ``remove-cell`` drops a cell, ``remove-inp
 ``hide-input`` its code, ``remove-output`` / ``hide-output`` its outputs. Markdown is MyST in the
 book and plain Markdown in nbconvert, so before the export each slide's MyST is rewritten:
 ``{cite}`` becomes "(Author et al., year)" from ``book/references.bib``, ``{term}``, ``{doc}``,
-``{numref}`` and ``{ref}`` their text, admonitions a quoted block with the title in bold;
+``{numref}`` and ``{ref}`` their text, ``{eq}`` and a labelled equation the equation's number
+in the built book (read from the HTML output's pages), admonitions a quoted block with the title in bold;
 solution blocks (``tools/strip_solutions.py``) are left out, so the slides can be shown in class.
 
 The decks are written to ``<html>/slides/<chapter>.slides.html`` with ``<html>/slides/index.html``
@@ -90,7 +91,20 @@ ADMONITIONS = {"admonition", "note", "tip", "hint", "important", "warning", "cau
                "error", "seealso", "dropdown"}
 
 
-def _role(m: re.Match, bib: dict[str, str]) -> str:
+EQUATION_NUMBER = re.compile(r'<span class="eqno">\(([^()<]+)\)<a class="headerlink" href="#equation-([^"]+)"')
+
+
+def equation_numbers(html_dir: Path) -> dict[str, str]:
+    """Each equation label of the built book and its number there (``{"eq-iou": "2"}``), read
+    from the HTML pages of ``html_dir`` (the decks under it are not read)."""
+    numbers: dict[str, str] = {}
+    for page in sorted(html_dir.rglob("*.html")):
+        if SLIDES_FOLDER not in page.relative_to(html_dir).parts:
+            numbers.update((label, number) for number, label in EQUATION_NUMBER.findall(page.read_text()))
+    return numbers
+
+
+def _role(m: re.Match, bib: dict[str, str], equations: dict[str, str]) -> str:
     role, body = m.group("role"), m.group("body")
     if role.startswith("cite"):
         keys = [k.strip() for k in body.split(",") if k.strip()]
@@ -98,7 +112,7 @@ def _role(m: re.Match, bib: dict[str, str]) -> str:
     if role == "math":
         return f"${body}$"
     if role == "eq":
-        return f"({body})"
+        return f"({equations[body]})" if body in equations else "(the equation in the chapter)"
     titled = TITLED.match(body)
     text = titled.group("text") if titled else body
     if role in ("numref",):
@@ -108,10 +122,13 @@ def _role(m: re.Match, bib: dict[str, str]) -> str:
     return text
 
 
-def myst_to_markdown(text: str, bib: dict[str, str] | None = None) -> str:
+def myst_to_markdown(text: str, bib: dict[str, str] | None = None,
+                     equations: dict[str, str] | None = None) -> str:
     """The Markdown nbconvert can render, from one cell's MyST: roles to their text, admonitions
-    to quoted blocks, labels dropped, solution blocks removed."""
-    bib = bib or {}
+    to quoted blocks, targets dropped, a labelled equation tagged with its number in the book
+    (``equations``, from :func:`equation_numbers`; the label dropped when it has none), solution
+    blocks removed."""
+    bib, equations = bib or {}, equations or {}
     text, _ = strip_text(text)
     out: list[str] = []
     lines = text.splitlines()
@@ -148,8 +165,12 @@ def myst_to_markdown(text: str, bib: dict[str, str] | None = None) -> str:
         else:  # anything else: its content, unframed
             out += body
     result = "\n".join(out)
-    result = re.sub(r"(\$\$)\s*\(([^()\s]+)\)\s*$", r"\1", result, flags=re.M)  # "$$ (label)" equation labels
-    return ROLE.sub(lambda m: _role(m, bib), result)
+    def tagged(m: re.Match) -> str:  # "$$ (label)": the equation keeps its number as a \tag
+        number = equations.get(m.group(1))
+        return f"\\tag{{{number}}}\n$$" if number else "$$"
+
+    result = re.sub(r"\$\$[ \t]*\(([^()\s]+)\)[ \t]*$", tagged, result, flags=re.M)
+    return ROLE.sub(lambda m: _role(m, bib, equations), result)
 
 
 # ---------------------------------------------------------------- choosing the slides
@@ -167,7 +188,8 @@ def chapter_title(nb: dict) -> str:
     return ""
 
 
-def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str] | None = None) -> dict:
+def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str] | None = None,
+                   equations: dict[str, str] | None = None) -> dict:
     """A copy of ``nb`` (an executed notebook, as a dict) holding only its slides: a title slide,
     the tagged cells with ``metadata.slideshow.slide_type`` set ("slide" or "-"), and a closing
     slide linking to ``chapter_href``."""
@@ -184,7 +206,7 @@ def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str
     def markdown(text: str, slide_type: str):
         return nbformat.v4.new_markdown_cell(text, metadata={"slideshow": {"slide_type": slide_type}})
 
-    cells.append(markdown(f"# {myst_to_markdown(title, bib)}" if title else "# Slides", "slide"))
+    cells.append(markdown(f"# {myst_to_markdown(title, bib, equations)}" if title else "# Slides", "slide"))
     tagged = 0
     for cell in nb["cells"]:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -194,7 +216,7 @@ def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str
         slide_type = "slide" if tags & {SLIDE_TAG, OUTPUT_TAG} else "-"
         cell.setdefault("metadata", {})["slideshow"] = {"slide_type": slide_type}
         if cell["cell_type"] == "markdown":
-            cell["source"] = myst_to_markdown(_source(cell), bib)
+            cell["source"] = myst_to_markdown(_source(cell), bib, equations)
         elif cell["cell_type"] == "code":
             if tags & REMOVE_INPUT or OUTPUT_TAG in tags:
                 cell.setdefault("metadata", {}).setdefault("transient", {})["remove_source"] = True
@@ -313,6 +335,7 @@ def build_decks(executed: Path, html_dir: Path, chapters: list[str], bib: Path |
     slides_dir = html_dir / SLIDES_FOLDER
     slides_dir.mkdir(parents=True, exist_ok=True)
     mathjax_url = install_assets(slides_dir, html_dir)
+    equations = equation_numbers(html_dir)
     made, missing = [], []
     for chapter in chapters:
         source = executed / f"{chapter}.ipynb"
@@ -321,7 +344,7 @@ def build_decks(executed: Path, html_dir: Path, chapters: list[str], bib: Path |
             continue
         nb = json.loads(source.read_text())
         href = "../" + chapter + ".html"
-        reduced = slide_notebook(nb, href, bibliography)
+        reduced = slide_notebook(nb, href, bibliography, equations)
         n = export_deck(reduced, slides_dir / deck_name(chapter), mathjax_url)
         tagged = reduced["metadata"]["bisenet_slides"]["tagged_cells"]
         print(f"  {deck_name(chapter)}: {n} slides from {tagged} tagged cell(s)"

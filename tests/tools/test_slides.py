@@ -105,3 +105,19 @@ def test_a_deck_is_written_offline_with_reveal_and_mathjax_beside_it(tmp_path):
     assert "09_tiny.slides.html" in (html / "slides" / "index.html").read_text()
     # a chapter without an executed notebook is an error, reported as no decks
     assert build_decks(executed, html, ["notebooks/09_tiny", "notebooks/10_missing"]) == []
+
+
+def test_equations_keep_the_books_numbers_on_the_slides(tmp_path):
+    from tools.slides import equation_numbers
+
+    page = tmp_path / "notebooks" / "02_x.html"
+    page.parent.mkdir()
+    page.write_text('<span class="eqno">(2)<a class="headerlink" href="#equation-eq-iou" '
+                    'title="Link to this equation">#</a></span>\\[')
+    (tmp_path / "slides").mkdir()  # a deck's own copy is not read
+    (tmp_path / "slides" / "02_x.slides.html").write_text(page.read_text().replace("(2)", "(9)"))
+    numbers = equation_numbers(tmp_path)
+    assert numbers == {"eq-iou": "2"}
+    out = myst_to_markdown("$$\nI = a / b\n$$ (eq-iou)\n\nBy {eq}`eq-iou`, not {eq}`eq-gone`.", {}, numbers)
+    assert out == "$$\nI = a / b\n\\tag{2}\n$$\n\nBy (2), not (the equation in the chapter)."
+    assert myst_to_markdown("$$\nI\n$$ (eq-iou)\n", {}) == "$$\nI\n$$"  # no number known: label dropped

@@ -147,6 +147,11 @@ def _append_row(csv: Path, row: dict) -> None:
     write_csv(csv, pd.concat([table, pd.DataFrame([row])], ignore_index=True))
 
 
+def default_work_root(scale: str, cache: str | Path | None = None) -> Path:
+    """Where :func:`run_ablation` trains a scale's runs when no ``work_root`` is given."""
+    return cache_dir(cache) / "ablations" / scale
+
+
 def run_ablation(
     scale: str,
     variants: list[str] | None = None,
@@ -202,7 +207,7 @@ def run_ablation(
     if data_root is None:
         dataset, data_root = ablation_data(get_profile(scale), cache)
     dataset = dataset or base.dataset
-    work_root = Path(work_root) if work_root else cache_dir(cache) / "ablations" / scale
+    work_root = Path(work_root) if work_root else default_work_root(scale, cache)
     csv = check_writable(csv) if csv else None  # refused now, not after the first run
     done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
     # the same data generated in another clone has another absolute path: compare folder names
@@ -284,13 +289,11 @@ def learning_curves(work_root: str | Path, variants: list[str] | None = None,
             val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last")
             info = json.loads((log.parent / "run.json").read_text())
             iters = info["recipe"]["iters"]
+            run = {"iters": iters, "complete": bool((val["iter"] == iters).any()), "recipe": info["recipe"]["name"],
+                   **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")}}
             for record in val.itertuples():
-                rows.append({
-                    "variant": name, "seed": seed, "iter": int(record.iter), "mIoU": 100 * record.mIoU,
-                    "mAcc": 100 * record.mAcc, "aAcc": 100 * record.aAcc, "iters": iters,
-                    "complete": bool((val["iter"] == iters).any()), "recipe": info["recipe"]["name"],
-                    **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")},
-                })
+                rows.append({"variant": name, "seed": seed, "iter": int(record.iter), "mIoU": 100 * record.mIoU,
+                             "mAcc": 100 * record.mAcc, "aAcc": 100 * record.aAcc, **run})
     columns = ["variant", "seed", "iter", "mIoU", "mAcc", "aAcc", "iters", "complete", "recipe", "date",
                "commit", "torch", "cpu", "threads", "device"]
     return pd.DataFrame(rows, columns=columns)

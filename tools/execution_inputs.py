@@ -5,7 +5,8 @@ filled (``make book`` runs it before each build).
 
 The cache (``execute_notebooks: cache`` in ``_config.yml``) reuses a notebook's executed outputs
 while its code cells are unchanged. What the chapters print also depends on what their code
-reads: the committed results in ``book/data``, the ``bisenet`` package, and the environment
+reads: the committed results in ``book/data``, the ``bisenet`` package, the reference
+state-dict layouts in ``tests/keys``, and the environment
 variables that choose the profile, the data and the cache. A build after any of those changed
 would show the old outputs. This script hashes those inputs into ``<cache>/../execution-inputs.txt``
 and, when the hash differs from the one there (or there is none while a cache exists), removes the
@@ -23,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # the folders whose files the notebooks' outputs depend on, and the variables that change them
-FOLDERS = ("book/data", "bisenet")
+FOLDERS = ("book/data", "bisenet", "tests/keys")  # tests/keys: the state-dict layouts chapter 18 reads
 SUFFIXES = {".csv", ".json", ".py", ".txt", ".yml", ".yaml"}
 VARIABLES = ("BISENET_PROFILE", "BISENET_CACHE", "BISENET_RESULTS", "BISENET_DEVICE", "CITYSCAPES_DATASET")
 

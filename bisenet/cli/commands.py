@@ -355,6 +355,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from bisenet.ablation import (
+        default_work_root,
         learning_curves,
         parse_variants,
         results_name,
@@ -362,7 +363,6 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         summarize,
     )
     from bisenet.atomic import write_csv
-    from bisenet.cache import cache_dir
     from bisenet.errors import UsageError
 
     csv = args.csv or results_name(args.scale)
@@ -377,7 +377,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     )
     print(f"{len(results)} runs in {csv}")
     if args.curves:
-        work_root = args.work_dir or cache_dir(args.cache) / "ablations" / args.scale
+        work_root = args.work_dir or default_work_root(args.scale, args.cache)
         curves = learning_curves(work_root, variants, args.seeds).assign(command=_ablate_command(args))
         if args.curves.exists():  # a file shared by several calls: this call's runs replace theirs
             kept = pd.read_csv(args.curves)

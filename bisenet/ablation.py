@@ -14,7 +14,9 @@ it stopped (and an interrupted run from its last checkpoint)::
     bisenet ablate --scale cpu --seeds 0,1,2 --csv book/data/ablations_cpu.csv
 
 A scale is a profile (``bisenet.profiles``): its ``ablation`` recipe and ``ablation_minicity``
-data. The paper's numbers are the Cityscapes val mIoU of the V2 paper's Table 2 and Table 3a, and
+data; or ``cpu-256``, the grid that can answer Table 2's questions on a CPU: the aggregation rows
+with and without the booster, at 256x256 crops (the semantic branch's output 8x8, not 4x4),
+1,200 iterations, the budget V1 and V2 share (``bisenet.profiles.BUDGET_RECIPES``). The paper's numbers are the Cityscapes val mIoU of the V2 paper's Table 2 and Table 3a, and
 Table 3a's GFLOPs (Yu et al., "BiSeNet V2", IJCV 2021, arXiv:2004.02147, Sec. 5.1); they were
 transcribed from quotations of those tables, not checked against the published text digit by digit;
 the runs here are on whatever data the scale uses (MiniCity, synthetic, unless Cityscapes is
@@ -35,10 +37,13 @@ import pandas as pd
 from bisenet.atomic import check_writable, write_csv
 from bisenet.cache import cache_dir
 from bisenet.errors import UsageError
-from bisenet.profiles import PROFILES, ablation_data, get_profile
+from bisenet.cache import cached_minicity
+from bisenet.profiles import BUDGET_MINICITY, BUDGET_RECIPES, PROFILES, ablation_data, get_profile
 from bisenet.recipes import V2_AUX, Recipe
 
-SCALES = tuple(PROFILES)
+# the grid of the shared CPU budget (chapter 16's answer to Table 2): not a profile of its own
+BUDGET_SCALE = "cpu-256"
+SCALES = (*PROFILES, BUDGET_SCALE)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class Variant:
     name: str
     table: str  # "Table 2", "Table 3a" or "Table 2 / 3a"
     label: str  # the row's name in the paper
-    paper_miou: float  # Cityscapes val mIoU (%) in the V2 paper's Table 2 or 3a
+    paper_miou: float | None  # Cityscapes val mIoU (%) in the V2 paper's Table 2 or 3a; None: not a paper row
     model_options: dict = field(default_factory=dict)
     booster: bool = False
     loss: str = "ce"
@@ -74,6 +79,11 @@ VARIANTS: dict[str, Variant] = {
         Variant("concat", "Table 2", "Concat", 68.93, {"aggregation": "concat"}),
         Variant("bga", "Table 2 / 3a", "BGA (lambda = 1/4)", 69.67, {}, paper_gflops=21.15),
         Variant("bga+booster", "Table 2", "+ Booster", 73.19, {}, booster=True),
+        # not rows of the paper: the booster on the other aggregations, so that "the booster helps"
+        # is measured for each aggregation alike rather than only on BGA
+        Variant("sum+booster", "beyond Table 2", "Sum + Booster", None, {"aggregation": "sum"}, booster=True),
+        Variant("concat+booster", "beyond Table 2", "Concat + Booster", None, {"aggregation": "concat"},
+                booster=True),
         Variant("bga+booster+ohem", "Table 2", "+ OHEM", 73.36, {}, booster=True, loss="ohem"),
         Variant("lambda=1/2", "Table 3a", "lambda = 1/2", 69.66, {"semantic_ratio": 1 / 2}, paper_gflops=25.84),
         Variant("lambda=1/8", "Table 3a", "lambda = 1/8", 69.26, {"semantic_ratio": 1 / 8},
@@ -82,15 +92,28 @@ VARIANTS: dict[str, Variant] = {
     ]
 }
 TABLE2 = ("detail", "semantic", "sum", "concat", "bga", "bga+booster", "bga+booster+ohem")
+# the aggregations with and without the booster: the six rows of the cpu-256 grid
+AGGREGATION_X_BOOSTER = ("sum", "concat", "bga", "sum+booster", "concat+booster", "bga+booster")
 TABLE3A = ("lambda=1/2", "bga", "lambda=1/8", "lambda=1/16")  # lambda = 1/2, 1/4, 1/8, 1/16
 LAMBDA = {"lambda=1/2": 1 / 2, "bga": 1 / 4, "lambda=1/8": 1 / 8, "lambda=1/16": 1 / 16}
 
 
 def base_recipe(scale: str) -> Recipe:
-    """The recipe every variant of the grid at ``scale`` starts from (the profile's ``ablation``)."""
+    """The recipe every variant of the grid at ``scale`` starts from (the profile's ``ablation``;
+    for ``cpu-256`` the shared budget's V2 recipe)."""
     if scale not in SCALES:
         raise UsageError(f"ablation scale must be one of {SCALES}, got {scale!r}")
+    if scale == BUDGET_SCALE:
+        return BUDGET_RECIPES["bisenetv2"].with_(name="bisenetv2-ablation-cpu-256")
     return get_profile(scale).ablation
+
+
+def grid_data(scale: str, cache: str | Path | None = None) -> tuple[str, Path]:
+    """(dataset name, root) the grid at ``scale`` trains on: the profile's ablation data, or for
+    ``cpu-256`` the cpu profile's MiniCity (256x512), made in ``cache`` on first use."""
+    if scale == BUDGET_SCALE:
+        return "minicity", cached_minicity(BUDGET_MINICITY, cache, cost=get_profile("cpu").cost("minicity"))
+    return ablation_data(get_profile(scale), cache)
 
 
 def results_name(scale: str) -> str:
@@ -176,7 +199,7 @@ def run_ablation(
     best one: choosing the best on val would flatter every row), inference parameters and
     GFLOPs at ``flops_size``, the training time of this call (a resumed run counts only what was
     left) and provenance. ``data_root``/``dataset`` default to the
-    scale's data (:func:`ablation_data`). Run directories go under
+    scale's data (:func:`grid_data`). Run directories go under
     ``work_root`` (default: ``<cache>/ablations/<scale>``) and are deleted after their row is written unless
     ``keep_runs``. ``command`` is recorded in every row (the CLI passes its command line);
     ``flops_size`` is the input at which GFLOPs are counted (a smaller one makes a smoke grid quick).
@@ -205,7 +228,7 @@ def run_ablation(
         base = base.with_(val_interval=min(val_interval, base.iters))
     names = variants or parse_variants("all")
     if data_root is None:
-        dataset, data_root = ablation_data(get_profile(scale), cache)
+        dataset, data_root = grid_data(scale, cache)
     dataset = dataset or base.dataset
     work_root = Path(work_root) if work_root else default_work_root(scale, cache)
     csv = check_writable(csv) if csv else None  # refused now, not after the first run
@@ -299,10 +322,16 @@ def learning_curves(work_root: str | Path, variants: list[str] | None = None,
     return pd.DataFrame(rows, columns=columns)
 
 
+def _paper(variant: str) -> float:
+    """The paper's mIoU of a variant; NaN for a row the paper does not have."""
+    value = VARIANTS[variant].paper_miou
+    return float("nan") if value is None else value
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """One row per variant: mean, standard deviation, min and max of mIoU over seeds, the number
     of seeds, the change from the BGA row (ours and the paper's), GFLOPs and parameters."""
-    order = [v for v in dict.fromkeys(TABLE2 + TABLE3A) if v in set(results["variant"])]
+    order = [v for v in dict.fromkeys(TABLE2 + AGGREGATION_X_BOOSTER + TABLE3A) if v in set(results["variant"])]
     g = results.groupby("variant")["mIoU"]
     table = pd.DataFrame({
         "paper row": [VARIANTS[v].label for v in order],
@@ -312,7 +341,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         "mIoU std": g.std(ddof=1).reindex(order).values,
         "mIoU min": g.min().reindex(order).values,
         "mIoU max": g.max().reindex(order).values,
-        "paper mIoU": [VARIANTS[v].paper_miou for v in order],
+        "paper mIoU": [_paper(v) for v in order],
     }, index=pd.Index(order, name="variant"))
     if "bga" in table.index:
         table["change vs BGA"] = table["mIoU mean"] - table.loc["bga", "mIoU mean"]
@@ -398,7 +427,7 @@ def claims(results: pd.DataFrame, noise: float = 2.0) -> pd.DataFrame:
         diff = (by_seed[better] - by_seed[worse]).dropna()
         if diff.empty:
             continue
-        paper = VARIANTS[better].paper_miou - VARIANTS[worse].paper_miou
+        paper = _paper(better) - _paper(worse)
         ours = float(diff.mean())
         se = float(diff.std(ddof=1) / len(diff) ** 0.5) if len(diff) > 1 else float("nan")
         sign = "same sign" if (ours >= 0) == (paper >= 0) else "opposite sign"

@@ -234,12 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "book/data/ablations_<scale>*.csv). Runs already in the CSV are skipped, so an "
                     "interrupted grid resumes; an interrupted run resumes from its last checkpoint.",
     )
-    p.add_argument("--scale", choices=["smoke", "cpu", "gpu", "gpu-dryrun"], required=True,
+    p.add_argument("--scale", choices=["smoke", "cpu", "cpu-256", "gpu", "gpu-dryrun"], required=True,
                    help="the profile whose ablation recipe and data to use: smoke (seconds), cpu (minutes per "
-                        "run), gpu, gpu-dryrun (the gpu grid at smoke sizes on the CPU)")
+                        "run), gpu, gpu-dryrun (the gpu grid at smoke sizes on the CPU); or cpu-256, the "
+                        "aggregation x booster grid at 256x256 crops and 1,200 iterations (about 40 min "
+                        "a run single-threaded), the budget V1 and V2 share")
     p.add_argument("--variants", type=_variants, default="all",
                    help="all, table2, table3a, or names: detail,semantic,sum,concat,bga,"
-                        "bga+booster,bga+booster+ohem,lambda=1/2,lambda=1/8,lambda=1/16")
+                        "bga+booster,bga+booster+ohem,sum+booster,concat+booster,lambda=1/2,lambda=1/8,"
+                        "lambda=1/16")
     p.add_argument("--seeds", type=a.seeds, default=(0,), help="comma-separated seeds (default 0)")
     p.add_argument("--csv", type=a.output_file, help="results file (default: ablations_<scale>.csv)")
     p.add_argument("--data-root", type=a.input_dir,

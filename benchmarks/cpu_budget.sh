@@ -16,6 +16,7 @@ set -euo pipefail
 lane=${1:?lane A or B}
 out=${2:?output folder}
 bisenet=${BISENET:-.venv/bin/bisenet}
+python=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=1 BISENET_CACHE=${BISENET_CACHE:-$out/cache}
 grid() {  # grid VARIANTS SEEDS
     "$bisenet" ablate --scale cpu-256 --variants "$1" --seeds "$2" --val-every 100 --keep-runs \
@@ -24,11 +25,13 @@ grid() {  # grid VARIANTS SEEDS
 }
 case $lane in
     A) grid bga+booster,bga,sum,concat 0,1,2 ;;
-    B) for seed in 0 1 2; do
+    B) data=$("$python" -c "from bisenet.ablation import grid_data; print(grid_data('cpu-256')[1])")
+       for seed in 0 1 2; do
            run=$out/B/bisenetv1-r18-seed$seed
            resume=()
            [ -f "$run/log.jsonl" ] && resume=(--resume)  # a finished run returns at once
-           "$bisenet" train --recipe bisenetv1-r18-cpu-1200 --seed "$seed" --work-dir "$run" "${resume[@]}"
+           "$bisenet" train --recipe bisenetv1-r18-cpu-1200 --seed "$seed" --data-root "$data" \
+               --work-dir "$run" "${resume[@]}"
            grid sum+booster,concat+booster "$seed"
        done ;;
     *) echo "error: lane must be A or B, got '$lane'" >&2; exit 2 ;;

@@ -260,8 +260,10 @@ class SegmentationLoss(nn.Module):
     ``kind`` is one of :data:`LOSS_KINDS`: "ce" (cross-entropy), "ohem", "dice"
     (:func:`dice_loss`, smooth 1), "lovasz" (:func:`lovasz_softmax`, present classes) or
     "ce+dice" (``cross_entropy + dice_loss``, weight 1 each); every head gets the same kind,
-    except that ``ohem_on_aux`` decides whether the auxiliary heads get OHEM or plain CE
-    (CoinCheung applies OHEM to them; mmseg's OHEM configs only to the main head).
+    except that ``ohem_on_aux`` decides whether the auxiliary heads get OHEM or plain CE (each
+    head then selects its own hard pixels with the same threshold and minimum). CoinCheung's
+    training and mmseg 0.x's OHEM config (the one behind its published 73.57) give OHEM to every
+    head; mmseg 1.x's copy of that config misspells the key and trains plain CE everywhere.
 
     ``class_weights`` (C,), optional, weights the classes in CE and OHEM (F.cross_entropy's
     ``weight``) and in Dice (the weighted average over the classes); Lovász ignores them.

@@ -6,8 +6,13 @@ The Cityscapes and COCO-Stuff recipes carry mmsegmentation 1.2.2's hyper-paramet
 ``ssseg/configs/_base_/segmentors/bisenetv1.py``); ``bisenet recipes`` prints each beside the
 values read from its tool's config. ``gpus x batch_per_gpu`` is the *global* batch of the recipe: with fewer GPUs the
 trainer accumulates gradients over micro-batches of ``batch_per_gpu`` images, so every GPU count
-computes the same update as the model zoo's 4 GPUs (BatchNorm statistics over ``batch_per_gpu``
-images, as there without SyncBN).
+computes the same gradient step as the model zoo's 4 GPUs, with one difference: BatchNorm. The
+configs synchronise BatchNorm across their GPUs (``norm_cfg=SyncBN``) in the modules
+``sync_bn_modules`` names (V1: the ResNet trunk and the heads; V2: the heads; each backbone's own
+layers build plain BN whatever ``norm_cfg`` says), so there those layers normalise over all 16
+images of a step. ``torchrun --nproc_per_node=4 ... --sync-bn`` reproduces
+that; one GPU accumulating 4 micro-batches normalises each over its own 4 images (the statistics of
+a 4-image batch, noisier than those of 16), which no setting of one process can undo.
 """
 
 from __future__ import annotations
@@ -54,7 +59,13 @@ class Recipe:
     class_weights: tuple[float, ...] | None = None  # per class, for CE/OHEM/Dice; None: unweighted
     ohem_thresh: float = 0.7
     ohem_min_kept: int = 10_000  # pixels kept at least, counted over a micro-batch (mmseg: per image)
+    ohem_on_aux: bool = False  # OHEM on the auxiliary heads too (mmseg 0.x's OHEM config, CoinCheung: every head)
     aux_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    # the modules whose BatchNorm the config synchronises across GPUs (norm_cfg=SyncBN), as paths
+    # of the package's model ("decode_head", "auxiliary_head", V1's trunk
+    # "backbone.context_path.backbone"); what `--sync-bn` converts under torchrun (recorded, not used
+    # by one process, whose BatchNorm sees batch_per_gpu images whatever this says)
+    sync_bn_modules: tuple[str, ...] = ()
     amp: str | None = None  # None, "fp16" or "bf16"
     channels_last: bool = False  # train in channels_last memory format (the cpu profile's default)
     loss_scale: float = 512.0  # initial fp16 loss scale (mmseg's AmpOptimWrapper uses 512)
@@ -108,11 +119,20 @@ class Recipe:
 V2_AUX = (1.0, 1.0, 1.0, 1.0)
 V1_AUX = (1.0, 1.0)
 
-_V2 = dict(model="bisenetv2", dataset="cityscapes", aux_weights=V2_AUX, lr=0.05)
-_V1 = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.025)
+# mmseg's norm_cfg=SyncBN (configs/_base_/models/bisenetv1_r18-d32.py, bisenetv2.py): V1's configs
+# give it to the ResNet trunk (backbone_cfg), the decode head and both auxiliary heads, and to the
+# BiSeNetV1 backbone too, which does not pass it on (mmseg/models/backbones/bisenetv1.py builds
+# ContextPath, SpatialPath and FeatureFusionModule without it): the ARMs, the context path's own
+# convs, the spatial path and the FFM keep plain BN. V2's configs give it to the decode head and the
+# four auxiliary heads only; the V2 backbone gets none and builds plain BN.
+V1_SYNC_BN = ("backbone.context_path.backbone", "decode_head", "auxiliary_head")
+V2_SYNC_BN = ("decode_head", "auxiliary_head")
+_V2 = dict(model="bisenetv2", dataset="cityscapes", aux_weights=V2_AUX, lr=0.05, sync_bn_modules=V2_SYNC_BN)
+_V1 = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.025, sync_bn_modules=V1_SYNC_BN)
 _PRE_NOTE = ("ImageNet trunk from a local torchvision checkpoint (--pretrained). mmseg's config loads "
              "open-mmlab's ResNet-V1c weights (deep stem) into a 7x7-stem ResNet, so its stem stays random.")
 _COCO = dict(dataset="cocostuff", num_classes=171, aux_weights=V1_AUX, lr=0.005, crop_size=(512, 512),
+             sync_bn_modules=V1_SYNC_BN,
              scale=(2048, 512), eval_scale=(2048, 512))
 
 # sssegmentation 1.7.0's BiSeNetV1 (base config ssseg/configs/_base_/segmentors/bisenetv1.py with the
@@ -121,10 +141,12 @@ _COCO = dict(dataset="cocostuff", num_classes=171, aux_weights=V1_AUX, lr=0.005,
 # training images at 16 per iteration (drop_last: 185 iterations an epoch, 159,100 in all); 2 images
 # on each of 8 GPUs; CE on the main and both auxiliary heads, weight 1 each.
 _SSSEG = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.05, gpus=8, batch_per_gpu=2, iters=860 * (2975 // 16),
-              pretrained_backbone=True, model_options={"deep_stem": True})
+              pretrained_backbone=True, model_options={"deep_stem": True},
+              sync_bn_modules=("backbone", "decode_head", "auxiliary_head"))  # SyncBN in every layer
 _SSSEG_NOTE = ("sssegmentation's network is mmseg's with the v1c stem (three 3x3 convs, model option deep_stem). "
-               "Its training departs from mmseg's in: SyncBN in every layer over all 16 images (the package: "
-               "BN over each GPU's 2); a v1c ImageNet trunk (resnet{d}_v1c, a local file via --pretrained); "
+               "Its training departs from mmseg's in: SyncBN in every layer over all 16 images (the package "
+               "too with --sync-bn under torchrun on 8 processes; one process normalises each 2-image "
+               "micro-batch on its own); a v1c ImageNet trunk (resnet{d}_v1c, a local file via --pretrained); "
                "PyTorch's default initialisation of the other layers (mmseg: Kaiming for convs, N(0, 0.01) "
                "for the classifiers); Cityscapes' ignored ids mapped to -100 (PyTorch's default ignore_index) "
                "instead of 255; warm-up as a factor on the poly value (mmengine, and the package: LinearLR "
@@ -137,11 +159,14 @@ RECIPES: dict[str, Recipe] = {
         Recipe("bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024", **_V2,
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py"),
         Recipe("bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024", **_V2, loss="ohem", ohem_min_kept=40_000,
+               ohem_on_aux=True,
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024.py",
-               notes="OHEM on the main head (thresh 0.7, min_kept 10000 per image = 40000 per 4-image batch: "
-                     "mmseg's sampler multiplies min_kept by the batch size, the package counts per batch). "
-                     "mmseg 1.2.2's config assigns its sampler to a misspelt key and silently trains plain CE; "
-                     "this recipe really uses OHEM."),
+               notes="OHEM on the decode head and on each of the four auxiliary heads, each with thresh 0.7 "
+                     "and min_kept 10000 per image (= 40000 per 4-image batch: mmseg's sampler multiplies "
+                     "min_kept by the batch size, the package counts per batch), as mmseg 0.x's "
+                     "bisenetv2_fcn_ohem_4x4_1024x1024_160k_cityscapes.py, the config behind the published "
+                     "73.57, and CoinCheung's training. mmseg 1.2.2's config assigns its samplers to a misspelt "
+                     "key and silently trains plain CE; this recipe really uses OHEM."),
         Recipe("bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024", **_V2, amp="fp16",
                mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024.py",
                notes="fp16 autocast, gradient scaler starting at 512 (mmseg: static scale 512)."),

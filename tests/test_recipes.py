@@ -28,3 +28,67 @@ def test_recipes_match_the_model_zoo():
 def test_unknown_recipe_lists_the_recipes():
     with pytest.raises(ValueError, match="(?s)available:.*bisenetv2-cpu"):
         get_recipe("bisenetv3-fast")
+
+
+def test_the_ohem_recipe_selects_hard_pixels_on_every_head():
+    """mmseg 0.x's OHEM config (behind the published 73.57) and CoinCheung put an OHEM sampler on the
+    decode head and on each of the four auxiliary heads: each term averages only its head's hard
+    pixels (probability of the true class below 0.7, at least min_kept of them)."""
+    import torch
+
+    from bisenet.engine.trainer import build_criterion
+    from bisenet.losses import cross_entropy, ohem_cross_entropy, ohem_mask
+
+    recipe = RECIPES["bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024"]
+    assert (recipe.loss, recipe.ohem_on_aux, recipe.ohem_thresh, recipe.ohem_min_kept) == ("ohem", True, 0.7, 40_000)
+    criterion = build_criterion(recipe)
+    torch.manual_seed(0)
+    target = torch.randint(0, 19, (4, 128, 128))  # 65,536 labelled pixels, more than min_kept
+    heads = []
+    for k in range(5):  # main + 4 auxiliary heads, each confident on a different share of pixels
+        logits = torch.randn(4, 19, 128, 128)
+        easy = torch.rand(4, 128, 128) < 0.1 + 0.05 * k
+        logits.scatter_add_(1, target.unsqueeze(1), 10.0 * easy.unsqueeze(1).float())
+        heads.append(logits)
+    terms = criterion(heads[0], heads[1:], target)
+    for k, logits in enumerate(heads):
+        name = "loss_main" if k == 0 else f"loss_aux{k - 1}"
+        kept = ohem_mask(logits, target, 0.7, 40_000)
+        assert 40_000 <= int(kept.sum()) < target.numel()  # a selection, not every pixel
+        assert terms[name].item() == pytest.approx(ohem_cross_entropy(logits, target, 0.7, 40_000).item(), rel=1e-6)
+        assert terms[name].item() > 1.05 * cross_entropy(logits, target).item()  # the easy pixels left out
+
+
+def test_recipes_record_the_configs_syncbn_and_sync_bn_converts_only_those():
+    """mmseg's V1 configs synchronise BatchNorm everywhere (trunk, context and spatial paths, FFM,
+    heads); its V2 configs only in the heads (the V2 backbone gets no norm_cfg)."""
+    from torch import nn
+
+    from bisenet.engine.trainer import convert_sync_bn
+    from bisenet.models import build_model
+
+    for recipe in RECIPES.values():
+        expected = ("decode_head", "auxiliary_head") if recipe.model == "bisenetv2" else \
+            ("backbone.context_path.backbone", "decode_head", "auxiliary_head")
+        if recipe.ssseg_config:  # sssegmentation: SyncBN in every layer
+            expected = ("backbone", "decode_head", "auxiliary_head")
+        assert recipe.sync_bn_modules == expected, recipe.name
+    model = convert_sync_bn(build_model("bisenetv2", 19), RECIPES["bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024"]
+                            .sync_bn_modules)
+    kinds = {name.split(".")[0]: set() for name, _ in model.named_children()}
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            kinds[name.split(".")[0]].add(type(module).__name__)
+    assert kinds == {"backbone": {"BatchNorm2d"}, "decode_head": {"SyncBatchNorm"},
+                     "auxiliary_head": {"SyncBatchNorm"}}
+    v1 = build_model("bisenetv1-r18", 19)
+    convert_sync_bn(v1, RECIPES["bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024"].sync_bn_modules)
+    synced = {name for name, m in v1.named_modules() if isinstance(m, nn.SyncBatchNorm)}
+    plain = {name for name, m in v1.named_modules() if type(m) is nn.BatchNorm2d}
+    assert synced and all(n.startswith(("backbone.context_path.backbone.", "decode_head.", "auxiliary_head."))
+                          for n in synced)
+    assert plain and all(n.startswith(("backbone.context_path.arm", "backbone.context_path.conv_head",
+                                       "backbone.context_path.gap_conv", "backbone.spatial_path.", "backbone.ffm."))
+                         for n in plain)
+    everything = convert_sync_bn(build_model("bisenetv1-r18", 19), ())  # a recipe that names none: all
+    assert not any(type(m) is nn.BatchNorm2d for m in everything.modules())

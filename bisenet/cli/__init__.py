@@ -200,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default: the recipe's; the cpu profile's recipes use it)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="under torchrun: SyncBatchNorm across processes in the modules the recipe's config "
+                        "synchronises (V1: all; V2: the decode and auxiliary heads; `bisenet recipes` "
+                        "lists them), every BatchNorm for a recipe that names none")
     p.add_argument("--bn-momentum-per-iteration", action="store_true", default=None,
                    help="with gradient accumulation (fewer processes than the recipe's gpus), decay the BatchNorm "
                         "running statistics once per iteration as on the model zoo's GPUs (off by default: on "

@@ -52,13 +52,13 @@ from bisenet.models import build_model
 from bisenet.recipes import Recipe
 
 AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-# recipe fields that only say how often to log, validate or save and how many workers load the
-# data: a resumed run may change them; any other change would make it another run
 # a weight this large in magnitude means the run diverged (trained BiSeNet weights stay below ~10)
 DIVERGED_WEIGHT = 1e6
+# recipe fields that only say how often to log, validate or save, how many workers load the data,
+# and which modules --sync-bn would synchronise (whether it did is the run's own record, run.json):
+# a resumed run may change them; any other change would make it another run
 OPERATIONAL_FIELDS = ("workers", "log_interval", "val_interval", "checkpoint_interval", "checkpoint_minutes",
-                      "keep_checkpoints", "name", "notes", "mmseg_config",
-                      "ssseg_config")
+                      "keep_checkpoints", "name", "notes", "mmseg_config", "ssseg_config", "sync_bn_modules")
 
 
 class NonFiniteLossError(TrainingError):
@@ -182,7 +182,7 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if sync_bn and world > 1:
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = convert_sync_bn(model, recipe.sync_bn_modules)
     if recipe.bn_momentum_per_iteration:
         per_iteration_bn_momentum(model, accum)
     return Run(
@@ -192,10 +192,37 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
                             recipe.eta_min),
         # fp16 runs on the CPU too (autocast and the scaler, slowly): what gpu-dryrun rehearses
         scaler=torch.amp.GradScaler(device.type, init_scale=recipe.loss_scale, enabled=recipe.amp == "fp16"),
-        criterion=SegmentationLoss(recipe.loss, recipe.aux_weights, ohem_thresh=recipe.ohem_thresh,
-                                   ohem_min_kept=recipe.ohem_min_kept, class_weights=recipe.class_weights),
+        criterion=build_criterion(recipe),
         channels_last=channels_last,
     )
+
+
+def build_criterion(recipe: Recipe) -> SegmentationLoss:
+    """The recipe's loss: its kind on the main head, the auxiliary heads weighted by
+    ``aux_weights``, OHEM's threshold and minimum on every head that gets OHEM (the main one, and
+    the auxiliary ones when ``ohem_on_aux``), its class weights."""
+    return SegmentationLoss(recipe.loss, recipe.aux_weights, ohem_thresh=recipe.ohem_thresh,
+                            ohem_min_kept=recipe.ohem_min_kept, ohem_on_aux=recipe.ohem_on_aux,
+                            class_weights=recipe.class_weights)
+
+
+def convert_sync_bn(model: nn.Module, modules: tuple[str, ...] = ()) -> nn.Module:
+    """Replace the BatchNorm layers of the named child modules (a recipe's ``sync_bn_modules``,
+    e.g. ``("decode_head", "auxiliary_head")``) by SyncBatchNorm, which normalises over the images
+    of every process; with no names, every BatchNorm of ``model``. Returns the model.
+
+    Args:
+        model: the network (BatchNorm layers with their running statistics and affine weights,
+            which SyncBatchNorm takes over).
+        modules: names of ``model``'s submodules (dotted paths allowed); () for all of it.
+    """
+    if not modules:
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    for name in modules:
+        parent, _, leaf = name.rpartition(".")
+        owner = model.get_submodule(parent) if parent else model
+        setattr(owner, leaf, nn.SyncBatchNorm.convert_sync_batchnorm(model.get_submodule(name)))
+    return model
 
 
 def per_iteration_bn_momentum(model: nn.Module, accum: int) -> None:
@@ -454,7 +481,9 @@ def train(
         channels_last: train in channels_last memory format. Default None: the recipe's
             ``channels_last`` (True in the cpu profile, where bf16 convolutions are fastest so).
         compile: ``torch.compile`` the model. Default False.
-        sync_bn: SyncBatchNorm across processes (under torchrun). Default False.
+        sync_bn: SyncBatchNorm across processes (under torchrun) in the modules the recipe's
+            config synchronises (``recipe.sync_bn_modules``; every BatchNorm when it names none).
+            Default False.
         stop_after: stop after that iteration (with a checkpoint), as an interruption would, to
             continue later with ``resume``. Default None (train to ``recipe.iters``).
         progress: show a progress bar. Default True.

@@ -220,27 +220,6 @@ def all_recipes() -> dict[str, Recipe]:
     return {**RECIPES, **PROFILE_RECIPES}
 
 
-# The values of the recipes' own configs for the columns of the side-by-side table: mmseg 1.2.2's
-# (``configs/bisenetv1``, ``configs/bisenetv2``) and sssegmentation 1.7.0's, read from the files.
-REFERENCE: dict[str, dict] = {
-    "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
-    "bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE (OHEM key misspelt)", amp="-"),
-    "bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="fp16, scale 512"),
-    "bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024": dict(batch="4x8", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
-    "bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.025, iters=160_000, loss="CE", amp="-"),
-    "bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.025, iters=160_000, loss="CE", amp="-"),
-    "bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024": dict(batch="4x8", crop="1024x1024", lr=0.025, iters=160_000, loss="CE", amp="-"),
-    "bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
-    "bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024": dict(batch="4x4", crop="1024x1024", lr=0.05, iters=160_000, loss="CE", amp="-"),
-    # sssegmentation: max_epochs 860, DATALOADER_CFG_BS16 (2 per GPU), DATASET_CFG_CITYSCAPES_1024x1024
-    "fcn_bisenetv1_resnet18os32_cityscapes": dict(batch="8x2", crop="1024x1024", lr=0.05, iters="860 epochs", loss="CE", amp="-"),
-    "fcn_bisenetv1_resnet50os32_cityscapes": dict(batch="8x2", crop="1024x1024", lr=0.05, iters="860 epochs", loss="CE", amp="-"),
-}
-for _name, _r in RECIPES.items():
-    if _r.dataset == "cocostuff":
-        REFERENCE[_name] = dict(batch="4x4", crop="512x512", lr=0.005, iters=160_000, loss="CE", amp="-")
-
-
 def reference_of(recipe: Recipe) -> str:
     """Whose config a recipe reproduces: "mmseg 1.2.2", "sssegmentation 1.7.0" or "-" (a
     profile's own recipe)."""
@@ -249,14 +228,38 @@ def reference_of(recipe: Recipe) -> str:
     return "mmseg 1.2.2" if recipe.mmseg_config else "-"
 
 
+def _heads(loss: str, aux: tuple, ohem_on_aux: bool) -> str:
+    """Which heads get which loss, in words: "CE", "OHEM main, CE aux", "OHEM all"."""
+    if loss != "ohem" or not aux:
+        return loss.upper()
+    return "OHEM all" if ohem_on_aux else "OHEM main, CE aux"
+
+
+def _sync(modules: tuple[str, ...]) -> str:
+    return ", ".join(m.replace("backbone.context_path.backbone", "trunk") for m in modules) or "-"
+
+
 def recipe_table(include_profiles: bool = True):
     """Every recipe as a row of a pandas DataFrame, with the values of the config it reproduces
-    (``config``: mmseg's or sssegmentation's) beside the package's; "-" for a profile's recipe."""
+    (``config``: mmseg's or sssegmentation's; :data:`bisenet.recipe_configs.CONFIG_VALUES`) beside
+    the package's; "-" for a profile's recipe."""
     import pandas as pd
+
+    from bisenet.recipe_configs import CONFIG_LOSS_TEXT, CONFIG_VALUES
 
     rows = []
     for r in (all_recipes() if include_profiles else RECIPES).values():
-        ref = REFERENCE.get(r.name, {})
+        ref = CONFIG_VALUES.get(r.name)
+        config = {}
+        if ref:
+            config = {
+                "batch": f"{ref['gpus']}x{ref['batch_per_gpu']}",
+                "crop": f"{ref['crop_size'][0]}x{ref['crop_size'][1]}", "lr": ref["lr"],
+                "iters": "860 epochs" if r.ssseg_config else ref["iters"],
+                "loss": CONFIG_LOSS_TEXT.get(r.name, _heads(ref["loss"], ref["aux_weights"], ref.get("ohem_on_aux"))),
+                "amp": f"{ref['amp']}, scale {ref['loss_scale']:g}" if ref["amp"] else "-",
+                "SyncBN": _sync(ref["sync_bn_modules"]),
+            }
         rows.append(
             {
                 "recipe": r.name,
@@ -264,17 +267,19 @@ def recipe_table(include_profiles: bool = True):
                 "model": r.model,
                 "data": r.dataset,
                 "batch": f"{r.gpus}x{r.batch_per_gpu}",
-                "config batch": ref.get("batch", "-"),
+                "config batch": config.get("batch", "-"),
                 "crop": f"{r.crop_size[0]}x{r.crop_size[1]}",
-                "config crop": ref.get("crop", "-"),
+                "config crop": config.get("crop", "-"),
                 "lr": r.lr,
-                "config lr": ref.get("lr", "-"),
+                "config lr": config.get("lr", "-"),
                 "iters": r.iters,
-                "config iters": ref.get("iters", "-"),
-                "loss": r.loss.upper(),
-                "config loss": ref.get("loss", "-"),
-                "amp": r.amp or "-",
-                "config amp": ref.get("amp", "-"),
+                "config iters": config.get("iters", "-"),
+                "loss": _heads(r.loss, r.aux_weights, r.ohem_on_aux),
+                "config loss": config.get("loss", "-"),
+                "amp": f"{r.amp}, scale {r.loss_scale:g}" if r.amp == "fp16" else (r.amp or "-"),
+                "config amp": config.get("amp", "-"),
+                "SyncBN (--sync-bn)": _sync(r.sync_bn_modules),
+                "config SyncBN": config.get("SyncBN", "-"),
                 "pretrained": ("ImageNet v1c" if r.model_options.get("deep_stem") else "ImageNet")
                 if r.pretrained_backbone else "-",
             }

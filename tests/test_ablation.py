@@ -336,3 +336,21 @@ def test_a_grid_validated_every_n_iterations_keeps_each_runs_curve(minicity, tmp
     assert learning_curves(tmp_path / "nothing").empty
     assert main([*common[:-2], "--quiet", "--curves", str(curves_csv)]) == 2  # curves without kept runs
     assert "--keep-runs" in capsys.readouterr().err
+
+
+def test_verdicts_test_table2s_claims_on_the_aggregation_x_booster_grid():
+    from bisenet.ablation import AGGREGATION_X_BOOSTER, verdicts
+
+    base = {"sum": 20.0, "concat": 21.5, "bga": 20.2, "sum+booster": 23.0, "concat+booster": 23.4,
+            "bga+booster": 26.2}
+    noise = {0: 0.0, 1: 0.3, 2: -0.2}  # a seed shifts every row alike, plus a little per row
+    rows = [{"variant": v, "seed": s, "mIoU": base[v] + noise[s] + 0.05 * ((i * 7 + s * 3) % 5 - 2)}
+            for s in noise for i, v in enumerate(AGGREGATION_X_BOOSTER)]
+    table = verdicts(pd.DataFrame(rows)).set_index("claim")
+    assert len(table) == 9
+    assert table.loc["the booster helps BGA", "verdict"] == "reproduced"
+    assert table.loc["the booster helps BGA", "paper"] == pytest.approx(73.19 - 69.67)
+    assert table.loc["BGA beats summation", "verdict"] == "inconclusive at this scale"  # 0.2 within the spread
+    assert table.loc["BGA beats concatenation", "verdict"] == "not reproduced: the opposite"
+    assert table.loc["the booster helps BGA and summation alike", "verdict"] == "differ"  # 6.0 against 3.0
+    assert pd.isna(table.loc["the booster helps summation", "paper"])  # not a row of the paper

@@ -92,3 +92,34 @@ def test_recipes_record_the_configs_syncbn_and_sync_bn_converts_only_those():
                          for n in plain)
     everything = convert_sync_bn(build_model("bisenetv1-r18", 19), ())  # a recipe that names none: all
     assert not any(type(m) is nn.BatchNorm2d for m in everything.modules())
+
+
+def test_every_zoo_recipe_equals_its_config_field_by_field():
+    """Each model-zoo recipe against the values read from its config file (bisenet.recipe_configs,
+    written out on their own): every field the config sets, and no recipe without its config."""
+    from dataclasses import fields
+
+    from bisenet.recipe_configs import CONFIG_VALUES
+    from bisenet.recipes import Recipe
+
+    assert set(CONFIG_VALUES) == set(RECIPES)
+    known = {f.name for f in fields(Recipe)}
+    for name, config in CONFIG_VALUES.items():
+        assert set(config) <= known, name
+        recipe = RECIPES[name]
+        differ = {field: (getattr(recipe, field), value) for field, value in config.items()
+                  if getattr(recipe, field) != value}
+        assert not differ, f"{name}: recipe vs config {differ}"
+    # the fields every config fixes (a table missing one would check nothing for it)
+    for config in CONFIG_VALUES.values():
+        assert {"gpus", "batch_per_gpu", "crop_size", "scale", "ratio_range", "cat_max_ratio", "lr", "momentum",
+                "weight_decay", "warmup_iters", "warmup_ratio", "poly_power", "eta_min", "iters", "loss",
+                "aux_weights", "amp", "sync_bn_modules", "pretrained_backbone", "num_classes", "model"} <= set(config)
+
+
+def test_the_recipe_table_shows_ohem_heads_and_syncbn_beside_the_config():
+    table = recipe_table(include_profiles=False).set_index("recipe")
+    ohem = table.loc["bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024"]
+    assert ohem["loss"] == "OHEM all" and "all five heads" in ohem["config loss"]
+    v1 = table.loc["bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024"]
+    assert v1["SyncBN (--sync-bn)"] == v1["config SyncBN"] == "trunk, decode_head, auxiliary_head"

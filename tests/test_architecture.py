@@ -16,10 +16,10 @@ LAYERS = {
     "layers": 1, "models": 1,
     "data": 2, "losses": 2, "metrics": 2,
     "checkpoint": 3, "interop": 3, "deploy": 3, "safe_load": 3, "quantize": 3,
-    "recipes": 4, "cache": 4, "profiles": 4, "devices": 4, "results": 4,
+    "recipes": 4, "recipe_configs": 4, "cache": 4, "profiles": 4, "devices": 4, "results": 4,
     "engine": 5,
     "analysis": 6, "analysis.diagram": 6, "analysis.diagram_v1": 6, "analysis.diagram_layout": 6,
-    "predict": 6, "trained": 6, "ablation": 6, "zoo": 6,
+    "predict": 6, "trained": 6, "ablation": 6, "budget": 6, "zoo": 6,
     "cli": 7, "__main__": 7, "__init__": 7,
 }
 ALLOWED = {("recipes", "profiles")}  # recipes.get_recipe looks up the profiles' recipes (ARCHITECTURE.md)

@@ -411,7 +411,8 @@ def write_split(dataset: SegmentationDataset, root: str | Path, split: str, look
     ``root``: ``images/<split>/NAME.png`` and ``masks/<split>/NAME.png``, the masks' train ids
     mapped through ``lookup`` (:func:`regroup`) and saved as colour masks in ``table``'s colours
     (ignore as black, the default ``ignore_colour``, which must then be no class's colour) or as
-    index masks (ignore as 255); ``count``: only the first that many samples. Also writes
+    index masks (ignore as 255); ``count``: only the first that many samples (more than the
+    dataset holds is refused, not clamped). Also writes
     ``classes.csv``. Returns the number of pairs written."""
     root = Path(root)
     if colour_masks and (0, 0, 0) in table.colours:
@@ -421,7 +422,9 @@ def write_split(dataset: SegmentationDataset, root: str | Path, split: str, look
     colours[: len(table)] = np.array(table.colours, dtype=np.uint8)
     for folder in ("images", "masks"):
         (root / folder / split).mkdir(parents=True, exist_ok=True)
-    n = len(dataset) if count is None else min(count, len(dataset))
+    if count is not None and not 0 <= count <= len(dataset):
+        raise DatasetError(f"count {count}: the {split} split to copy holds {len(dataset)} samples; ask for at most that")
+    n = len(dataset) if count is None else count
     for index in range(n):
         image, label = dataset.load(index)
         name = f"{index:05d}.png"

@@ -205,3 +205,15 @@ def test_the_same_through_the_python_api(own, tmp_path):
     import onnx
 
     assert {p.key for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props} == {"classes", "palette"}
+
+
+def test_write_split_refuses_more_samples_than_the_source_holds(minicity, tmp_path):
+    from bisenet.data import ClassTable
+    from bisenet.errors import DatasetError
+
+    source = MiniCity(minicity, "val")
+    table = ClassTable(tuple(GROUPS), COLOURS)
+    lookup = regroup(GROUPS, source.classes)
+    with pytest.raises(DatasetError, match=f"holds {len(source)} samples"):
+        write_split(source, tmp_path / "x", "val", lookup, table, count=len(source) + 1)
+    assert write_split(source, tmp_path / "y", "val", lookup, table, count=2) == 2

@@ -141,7 +141,8 @@ def test_the_v2_papers_ablation_rows_are_bisenet_ablations(published):
 
 def test_after_bisenet_rows(after):
     assert not after.model.duplicated().any()
-    assert {"BiSeNet", "STDC", "PP-LiteSeg", "DDRNet", "PIDNet", "SegFormer"} == set(after.family)
+    assert {"BiSeNet", "STDC", "PP-LiteSeg", "DDRNet", "PIDNet", "SegFormer", "SCTNet", "EfficientViT"} == set(
+        after.family)
     for column in ("miou_val", "miou_test"):
         assert after[column].dropna().between(50, 100).all()
     assert (after[["miou_val", "miou_test"]].notna().any(axis=1)).all()
@@ -153,7 +154,7 @@ def test_after_bisenet_rows(after):
     # the requested variants are all there
     for name in ("STDC1-Seg50", "STDC2-Seg50", "STDC1-Seg75", "STDC2-Seg75", "PP-LiteSeg-T1", "PP-LiteSeg-B1",
                  "PP-LiteSeg-T2", "PP-LiteSeg-B2", "DDRNet-23-slim", "DDRNet-23", "PIDNet-S", "PIDNet-M", "PIDNet-L",
-                 "SegFormer-B0"):
+                 "SegFormer-B0", "SCTNet-S-Seg50", "SCTNet-B-Seg100", "EfficientViT-Seg-B0", "EfficientViT-Seg-L2"):
         assert name in set(after.model), name
 
 

@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml Makefile
 	@touch $@
 
 test: $(STAMP)
+	@# lint and format first (pyproject.toml's [tool.ruff]): seconds, and CI enforces them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	BISENET_PROFILE=smoke BISENET_CACHE=$(SMOKE_CACHE) $(PARALLEL) tests
 	@# every notebook runs in the smoke profile: inside a strict smoke build of the whole book (which
 	@# fails on any cell error or warning) and its check when Chromium is installed, else under nbmake

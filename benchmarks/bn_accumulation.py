@@ -142,8 +142,15 @@ def per_iteration(m: float, accum: int) -> float:
 
 def study_recipe(seed: int, iters: int, accum: int):
     per_gpu = RECIPE.global_batch // accum
-    return RECIPE.with_(gpus=accum, batch_per_gpu=per_gpu, iters=iters, val_interval=iters, checkpoint_interval=iters,
-                        seed=seed, name=f"{RECIPE.name}-{accum}x{per_gpu}-seed{seed}")
+    return RECIPE.with_(
+        gpus=accum,
+        batch_per_gpu=per_gpu,
+        iters=iters,
+        val_interval=iters,
+        checkpoint_interval=iters,
+        seed=seed,
+        name=f"{RECIPE.name}-{accum}x{per_gpu}-seed{seed}",
+    )
 
 
 def metrics_row(metrics, **fields) -> dict:
@@ -160,28 +167,46 @@ def run_seed(seed: int, args, data_root: Path, work: Path) -> list[dict]:
     val_set = build_dataset(recipe.dataset, data_root, "val", eval_pipeline(recipe.eval_scale))
     t0 = time.perf_counter()
     with tracking(accum, schedules, {}) as got:
-        trainer_module.train(recipe, data_root=data_root, work_dir=work / f"accum-seed{seed}", device="cpu",
-                             progress=False)
+        trainer_module.train(
+            recipe, data_root=data_root, work_dir=work / f"accum-seed{seed}", device="cpu", progress=False
+        )
     seconds = time.perf_counter() - t0
     model, shadow = got["run"].model, got["shadow"]
     shadow.remove()
     # the hooks saw what BatchNorm saw: their momentum-0.1 copy must equal the model's own statistics
     own = {n: (bn.running_mean, bn.running_var) for n, bn in batch_norms(model).items()}
-    check = max(max((own[n][0] - rm).abs().max().item(),
-                    ((own[n][1] - rv).abs() / own[n][1].abs().clamp_min(1e-6)).max().item())
-                for n, (rm, rv) in shadow.stats["a-check"].items())
+    check = max(
+        max(
+            (own[n][0] - rm).abs().max().item(), ((own[n][1] - rv).abs() / own[n][1].abs().clamp_min(1e-6)).max().item()
+        )
+        for n, (rm, rv) in shadow.stats["a-check"].items()
+    )
     print(f"seed {seed}: hook statistics vs BatchNorm's own, largest difference {check:.2e}", flush=True)
     if check > 1e-3:
         raise RuntimeError(f"the shadow statistics do not follow BatchNorm's own (difference {check:.2e})")
     common = dict(seed=seed, accum=accum, iters=args.iters, train_seconds=round(seconds, 1))
     rows = [
-        metrics_row(evaluate(model, val_set, device="cpu", progress=False), variant="a-accum-m0.1",
-                    bn_momentum=MOMENTUM, updates_per_iteration=accum, **common),
-        metrics_row(evaluate(shadow.load_into(model, "b"), val_set, device="cpu", progress=False),
-                    variant="b-accum-per-iteration", bn_momentum=round(m_iter, 6), updates_per_iteration=accum,
-                    **common),
-        metrics_row(evaluate(shadow.load_into(model, "c"), val_set, device="cpu", progress=False),
-                    variant="c-rank0-emulated", bn_momentum=MOMENTUM, updates_per_iteration=1, **common),
+        metrics_row(
+            evaluate(model, val_set, device="cpu", progress=False),
+            variant="a-accum-m0.1",
+            bn_momentum=MOMENTUM,
+            updates_per_iteration=accum,
+            **common,
+        ),
+        metrics_row(
+            evaluate(shadow.load_into(model, "b"), val_set, device="cpu", progress=False),
+            variant="b-accum-per-iteration",
+            bn_momentum=round(m_iter, 6),
+            updates_per_iteration=accum,
+            **common,
+        ),
+        metrics_row(
+            evaluate(shadow.load_into(model, "c"), val_set, device="cpu", progress=False),
+            variant="c-rank0-emulated",
+            bn_momentum=MOMENTUM,
+            updates_per_iteration=1,
+            **common,
+        ),
     ]
     if args.reference == "torchrun":
         rows.append(torchrun_reference(seed, args, data_root, work, val_set))
@@ -191,10 +216,32 @@ def run_seed(seed: int, args, data_root: Path, work: Path) -> list[dict]:
 
 
 def torchrun_command(recipe, accum: int, data_root: Path, work_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={accum}",
-            "-m", "bisenet", "train", "--recipe", RECIPE.name, "--data-root", str(data_root),
-            "--iters", str(recipe.iters), "--gpus", str(accum), "--batch-per-gpu", str(recipe.batch_per_gpu),
-            "--seed", str(recipe.seed), "--device", "cpu", "--work-dir", str(work_dir)]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={accum}",
+        "-m",
+        "bisenet",
+        "train",
+        "--recipe",
+        RECIPE.name,
+        "--data-root",
+        str(data_root),
+        "--iters",
+        str(recipe.iters),
+        "--gpus",
+        str(accum),
+        "--batch-per-gpu",
+        str(recipe.batch_per_gpu),
+        "--seed",
+        str(recipe.seed),
+        "--device",
+        "cpu",
+        "--work-dir",
+        str(work_dir),
+    ]
 
 
 def torchrun_reference(seed: int, args, data_root: Path, work: Path, val_set) -> dict:
@@ -202,19 +249,31 @@ def torchrun_reference(seed: int, args, data_root: Path, work: Path, val_set) ->
     recipe = study_recipe(seed, args.iters, args.accum)
     work_dir = work / f"torchrun-seed{seed}"
     t0 = time.perf_counter()
-    out = subprocess.run(torchrun_command(recipe, args.accum, data_root, work_dir), capture_output=True, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run(
+        torchrun_command(recipe, args.accum, data_root, work_dir),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if out.returncode:
         raise RuntimeError(f"torchrun failed:\n{out.stderr[-3000:]}")
     model = load_model(work_dir / f"iter_{recipe.iters}.pth", recipe)
-    return metrics_row(evaluate(model, val_set, device="cpu", progress=False), variant="c-torchrun",
-                       bn_momentum=MOMENTUM, updates_per_iteration=1, seed=seed, accum=args.accum, iters=args.iters,
-                       train_seconds=round(time.perf_counter() - t0, 1))
+    return metrics_row(
+        evaluate(model, val_set, device="cpu", progress=False),
+        variant="c-torchrun",
+        bn_momentum=MOMENTUM,
+        updates_per_iteration=1,
+        seed=seed,
+        accum=args.accum,
+        iters=args.iters,
+        train_seconds=round(time.perf_counter() - t0, 1),
+    )
 
 
 def load_model(path: Path, recipe) -> nn.Module:
-    model = build_model(recipe.model, recipe.num_classes, aux_heads=bool(recipe.aux_weights),
-                        **dict(recipe.model_options))
+    model = build_model(
+        recipe.model, recipe.num_classes, aux_heads=bool(recipe.aux_weights), **dict(recipe.model_options)
+    )
     model.load_state_dict(read_checkpoint(path)["model"])
     return model.eval()
 
@@ -225,8 +284,12 @@ def check_reference(args, data_root: Path, work: Path) -> dict:
     weights and of rank 0's running statistics (one row of ``--check-out``)."""
     recipe = study_recipe(0, args.check_iters, args.accum)
     ddp = work / "check-torchrun"
-    out = subprocess.run(torchrun_command(recipe, args.accum, data_root, ddp), capture_output=True, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run(
+        torchrun_command(recipe, args.accum, data_root, ddp),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if out.returncode:
         raise RuntimeError(f"torchrun failed:\n{out.stderr[-3000:]}")
     reference = read_checkpoint(ddp / f"iter_{recipe.iters}.pth")["model"]
@@ -241,26 +304,55 @@ def check_reference(args, data_root: Path, work: Path) -> dict:
         return ((a - b).abs() / b.abs().clamp_min(1e-3)).max().item()
 
     def stats(sd):
-        return max(max(rel(sd[f"{n}.running_mean"], reference[f"{n}.running_mean"]),
-                       rel(sd[f"{n}.running_var"], reference[f"{n}.running_var"])) for n in batch_norms(model))
+        return max(
+            max(
+                rel(sd[f"{n}.running_mean"], reference[f"{n}.running_mean"]),
+                rel(sd[f"{n}.running_var"], reference[f"{n}.running_var"]),
+            )
+            for n in batch_norms(model)
+        )
 
-    print(f"check: {args.accum} processes (torchrun, gloo) vs one process accumulating, {recipe.iters} iterations: "
-          f"weights differ by at most {weights:.2e}; rank 0's running statistics vs the emulation: "
-          f"{stats(emulated):.2e} (relative), vs accumulation with momentum 0.1: {stats(plain):.2e}", flush=True)
-    return {"processes": args.accum, "iters": recipe.iters, "recipe": recipe.name,
-            "weights_max_abs_diff": weights, "rank0_stats_vs_emulated_max_rel": stats(emulated),
-            "rank0_stats_vs_accumulated_max_rel": stats(plain)}
+    print(
+        f"check: {args.accum} processes (torchrun, gloo) vs one process accumulating, {recipe.iters} iterations: "
+        f"weights differ by at most {weights:.2e}; rank 0's running statistics vs the emulation: "
+        f"{stats(emulated):.2e} (relative), vs accumulation with momentum 0.1: {stats(plain):.2e}",
+        flush=True,
+    )
+    return {
+        "processes": args.accum,
+        "iters": recipe.iters,
+        "recipe": recipe.name,
+        "weights_max_abs_diff": weights,
+        "rank0_stats_vs_emulated_max_rel": stats(emulated),
+        "rank0_stats_vs_accumulated_max_rel": stats(plain),
+    }
 
 
-COLUMNS = ["variant", "seed", "accum", "bn_momentum", "updates_per_iteration", "mIoU", "mAcc", "aAcc", "iters",
-           "recipe", "batch", "dataset", "data", "train_seconds"]
+COLUMNS = [
+    "variant",
+    "seed",
+    "accum",
+    "bn_momentum",
+    "updates_per_iteration",
+    "mIoU",
+    "mAcc",
+    "aAcc",
+    "iters",
+    "recipe",
+    "batch",
+    "dataset",
+    "data",
+    "train_seconds",
+]
 
 
 def data_description(data_root: Path, default: bool) -> str:
     if default:
-        return (f"{MINICITY}, seed 0 (bisenet.cache.cached_minicity(get_profile('cpu').ablation_minicity); "
-                f"bisenet minicity --out DIR --train {MINICITY.train} --val {MINICITY.val} "
-                f"--size {MINICITY.size[0]}x{MINICITY.size[1]} --seed 0)")
+        return (
+            f"{MINICITY}, seed 0 (bisenet.cache.cached_minicity(get_profile('cpu').ablation_minicity); "
+            f"bisenet minicity --out DIR --train {MINICITY.train} --val {MINICITY.val} "
+            f"--size {MINICITY.size[0]}x{MINICITY.size[1]} --seed 0)"
+        )
     return f"MiniCity at {data_root}"
 
 
@@ -268,23 +360,39 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iters", type=int, default=RECIPE.iters, help=f"iterations (default {RECIPE.iters})")
     p.add_argument("--seeds", default="0", help="comma-separated recipe seeds (default 0)")
-    p.add_argument("--accum", type=int, default=4,
-                   help="micro-batches per iteration (default 4: gpus=4, 2 images each)")
-    p.add_argument("--data-root", type=Path,
-                   help="a MiniCity root (default: the cpu profile's ablation MiniCity in the cache)")
-    p.add_argument("--cache", type=Path,
-                   help="where that MiniCity is generated or found (default: BISENET_CACHE, else ~/.cache/bisenet)")
+    p.add_argument(
+        "--accum", type=int, default=4, help="micro-batches per iteration (default 4: gpus=4, 2 images each)"
+    )
+    p.add_argument(
+        "--data-root", type=Path, help="a MiniCity root (default: the cpu profile's ablation MiniCity in the cache)"
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="where that MiniCity is generated or found (default: BISENET_CACHE, else ~/.cache/bisenet)",
+    )
     p.add_argument("--work-dir", type=Path, help="where the runs train (default: a temporary folder, removed)")
     p.add_argument("--out", type=Path, default=Path("book/data/bn_accumulation_minicity.csv"))
-    p.add_argument("--reference", choices=["emulated", "torchrun"], default="emulated",
-                   help="(c) emulated in the accumulating run (default) or also run for real under torchrun "
-                        "(accum processes at once)")
+    p.add_argument(
+        "--reference",
+        choices=["emulated", "torchrun"],
+        default="emulated",
+        help="(c) emulated in the accumulating run (default) or also run for real under torchrun "
+        "(accum processes at once)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, one single-thread process each")
-    p.add_argument("--check-reference", action="store_true",
-                   help="only compare a short torchrun run with the emulated rank-0 statistics, and exit")
+    p.add_argument(
+        "--check-reference",
+        action="store_true",
+        help="only compare a short torchrun run with the emulated rank-0 statistics, and exit",
+    )
     p.add_argument("--check-iters", type=int, default=5)
-    p.add_argument("--check-out", type=Path, default=Path("book/data/bn_accumulation_check.csv"),
-                   help="where --check-reference writes its row (with provenance)")
+    p.add_argument(
+        "--check-out",
+        type=Path,
+        default=Path("book/data/bn_accumulation_check.csv"),
+        help="where --check-reference writes its row (with provenance)",
+    )
     args = p.parse_args(argv)
     commit_at_start()  # the code the runs start with, not whatever is committed when they end
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -293,7 +401,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     data_root = args.data_root or cached_minicity(MINICITY, args.cache)
     command = "OMP_NUM_THREADS=1 python benchmarks/bn_accumulation.py " + shlex.join(
-        a for a in (argv if argv is not None else sys.argv[1:]))
+        a for a in (argv if argv is not None else sys.argv[1:])
+    )
     with contextlib.ExitStack() as stack:
         work = args.work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bn-accum-")))
         if args.check_reference:
@@ -320,8 +429,12 @@ def main(argv=None) -> None:
 def parallel(seeds, args, argv, data_root: Path, work: Path) -> list[dict]:
     """Each seed in its own single-thread process (``--jobs`` at a time); their rows."""
     argv = list(argv if argv is not None else sys.argv[1:])
-    base = [a for i, a in enumerate(argv) if a not in ("--seeds", "--out", "--jobs", "--work-dir")
-            and (i == 0 or argv[i - 1] not in ("--seeds", "--out", "--jobs", "--work-dir"))]
+    base = [
+        a
+        for i, a in enumerate(argv)
+        if a not in ("--seeds", "--out", "--jobs", "--work-dir")
+        and (i == 0 or argv[i - 1] not in ("--seeds", "--out", "--jobs", "--work-dir"))
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     rows, pending = [], list(seeds)
     running: list[tuple[subprocess.Popen, Path]] = []
@@ -329,14 +442,26 @@ def parallel(seeds, args, argv, data_root: Path, work: Path) -> list[dict]:
         while pending and len(running) < args.jobs:
             s = pending.pop(0)
             out = work / f"seed{s}.csv"
-            cmd = [sys.executable, os.path.abspath(__file__), *base, "--seeds", str(s), "--out", str(out),
-                   "--work-dir", str(work / f"seed{s}"), "--data-root", str(data_root)]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                *base,
+                "--seeds",
+                str(s),
+                "--out",
+                str(out),
+                "--work-dir",
+                str(work / f"seed{s}"),
+                "--data-root",
+                str(data_root),
+            ]
             running.append((subprocess.Popen(cmd, env=env), out))
         proc, out = running.pop(0)
         if proc.wait():
             raise RuntimeError(f"seed run failed: {proc.args}")
         rows += pd.read_csv(out)[[c for c in COLUMNS if c not in ("recipe", "batch", "dataset", "data")]].to_dict(
-            "records")
+            "records"
+        )
     return rows
 
 

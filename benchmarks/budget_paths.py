@@ -28,6 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bisenet.ablation import grid_data  # noqa: E402
 from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
@@ -36,7 +37,6 @@ from bisenet.data import build_dataset, eval_pipeline  # noqa: E402
 from bisenet.deploy import export_onnx, optimize  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.profiles import BUDGET_ITERS  # noqa: E402
-from bisenet.ablation import grid_data  # noqa: E402
 from bisenet.quantize import CalibrationImages, OnnxSegmenter, quantize_int8  # noqa: E402
 
 RUNS = {"bisenetv2": "A/bga+booster-seed{seed}", "bisenetv1-r18": "B/bisenetv1-r18-seed{seed}"}
@@ -47,8 +47,12 @@ def path_models(model: torch.nn.Module, train, size: tuple[int, int], tmp: Path)
     """The model as each inference path runs it (the ONNX graphs with a dynamic input)."""
     fp32 = export_onnx(model, tmp / "model.onnx", size=size, dynamic=True)
     int8 = quantize_int8(fp32, tmp / "model-int8.onnx", CalibrationImages(train, 32, size))
-    return {"eager fp32": model, "eager channels_last": optimize(model, fold_bn=False, channels_last=True),
-            "ONNX Runtime fp32": OnnxSegmenter(fp32), "ONNX Runtime int8": OnnxSegmenter(int8)}
+    return {
+        "eager fp32": model,
+        "eager channels_last": optimize(model, fold_bn=False, channels_last=True),
+        "ONNX Runtime fp32": OnnxSegmenter(fp32),
+        "ONNX Runtime int8": OnnxSegmenter(int8),
+    }
 
 
 def main() -> None:
@@ -80,30 +84,44 @@ def main() -> None:
                     value = 100 * evaluate(net, val, device="cpu", progress=False).mIoU
                     accuracy.setdefault((name, path), {})[seed] = value
                     print(f"{name} seed {seed} {path}: {value:.2f} % mIoU", flush=True)
-                if seed == min(s for s in (0, 1, 2) if (args.out / pattern.format(seed=s)
-                                                          / f"iter_{BUDGET_ITERS}.pth").is_file()):
+                if seed == min(
+                    s for s in (0, 1, 2) if (args.out / pattern.format(seed=s) / f"iter_{BUDGET_ITERS}.pth").is_file()
+                ):
                     runners[(name, "eager fp32")] = make_runner(model, x)
                     runners[(name, "eager channels_last")] = make_runner(model, x, channels_last=True)
                     runners[(name, "ONNX Runtime fp32")] = make_runner(model, x, "onnxruntime", workdir=work / "t32")
-                    runners[(name, "ONNX Runtime int8")] = make_runner(model, x, "onnxruntime-int8",
-                                                                       workdir=work / "t8")
+                    runners[(name, "ONNX Runtime int8")] = make_runner(
+                        model, x, "onnxruntime-int8", workdir=work / "t8"
+                    )
         if not runners:
-            raise SystemExit(f"error: no finished run (iter_{BUDGET_ITERS}.pth) under {args.out}: train them with "
-                             "benchmarks/cpu_budget.sh first")
+            raise SystemExit(
+                f"error: no finished run (iter_{BUDGET_ITERS}.pth) under {args.out}: train them with "
+                "benchmarks/cpu_budget.sh first"
+            )
         times = time_interleaved(runners, 3, args.runs, torch.device("cpu"))
     rows = []
     for (name, path), t in times.items():
         seeds = accuracy[(name, path)]
         values = list(seeds.values())
-        rows.append({"model": name, "path": path, "latency_ms": 1e3 * statistics.median(t),
-                     "p10_ms": 1e3 * percentile(t, 0.1), "p90_ms": 1e3 * percentile(t, 0.9),
-                     "latency_input": "1x3x512x1024", "mIoU_mean": statistics.mean(values),
-                     "mIoU_min": min(values), "mIoU_max": max(values), "seeds": len(values),
-                     "mIoU_by_seed": ", ".join(f"{s}: {v:.2f}" for s, v in sorted(seeds.items())),
-                     "accuracy_data": f"MiniCity val ({len(val)} images, {size[0]}x{size[1]}, synthetic; not "
-                                      "Cityscapes)",
-                     "budget": f"{BUDGET_ITERS} iterations, 4 crops of 256x256, fp32 (bisenet.profiles.BUDGET_RECIPES)",
-                     "threads": args.threads, "runs": args.runs})
+        rows.append(
+            {
+                "model": name,
+                "path": path,
+                "latency_ms": 1e3 * statistics.median(t),
+                "p10_ms": 1e3 * percentile(t, 0.1),
+                "p90_ms": 1e3 * percentile(t, 0.9),
+                "latency_input": "1x3x512x1024",
+                "mIoU_mean": statistics.mean(values),
+                "mIoU_min": min(values),
+                "mIoU_max": max(values),
+                "seeds": len(values),
+                "mIoU_by_seed": ", ".join(f"{s}: {v:.2f}" for s, v in sorted(seeds.items())),
+                "accuracy_data": f"MiniCity val ({len(val)} images, {size[0]}x{size[1]}, synthetic; not Cityscapes)",
+                "budget": f"{BUDGET_ITERS} iterations, 4 crops of 256x256, fp32 (bisenet.profiles.BUDGET_RECIPES)",
+                "threads": args.threads,
+                "runs": args.runs,
+            }
+        )
         print(rows[-1], flush=True)
     print("wrote", write_csv(args.csv, with_provenance(pd.DataFrame(rows), info, command)))
 

@@ -33,8 +33,10 @@ def main() -> None:
     args = p.parse_args()
     runs = sorted(args.out.glob("B/bisenetv1-r18-seed*")) + sorted(args.out.glob("A/bga+booster-seed*"))
     spec = BUDGET_MINICITY
-    data = (f"MiniCity {spec.size[0]}x{spec.size[1]}, {spec.train} train / {spec.val} val, seed 0 "
-            f"(bisenet minicity --train {spec.train} --val {spec.val} --size {spec.size[0]}x{spec.size[1]})")
+    data = (
+        f"MiniCity {spec.size[0]}x{spec.size[1]}, {spec.train} train / {spec.val} val, seed 0 "
+        f"(bisenet minicity --train {spec.train} --val {spec.val} --size {spec.size[0]}x{spec.size[1]})"
+    )
     rows, curves = budget_runs(runs, data=data)
     rows["command"] = "benchmarks/cpu_budget.sh A|B OUT"
     gains = {key: last_fifth_gain(c) for key, c in curves.groupby(["model", "seed"])}

@@ -37,15 +37,32 @@ MINICITY = {"train": 200, "val": 30, "size": "256x512", "seed": 0}
 SUMMARY_FILE = "cpu_profile_training.csv"
 LOGS_FILE = "cpu_profile_training_logs.csv"
 # the log's columns, in this order (a column no record has is left out)
-LOG_COLUMNS = ("kind", "iter", "lr", "loss", "loss_main", "loss_aux0", "loss_aux1", "loss_aux2", "loss_aux3",
-               "time", "data_time", "memory_mb", "mIoU", "mAcc", "aAcc")
+LOG_COLUMNS = (
+    "kind",
+    "iter",
+    "lr",
+    "loss",
+    "loss_main",
+    "loss_aux0",
+    "loss_aux1",
+    "loss_aux2",
+    "loss_aux3",
+    "time",
+    "data_time",
+    "memory_mb",
+    "mIoU",
+    "mAcc",
+    "aAcc",
+)
 
 
 def minicity_description(root: str = "DIR") -> str:
     """What the runs train on, as the files' ``data`` column says it."""
     m = MINICITY
-    return (f"MiniCity {m['size']}, {m['train']} train / {m['val']} val, seed {m['seed']} (bisenet minicity "
-            f"--out {root} --train {m['train']} --val {m['val']} --size {m['size']} --seed {m['seed']})")
+    return (
+        f"MiniCity {m['size']}, {m['train']} train / {m['val']} val, seed {m['seed']} (bisenet minicity "
+        f"--out {root} --train {m['train']} --val {m['val']} --size {m['size']} --seed {m['seed']})"
+    )
 
 
 def train_command(recipe: str) -> str:
@@ -68,17 +85,22 @@ def run_tables(runs: list[dict], info: dict[str, str], data: str) -> tuple[pd.Da
         log = read_log(Path(run["work_dir"]) / LOG_FILE)
         train, val = log[log["kind"] == "train"], log[log["kind"] == "val"]
         tail = {"data": data, "command": train_command(recipe.name), **info}
-        summaries.append({
-            "recipe": recipe.name, "iterations": int(train["iter"].max()), "batch": recipe.global_batch,
-            "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}",
-            "s_per_iter_median": round(float(train["time"].median()), 3),
-            "data_s_per_iter_median": round(float(train["data_time"].median()), 4),
-            "wall_clock_s": round(float(run["wall_clock_s"]), 1),
-            "final_val_mIoU": round(100 * float(val["mIoU"].iloc[-1]), 2),
-            "best_val_mIoU": round(100 * float(val["mIoU"].max()), 2),
-            "final_val_aAcc": round(100 * float(val["aAcc"].iloc[-1]), 2),
-            "peak_rss_mb": round(float(run["peak_rss_mb"])), **tail,
-        })
+        summaries.append(
+            {
+                "recipe": recipe.name,
+                "iterations": int(train["iter"].max()),
+                "batch": recipe.global_batch,
+                "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}",
+                "s_per_iter_median": round(float(train["time"].median()), 3),
+                "data_s_per_iter_median": round(float(train["data_time"].median()), 4),
+                "wall_clock_s": round(float(run["wall_clock_s"]), 1),
+                "final_val_mIoU": round(100 * float(val["mIoU"].iloc[-1]), 2),
+                "best_val_mIoU": round(100 * float(val["mIoU"].max()), 2),
+                "final_val_aAcc": round(100 * float(val["aAcc"].iloc[-1]), 2),
+                "peak_rss_mb": round(float(run["peak_rss_mb"])),
+                **tail,
+            }
+        )
         logs.append(log.assign(recipe=recipe.name, **tail))
     logs = pd.concat(logs, ignore_index=True)
     columns = [c for c in LOG_COLUMNS if c in logs.columns]
@@ -87,8 +109,18 @@ def run_tables(runs: list[dict], info: dict[str, str], data: str) -> tuple[pd.Da
 
 def train_measured(recipe: str, data_root: Path, work_dir: Path) -> dict:
     """Train ``recipe`` in a child process; its wall clock and peak resident memory."""
-    command = [sys.executable, "-m", "bisenet", "train", "--recipe", recipe, "--data-root", str(data_root),
-               "--work-dir", str(work_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "bisenet",
+        "train",
+        "--recipe",
+        recipe,
+        "--data-root",
+        str(data_root),
+        "--work-dir",
+        str(work_dir),
+    ]
     start = time.perf_counter()
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
@@ -103,19 +135,38 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--recipes", default=",".join(RECIPES))
     p.add_argument("--out", type=Path, help=f"folder for {SUMMARY_FILE} and {LOGS_FILE} (default: print only)")
-    p.add_argument("--cache", type=Path,
-                   help="train in this book cache instead of a temporary folder: on its cpu-profile MiniCity "
-                        "(made there if missing), into runs/<model>-cpu-minicity, where `bisenet book-cache` "
-                        "(BISENET_CACHE=the same folder, BISENET_PROFILE=cpu) then finds the runs done")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="train in this book cache instead of a temporary folder: on its cpu-profile MiniCity "
+        "(made there if missing), into runs/<model>-cpu-minicity, where `bisenet book-cache` "
+        "(BISENET_CACHE=the same folder, BISENET_PROFILE=cpu) then finds the runs done",
+    )
     args = p.parse_args()
     info = provenance("cpu")
     with tempfile.TemporaryDirectory(prefix="bisenet-cpu-profile-") as tmp:
         m = MINICITY
         root = args.cache / f"minicity-{m['size']}" if args.cache else Path(tmp) / "minicity"
         if not (root / "leftImg8bit").is_dir():
-            subprocess.run([sys.executable, "-m", "bisenet", "minicity", "--out", str(root), "--train",
-                            str(m["train"]), "--val", str(m["val"]), "--size", m["size"], "--seed", str(m["seed"])],
-                           check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bisenet",
+                    "minicity",
+                    "--out",
+                    str(root),
+                    "--train",
+                    str(m["train"]),
+                    "--val",
+                    str(m["val"]),
+                    "--size",
+                    m["size"],
+                    "--seed",
+                    str(m["seed"]),
+                ],
+                check=True,
+            )
 
         def work_dir(recipe: str) -> Path:
             if args.cache:  # the book cache's run folder of the recipe's model (bisenet.trained.run_dir)

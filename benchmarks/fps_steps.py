@@ -69,10 +69,20 @@ def measure(model_name: str, warmup: int, runs: int) -> pd.DataFrame:
     for (step, size), t in times.items():
         median = statistics.median(t)
         first = first or median
-        rows.append({"model": model_name, "step": step, "input": f"{size[0]}x{size[1]}",
-                     "output": f"{PAPER_OUTPUT[0]}x{PAPER_OUTPUT[1]}", "median_ms": round(1e3 * median, 1),
-                     "p10_ms": round(1e3 * percentile(t, 0.1), 1), "p90_ms": round(1e3 * percentile(t, 0.9), 1),
-                     "fps": round(1 / median, 2), "speed_up_vs_step_1": round(first / median, 2), "runs": runs})
+        rows.append(
+            {
+                "model": model_name,
+                "step": step,
+                "input": f"{size[0]}x{size[1]}",
+                "output": f"{PAPER_OUTPUT[0]}x{PAPER_OUTPUT[1]}",
+                "median_ms": round(1e3 * median, 1),
+                "p10_ms": round(1e3 * percentile(t, 0.1), 1),
+                "p90_ms": round(1e3 * percentile(t, 0.9), 1),
+                "fps": round(1 / median, 2),
+                "speed_up_vs_step_1": round(first / median, 2),
+                "runs": runs,
+            }
+        )
         print(f"{model_name:14s} {step:40s} {1e3 * median:8.1f} ms  {first / median:5.2f}x", flush=True)
     return pd.DataFrame(rows)
 

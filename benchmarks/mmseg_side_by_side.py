@@ -68,8 +68,11 @@ def main() -> None:
     p.add_argument("--size", default="512x1024")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--steps", action="store_true",
-                   help="also time the package's optimisation steps (fold BN, channels_last, compile, onnxruntime)")
+    p.add_argument(
+        "--steps",
+        action="store_true",
+        help="also time the package's optimisation steps (fold BN, channels_last, compile, onnxruntime)",
+    )
     p.add_argument("--csv", help="write the timings, with provenance, to this CSV file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -91,9 +94,18 @@ def main() -> None:
         base = statistics.median(times["mmseg eager"])
         for key, t in times.items():
             med = statistics.median(t)
-            rows.append(dict(model=name, size=f"{h}x{w}", config=key, median_ms=med * 1e3,
-                             p10_ms=percentile(t, 0.1) * 1e3, p90_ms=percentile(t, 0.9) * 1e3,
-                             ratio_to_mmseg=med / base, runs=args.runs))
+            rows.append(
+                dict(
+                    model=name,
+                    size=f"{h}x{w}",
+                    config=key,
+                    median_ms=med * 1e3,
+                    p10_ms=percentile(t, 0.1) * 1e3,
+                    p90_ms=percentile(t, 0.9) * 1e3,
+                    ratio_to_mmseg=med / base,
+                    runs=args.runs,
+                )
+            )
             print(f"{name} 1x3x{h}x{w} {key:34s} {med * 1e3:7.0f} ms  ratio to mmseg eager {med / base:.3f}")
     if args.csv:
         table = pd.DataFrame(rows)

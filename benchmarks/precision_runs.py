@@ -40,15 +40,19 @@ def run_row(work_dir: Path) -> dict:
     train, val = log[log["kind"] == "train"], log[log["kind"] == "val"]
     layout = info.get("channels_last", recipe.get("channels_last", False))
     precision = (recipe.get("amp") or "fp32") + (" + channels_last" if layout else "")
-    return {"recipe": recipe["name"], "seed": recipe["seed"], "precision": precision,
-            "iterations": int(train["iter"].max()),
-            "final_val_mIoU": round(100 * float(val["mIoU"].iloc[-1]), 2),
-            "best_val_mIoU": round(100 * float(val["mIoU"].max()), 2),
-            "s_per_iter_median": round(float(train["time"].median()), 3),
-            **{k: info.get(k, "") for k in PROVENANCE},
-            "command": f"bisenet train --recipe {recipe['name']} --seed {recipe['seed']}"
-                       + ("" if recipe.get("amp") else " --amp none --no-channels-last")
-                       + " --data-root DIR --work-dir DIR"}
+    return {
+        "recipe": recipe["name"],
+        "seed": recipe["seed"],
+        "precision": precision,
+        "iterations": int(train["iter"].max()),
+        "final_val_mIoU": round(100 * float(val["mIoU"].iloc[-1]), 2),
+        "best_val_mIoU": round(100 * float(val["mIoU"].max()), 2),
+        "s_per_iter_median": round(float(train["time"].median()), 3),
+        **{k: info.get(k, "") for k in PROVENANCE},
+        "command": f"bisenet train --recipe {recipe['name']} --seed {recipe['seed']}"
+        + ("" if recipe.get("amp") else " --amp none --no-channels-last")
+        + " --data-root DIR --work-dir DIR",
+    }
 
 
 def main() -> None:

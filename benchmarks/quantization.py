@@ -39,11 +39,20 @@ from bisenet.profiles import current_profile, profile_data  # noqa: E402
 from bisenet.quantize import CalibrationImages, OnnxSegmenter, quantize_int8  # noqa: E402
 from bisenet.trained import trained_model  # noqa: E402
 
-MMSEG_CONFIGS = {"bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
-                 "bisenetv1-r18": "bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py"}
-SENSITIVITY = [("minmax", ()), ("entropy", ()), ("percentile", ()), ("percentile", ("Sigmoid",)),
-               ("percentile", ("Mul",)), ("percentile", ("Add",)), ("percentile", ("Resize",)),
-               ("minmax", ("Resize",))]
+MMSEG_CONFIGS = {
+    "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
+    "bisenetv1-r18": "bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py",
+}
+SENSITIVITY = [
+    ("minmax", ()),
+    ("entropy", ()),
+    ("percentile", ()),
+    ("percentile", ("Sigmoid",)),
+    ("percentile", ("Mul",)),
+    ("percentile", ("Add",)),
+    ("percentile", ("Resize",)),
+    ("minmax", ("Resize",)),
+]
 
 
 class BF16(torch.nn.Module):
@@ -97,28 +106,45 @@ def main() -> None:
         for name in ("bisenetv2", "bisenetv1-r18"):
             model = trained_model(name).cpu().eval()
             fp32 = export_onnx(model, Path(tmp) / f"{name}.onnx", size=size, dynamic=True)
-            int8 = quantize_int8(fp32, Path(tmp) / f"{name}-int8.onnx",
-                                 CalibrationImages(train, args.calibration_images, size))
-            accuracy = {"PyTorch fp32": miou(model, val), "PyTorch bf16 autocast": miou(BF16(model), val),
-                        "ONNX Runtime fp32": miou(OnnxSegmenter(fp32), val),
-                        "ONNX Runtime int8": miou(OnnxSegmenter(int8), val)}
+            int8 = quantize_int8(
+                fp32, Path(tmp) / f"{name}-int8.onnx", CalibrationImages(train, args.calibration_images, size)
+            )
+            accuracy = {
+                "PyTorch fp32": miou(model, val),
+                "PyTorch bf16 autocast": miou(BF16(model), val),
+                "ONNX Runtime fp32": miou(OnnxSegmenter(fp32), val),
+                "ONNX Runtime int8": miou(OnnxSegmenter(int8), val),
+            }
             print(name, {k: round(v, 2) for k, v in accuracy.items()}, flush=True)
             if name == "bisenetv2" and not args.skip_sensitivity:
                 for method, keep in SENSITIVITY:
-                    path = quantize_int8(fp32, Path(tmp) / f"s-{method}-{'-'.join(keep)}.onnx",
-                                         CalibrationImages(train, args.calibration_images, size), method, keep)
+                    path = quantize_int8(
+                        fp32,
+                        Path(tmp) / f"s-{method}-{'-'.join(keep)}.onnx",
+                        CalibrationImages(train, args.calibration_images, size),
+                        method,
+                        keep,
+                    )
                     value = miou(OnnxSegmenter(path), val)
-                    sensitivity.append({"model": name, "calibration": method, "kept in float": ", ".join(keep) or "-",
-                                        "int8 mIoU (%)": value, "fp32 mIoU (%)": accuracy["ONNX Runtime fp32"],
-                                        "cost (points)": accuracy["ONNX Runtime fp32"] - value})
+                    sensitivity.append(
+                        {
+                            "model": name,
+                            "calibration": method,
+                            "kept in float": ", ".join(keep) or "-",
+                            "int8 mIoU (%)": value,
+                            "fp32 mIoU (%)": accuracy["ONNX Runtime fp32"],
+                            "cost (points)": accuracy["ONNX Runtime fp32"] - value,
+                        }
+                    )
                     print(sensitivity[-1], flush=True)
             # latency at 1x3x512x1024, interleaved in one process
             x = torch.randn(1, 3, 512, 1024)
-            runners = {"PyTorch fp32": make_runner(model, x),
-                       "PyTorch bf16 autocast": make_runner(BF16(model), x),
-                       "ONNX Runtime fp32": make_runner(model, x, "onnxruntime", workdir=Path(tmp) / f"{name}-t32"),
-                       "ONNX Runtime int8": make_runner(model, x, "onnxruntime-int8",
-                                                        workdir=Path(tmp) / f"{name}-t8")}
+            runners = {
+                "PyTorch fp32": make_runner(model, x),
+                "PyTorch bf16 autocast": make_runner(BF16(model), x),
+                "ONNX Runtime fp32": make_runner(model, x, "onnxruntime", workdir=Path(tmp) / f"{name}-t32"),
+                "ONNX Runtime int8": make_runner(model, x, "onnxruntime-int8", workdir=Path(tmp) / f"{name}-t8"),
+            }
             reference = mmseg_model(name, model.state_dict())
             if reference is not None:
                 runners["mmseg 1.2.2 eager fp32"] = lambda ref=reference: ref(x)
@@ -127,19 +153,30 @@ def main() -> None:
             base = statistics.median(times["mmseg 1.2.2 eager fp32"]) if reference is not None else None
             for precision, t in times.items():
                 med = statistics.median(t)
-                rows.append({"model": name, "precision": precision, "latency_ms": 1e3 * med,
-                             "p10_ms": 1e3 * percentile(t, 0.1), "p90_ms": 1e3 * percentile(t, 0.9),
-                             "ratio_to_mmseg_eager": med / base if base else None,
-                             "miniCity_val_mIoU": accuracy.get(precision), "input": "1x3x512x1024",
-                             "accuracy_data": f"MiniCity val ({len(val)} images, {size[0]}x{size[1]}, synthetic; "
-                                              f"not Cityscapes), book {profile.name}-profile model",
-                             "threads": args.threads, "runs": args.runs})
+                rows.append(
+                    {
+                        "model": name,
+                        "precision": precision,
+                        "latency_ms": 1e3 * med,
+                        "p10_ms": 1e3 * percentile(t, 0.1),
+                        "p90_ms": 1e3 * percentile(t, 0.9),
+                        "ratio_to_mmseg_eager": med / base if base else None,
+                        "miniCity_val_mIoU": accuracy.get(precision),
+                        "input": "1x3x512x1024",
+                        "accuracy_data": f"MiniCity val ({len(val)} images, {size[0]}x{size[1]}, synthetic; "
+                        f"not Cityscapes), book {profile.name}-profile model",
+                        "threads": args.threads,
+                        "runs": args.runs,
+                    }
+                )
                 print(rows[-1], flush=True)
     out = Path(args.out)
     print("wrote", write_csv(out / "quantization_cpu.csv", with_provenance(pd.DataFrame(rows), info, command)))
     if sensitivity:
-        print("wrote", write_csv(out / "int8_sensitivity_cpu.csv",
-                                 with_provenance(pd.DataFrame(sensitivity), info, command)))
+        print(
+            "wrote",
+            write_csv(out / "int8_sensitivity_cpu.csv", with_provenance(pd.DataFrame(sensitivity), info, command)),
+        )
 
 
 if __name__ == "__main__":

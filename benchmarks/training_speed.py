@@ -37,8 +37,10 @@ from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.engine.trainer import build_run, train_step  # noqa: E402
 from bisenet.profiles import get_profile  # noqa: E402
 
-MMSEG_CONFIGS = {"bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
-                 "bisenetv1-r18": "bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py"}
+MMSEG_CONFIGS = {
+    "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
+    "bisenetv1-r18": "bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py",
+}
 # setting name -> (amp, channels_last, compile)
 SETTINGS: dict[str, tuple[str | None, bool, bool]] = {
     "fp32": (None, False, False),
@@ -60,8 +62,9 @@ def package_step(model: str, setting: str, images: torch.Tensor, labels: torch.T
     """One call = one training iteration of the package's trainer under ``setting``."""
     amp, channels_last, compile_ = SETTINGS[setting]
     n, _, h, w = images.shape
-    recipe = get_profile("cpu").recipe(model).with_(amp=amp, batch_per_gpu=n, crop_size=(h, w), iters=10_000,
-                                                    warmup_iters=0)
+    recipe = (
+        get_profile("cpu").recipe(model).with_(amp=amp, batch_per_gpu=n, crop_size=(h, w), iters=10_000, warmup_iters=0)
+    )
     run = build_run(recipe, torch.device("cpu"), 0, 1, 1, None, channels_last, False)
     run.model.train()
     net = torch.compile(run.model) if compile_ else run.model
@@ -102,8 +105,9 @@ def mmseg_step(model: str, images: torch.Tensor, labels: torch.Tensor) -> Callab
     return step
 
 
-def measure(model: str, batch: int, crop: tuple[int, int], settings: list[str], runs: int, warmup: int,
-            with_mmseg: bool) -> pd.DataFrame:
+def measure(
+    model: str, batch: int, crop: tuple[int, int], settings: list[str], runs: int, warmup: int, with_mmseg: bool
+) -> pd.DataFrame:
     torch.manual_seed(0)
     images = torch.randn(batch, 3, *crop)
     labels = torch.randint(0, 19, (batch, *crop))
@@ -116,12 +120,24 @@ def measure(model: str, batch: int, crop: tuple[int, int], settings: list[str], 
     rows = []
     for name, ts in times.items():
         median = statistics.median(ts)
-        rows.append({"model": model, "batch": batch, "crop": f"{crop[0]}x{crop[1]}", "setting": name,
-                     "step_ms_median": round(1000 * median, 1), "step_ms_min": round(1000 * min(ts), 1),
-                     "ratio_to_mmseg": round(median / ref, 3) if ref else None, "runs": runs,
-                     "threads": torch.get_num_threads()})
-        print(f"{model} {batch}x{crop}: {name:28s} {1000 * median:8.1f} ms"
-              + (f"  {median / ref:.3f}x mmseg" if ref else ""), flush=True)
+        rows.append(
+            {
+                "model": model,
+                "batch": batch,
+                "crop": f"{crop[0]}x{crop[1]}",
+                "setting": name,
+                "step_ms_median": round(1000 * median, 1),
+                "step_ms_min": round(1000 * min(ts), 1),
+                "ratio_to_mmseg": round(median / ref, 3) if ref else None,
+                "runs": runs,
+                "threads": torch.get_num_threads(),
+            }
+        )
+        print(
+            f"{model} {batch}x{crop}: {name:28s} {1000 * median:8.1f} ms"
+            + (f"  {median / ref:.3f}x mmseg" if ref else ""),
+            flush=True,
+        )
     return pd.DataFrame(rows)
 
 
@@ -137,7 +153,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     try:
-        import mmseg  # noqa: F401
+        import mmseg  # noqa: F401 - only whether it imports: mmseg's rows are timed when it does
+
         with_mmseg = True
     except ImportError:
         with_mmseg = False
@@ -146,8 +163,7 @@ def main() -> None:
     for shape in args.shapes.split(","):
         batch, h, w = (int(v) for v in shape.split("x"))
         for model in args.models.split(","):
-            frames.append(measure(model, batch, (h, w), args.settings.split(","), args.runs, args.warmup,
-                                  with_mmseg))
+            frames.append(measure(model, batch, (h, w), args.settings.split(","), args.runs, args.warmup, with_mmseg))
     table = pd.concat(frames, ignore_index=True)
     if args.out:
         command = "python benchmarks/training_speed.py " + " ".join(sys.argv[1:])

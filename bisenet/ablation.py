@@ -16,13 +16,15 @@ it stopped (and an interrupted run from its last checkpoint)::
 A scale is a profile (``bisenet.profiles``): its ``ablation`` recipe and ``ablation_minicity``
 data; or ``cpu-256``, the grid that can answer Table 2's questions on a CPU: the aggregation rows
 with and without the booster, at 256x256 crops (the semantic branch's output 8x8, not 4x4),
-1,200 iterations, the budget V1 and V2 share (``bisenet.profiles.BUDGET_RECIPES``). The paper's numbers are the Cityscapes val mIoU of the V2 paper's Table 2 and Table 3a, and
+1,200 iterations, the budget V1 and V2 share (``bisenet.profiles.BUDGET_RECIPES``). The paper's
+numbers are the Cityscapes val mIoU of the V2 paper's Table 2 and Table 3a, and
 Table 3a's GFLOPs (Yu et al., "BiSeNet V2", IJCV 2021, arXiv:2004.02147, Sec. 5.1), checked digit
 by digit against images of the published Table 2 ("Ablations on Cityscapes": mIoU and GFLOPs at
 2048x1024 per row) and Table 3 (a) ("Channel capacity ratio"), which a public paper review holds
 (repository Sangh0/Segmentation, ``BiSeNetV2/figure/table2.JPG`` and ``table3.JPG``): every value
 agrees; Table 3a also gives 19.61 GFLOPs at lambda = 1/16. The text of the paper (how many runs a
-row is, "val" in Table 2's caption) was not reachable. The runs here are on whatever data the scale uses (MiniCity, synthetic, unless Cityscapes is
+row is, "val" in Table 2's caption) was not reachable. The runs here are on whatever data the
+scale uses (MiniCity, synthetic, unless Cityscapes is
 given): only the *differences* between rows can be compared with the paper's.
 """
 
@@ -38,9 +40,8 @@ from pathlib import Path
 import pandas as pd
 
 from bisenet.atomic import check_writable, write_csv
-from bisenet.cache import cache_dir
+from bisenet.cache import cache_dir, cached_minicity
 from bisenet.errors import UsageError
-from bisenet.cache import cached_minicity
 from bisenet.profiles import BUDGET_MINICITY, BUDGET_RECIPES, PROFILES, ablation_data, get_profile
 from bisenet.recipes import V2_AUX, Recipe
 
@@ -85,8 +86,7 @@ VARIANTS: dict[str, Variant] = {
         # not rows of the paper: the booster on the other aggregations, so that "the booster helps"
         # is measured for each aggregation alike rather than only on BGA
         Variant("sum+booster", "beyond Table 2", "Sum + Booster", None, {"aggregation": "sum"}, booster=True),
-        Variant("concat+booster", "beyond Table 2", "Concat + Booster", None, {"aggregation": "concat"},
-                booster=True),
+        Variant("concat+booster", "beyond Table 2", "Concat + Booster", None, {"aggregation": "concat"}, booster=True),
         # OHEM on the main head only (the paper does not say which heads; the committed grids ran so)
         Variant("bga+booster+ohem", "Table 2", "+ OHEM", 73.36, {}, booster=True, loss="ohem"),
         Variant("lambda=1/2", "Table 3a", "lambda = 1/2", 69.66, {"semantic_ratio": 1 / 2}, paper_gflops=25.84),
@@ -126,7 +126,7 @@ def results_name(scale: str) -> str:
 
 
 def parse_variants(text: str) -> list[str]:
-    """"all", "table2", "table3a" or comma-separated variant names."""
+    """ "all", "table2", "table3a" or comma-separated variant names."""
     if text in ("all", ""):
         return list(dict.fromkeys(TABLE2 + TABLE3A))
     if text == "table2":
@@ -261,24 +261,43 @@ def run_ablation(
                 resume = work_dir.exists() and latest_valid(work_dir) is not None
                 if work_dir.exists() and not resume:  # interrupted before its first checkpoint
                     shutil.rmtree(work_dir)
-                train(recipe.with_(dataset=dataset), data_root=data_root, work_dir=work_dir, resume=resume,
-                      device=device, progress=progress)
+                train(
+                    recipe.with_(dataset=dataset),
+                    data_root=data_root,
+                    work_dir=work_dir,
+                    resume=resume,
+                    device=device,
+                    progress=progress,
+                )
                 metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
             train_s = time.perf_counter() - start
             if name not in costs:
                 costs[name] = complexity(name, flops_size)
             info = json.loads((work_dir / "run.json").read_text())
             row = {
-                "variant": name, "table": VARIANTS[name].table, "paper_label": VARIANTS[name].label,
-                "seed": seed, "mIoU": 100 * metrics["mIoU"], "mAcc": 100 * metrics["mAcc"],
-                "aAcc": 100 * metrics["aAcc"], "paper_mIoU": VARIANTS[name].paper_miou,
-                "paper_gflops": VARIANTS[name].paper_gflops, **costs[name],
-                "booster": VARIANTS[name].booster, "loss": VARIANTS[name].loss,
+                "variant": name,
+                "table": VARIANTS[name].table,
+                "paper_label": VARIANTS[name].label,
+                "seed": seed,
+                "mIoU": 100 * metrics["mIoU"],
+                "mAcc": 100 * metrics["mAcc"],
+                "aAcc": 100 * metrics["aAcc"],
+                "paper_mIoU": VARIANTS[name].paper_miou,
+                "paper_gflops": VARIANTS[name].paper_gflops,
+                **costs[name],
+                "booster": VARIANTS[name].booster,
+                "loss": VARIANTS[name].loss,
                 "model_options": json.dumps(VARIANTS[name].model_options),
-                "scale": scale, "recipe": base.name, "iters": recipe.iters,
-                "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}", "batch": recipe.global_batch,
-                "dataset": dataset, "data_root": str(data_root), "train_seconds": round(train_s, 1),
-                "command": command, **{k: info[k] for k in ("date", "commit", "torch", "cpu", "threads", "device")},
+                "scale": scale,
+                "recipe": base.name,
+                "iters": recipe.iters,
+                "crop": f"{recipe.crop_size[0]}x{recipe.crop_size[1]}",
+                "batch": recipe.global_batch,
+                "dataset": dataset,
+                "data_root": str(data_root),
+                "train_seconds": round(train_s, 1),
+                "command": command,
+                **{k: info[k] for k in ("date", "commit", "torch", "cpu", "threads", "device")},
                 "gpu": info.get("gpu", ""),
             }
             rows.append(row)
@@ -292,8 +311,9 @@ def run_ablation(
     return pd.concat([done, new], ignore_index=True) if len(done) else new
 
 
-def learning_curves(work_root: str | Path, variants: list[str] | None = None,
-                    seeds: tuple[int, ...] | None = None) -> pd.DataFrame:
+def learning_curves(
+    work_root: str | Path, variants: list[str] | None = None, seeds: tuple[int, ...] | None = None
+) -> pd.DataFrame:
     """The validation curve of every run kept under ``work_root`` (``bisenet ablate --keep-runs
     --val-every N``): one row per (variant, seed, iteration) with val mIoU/mAcc/aAcc in percent and
     the run's provenance (recipe, iterations, commit, torch, CPU, threads, device, date).
@@ -315,13 +335,41 @@ def learning_curves(work_root: str | Path, variants: list[str] | None = None,
             val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last")
             info = json.loads((log.parent / "run.json").read_text())
             iters = info["recipe"]["iters"]
-            run = {"iters": iters, "complete": bool((val["iter"] == iters).any()), "recipe": info["recipe"]["name"],
-                   **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")}}
+            run = {
+                "iters": iters,
+                "complete": bool((val["iter"] == iters).any()),
+                "recipe": info["recipe"]["name"],
+                **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")},
+            }
             for record in val.itertuples():
-                rows.append({"variant": name, "seed": seed, "iter": int(record.iter), "mIoU": 100 * record.mIoU,
-                             "mAcc": 100 * record.mAcc, "aAcc": 100 * record.aAcc, **run})
-    columns = ["variant", "seed", "iter", "mIoU", "mAcc", "aAcc", "iters", "complete", "recipe", "date",
-               "commit", "torch", "cpu", "threads", "device"]
+                rows.append(
+                    {
+                        "variant": name,
+                        "seed": seed,
+                        "iter": int(record.iter),
+                        "mIoU": 100 * record.mIoU,
+                        "mAcc": 100 * record.mAcc,
+                        "aAcc": 100 * record.aAcc,
+                        **run,
+                    }
+                )
+    columns = [
+        "variant",
+        "seed",
+        "iter",
+        "mIoU",
+        "mAcc",
+        "aAcc",
+        "iters",
+        "complete",
+        "recipe",
+        "date",
+        "commit",
+        "torch",
+        "cpu",
+        "threads",
+        "device",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -336,16 +384,19 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     of seeds, the change from the BGA row (ours and the paper's), GFLOPs and parameters."""
     order = [v for v in dict.fromkeys(TABLE2 + AGGREGATION_X_BOOSTER + TABLE3A) if v in set(results["variant"])]
     g = results.groupby("variant")["mIoU"]
-    table = pd.DataFrame({
-        "paper row": [VARIANTS[v].label for v in order],
-        "table": [VARIANTS[v].table for v in order],
-        "seeds": g.count().reindex(order).values,
-        "mIoU mean": g.mean().reindex(order).values,
-        "mIoU std": g.std(ddof=1).reindex(order).values,
-        "mIoU min": g.min().reindex(order).values,
-        "mIoU max": g.max().reindex(order).values,
-        "paper mIoU": [_paper(v) for v in order],
-    }, index=pd.Index(order, name="variant"))
+    table = pd.DataFrame(
+        {
+            "paper row": [VARIANTS[v].label for v in order],
+            "table": [VARIANTS[v].table for v in order],
+            "seeds": g.count().reindex(order).values,
+            "mIoU mean": g.mean().reindex(order).values,
+            "mIoU std": g.std(ddof=1).reindex(order).values,
+            "mIoU min": g.min().reindex(order).values,
+            "mIoU max": g.max().reindex(order).values,
+            "paper mIoU": [_paper(v) for v in order],
+        },
+        index=pd.Index(order, name="variant"),
+    )
     if "bga" in table.index:
         table["change vs BGA"] = table["mIoU mean"] - table.loc["bga", "mIoU mean"]
         table["paper change vs BGA"] = table["paper mIoU"] - VARIANTS["bga"].paper_miou
@@ -438,8 +489,17 @@ def claims(results: pd.DataFrame, noise: float = 2.0) -> pd.DataFrame:
             strength = "one seed"
         else:
             strength = "beyond noise" if abs(ours) > noise * se else "within noise"
-        rows.append({"paper's claim": claim, "rows": f"{better} - {worse}", "paper change": paper,
-                     "our change": ours, "our std error": se, "seeds": len(diff), "verdict": f"{sign}, {strength}"})
+        rows.append(
+            {
+                "paper's claim": claim,
+                "rows": f"{better} - {worse}",
+                "paper change": paper,
+                "our change": ours,
+                "our std error": se,
+                "seeds": len(diff),
+                "verdict": f"{sign}, {strength}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -464,11 +524,19 @@ def _table2_contrasts() -> tuple:
         ("the booster helps BGA and concatenation alike", "bga", "concat"),
     ]
     return (
-        *(Contrast(claim, {better: 1, worse: -1}, f"{better} - {worse}", paper=change(better, worse))
-          for claim, better, worse in two),
-        *(Contrast(claim, {f"{a}+booster": 1, a: -1, f"{b}+booster": -1, b: 1},
-                   f"({a}+booster - {a}) - ({b}+booster - {b})", expect="zero")
-          for claim, a, b in alike),
+        *(
+            Contrast(claim, {better: 1, worse: -1}, f"{better} - {worse}", paper=change(better, worse))
+            for claim, better, worse in two
+        ),
+        *(
+            Contrast(
+                claim,
+                {f"{a}+booster": 1, a: -1, f"{b}+booster": -1, b: 1},
+                f"({a}+booster - {a}) - ({b}+booster - {b})",
+                expect="zero",
+            )
+            for claim, a, b in alike
+        ),
     )
 
 

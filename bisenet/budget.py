@@ -29,17 +29,26 @@ def _run(work_dir: Path) -> tuple[dict, pd.DataFrame]:
 
     info_path = work_dir / RUN_FILE
     if not info_path.is_file() or not (work_dir / LOG_FILE).is_file():
-        raise UsageError(f"{work_dir} holds no training run ({RUN_FILE} and {LOG_FILE}): give the folders "
-                         "`bisenet train` or `bisenet ablate --keep-runs` trained in")
+        raise UsageError(
+            f"{work_dir} holds no training run ({RUN_FILE} and {LOG_FILE}): give the folders "
+            "`bisenet train` or `bisenet ablate --keep-runs` trained in"
+        )
     info = json.loads(info_path.read_text())
     recipe = info["recipe"]
     records = read_log(work_dir / LOG_FILE)
     val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last").sort_values("iter")
     run = {
-        "model": recipe["model"], "seed": recipe["seed"], "recipe": recipe["name"], "iters": recipe["iters"],
-        "crop": "x".join(map(str, recipe["crop_size"])), "batch": f"{recipe['gpus']}x{recipe['batch_per_gpu']}",
-        "precision": recipe.get("amp") or "fp32", "channels_last": bool(info.get("channels_last", False)),
-        "lr": recipe["lr"], "dataset": recipe["dataset"], "aux_heads": len(recipe["aux_weights"]),
+        "model": recipe["model"],
+        "seed": recipe["seed"],
+        "recipe": recipe["name"],
+        "iters": recipe["iters"],
+        "crop": "x".join(map(str, recipe["crop_size"])),
+        "batch": f"{recipe['gpus']}x{recipe['batch_per_gpu']}",
+        "precision": recipe.get("amp") or "fp32",
+        "channels_last": bool(info.get("channels_last", False)),
+        "lr": recipe["lr"],
+        "dataset": recipe["dataset"],
+        "aux_heads": len(recipe["aux_weights"]),
         **{k: info.get(k, "") for k in ("date", "commit", "torch", "cpu", "threads", "device")},
     }
     return run, val
@@ -68,15 +77,28 @@ def budget_runs(work_dirs: list[str | Path], data: str = "") -> tuple[pd.DataFra
         run, val = _run(work_dir)
         run["data"] = data
         last = val.iloc[-1] if len(val) else None
-        rows.append({**run, "mIoU": 100 * last["mIoU"] if last is not None else float("nan"),
-                     "mAcc": 100 * last["mAcc"] if last is not None else float("nan"),
-                     "aAcc": 100 * last["aAcc"] if last is not None else float("nan"),
-                     "last_val_iter": int(last["iter"]) if last is not None else 0,
-                     "complete": last is not None and int(last["iter"]) == run["iters"],
-                     "run_dir": work_dir.name})
+        rows.append(
+            {
+                **run,
+                "mIoU": 100 * last["mIoU"] if last is not None else float("nan"),
+                "mAcc": 100 * last["mAcc"] if last is not None else float("nan"),
+                "aAcc": 100 * last["aAcc"] if last is not None else float("nan"),
+                "last_val_iter": int(last["iter"]) if last is not None else 0,
+                "complete": last is not None and int(last["iter"]) == run["iters"],
+                "run_dir": work_dir.name,
+            }
+        )
         for record in val.itertuples():
-            curves.append({"model": run["model"], "seed": run["seed"], "iter": int(record.iter),
-                           "mIoU": 100 * record.mIoU, "mAcc": 100 * record.mAcc, "aAcc": 100 * record.aAcc})
+            curves.append(
+                {
+                    "model": run["model"],
+                    "seed": run["seed"],
+                    "iter": int(record.iter),
+                    "mIoU": 100 * record.mIoU,
+                    "mAcc": 100 * record.mAcc,
+                    "aAcc": 100 * record.aAcc,
+                }
+            )
     table = pd.DataFrame(rows)
     if table.empty:
         raise UsageError("no run folders given")
@@ -85,8 +107,10 @@ def budget_runs(work_dirs: list[str | Path], data: str = "") -> tuple[pd.DataFra
         raise UsageError(f"two runs of the same (model, seed): {sorted(twice['run_dir'])}")
     for field in BUDGET_FIELDS:
         if table[field].nunique() > 1:
-            raise UsageError(f"the runs differ in {field} ({sorted(table[field].astype(str).unique())}): a "
-                             "comparison at one budget needs runs of the same budget")
+            raise UsageError(
+                f"the runs differ in {field} ({sorted(table[field].astype(str).unique())}): a "
+                "comparison at one budget needs runs of the same budget"
+            )
     return table, pd.DataFrame(curves)
 
 

@@ -43,9 +43,20 @@ AUX_PREFIX = "auxiliary_head."
 ITER_PATTERN = re.compile(r"^iter_(\d+)\.pth$")
 
 __all__ = [
-    "FORMAT", "Checkpoint", "CheckpointError", "extract_state_dict", "iteration_checkpoints", "latest_valid",
-    "load_checkpoint", "load_weights", "model_from_checkpoint", "non_finite", "num_classes_of", "prune",
-    "read_checkpoint", "save_checkpoint",
+    "FORMAT",
+    "Checkpoint",
+    "CheckpointError",
+    "extract_state_dict",
+    "iteration_checkpoints",
+    "latest_valid",
+    "load_checkpoint",
+    "load_weights",
+    "model_from_checkpoint",
+    "non_finite",
+    "num_classes_of",
+    "prune",
+    "read_checkpoint",
+    "save_checkpoint",
 ]
 
 
@@ -99,9 +110,14 @@ class Checkpoint:
     def to_dict(self) -> dict[str, Any]:
         """The dict written to the file (the schema of the module docstring)."""
         data: dict[str, Any] = {
-            "format": FORMAT, "model": self.state_dict, "model_name": self.model_name,
-            "model_options": dict(self.model_options), "recipe": self.recipe, "iteration": self.iteration,
-            "metrics": dict(self.metrics), "provenance": dict(self.provenance),
+            "format": FORMAT,
+            "model": self.state_dict,
+            "model_name": self.model_name,
+            "model_options": dict(self.model_options),
+            "recipe": self.recipe,
+            "iteration": self.iteration,
+            "metrics": dict(self.metrics),
+            "provenance": dict(self.provenance),
         }
         for key in ("optimizer", "scaler", "rng", "best_miou", "classes", "palette"):
             if getattr(self, key) is not None:
@@ -136,7 +152,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         # torch's first line says what failed; its advice to load with weights_only=False (which
         # would run code from the file) is not repeated
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CheckpointError(f"cannot read checkpoint {path} (not a PyTorch checkpoint, or truncated): {reason}") from e
+        raise CheckpointError(
+            f"cannot read checkpoint {path} (not a PyTorch checkpoint, or truncated): {reason}"
+        ) from e
     if not isinstance(data, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, not a dict")
     return data
@@ -162,9 +180,17 @@ def _from_earlier_package_file(data: dict[str, Any]) -> Checkpoint:
     if "converted_from" in data:
         provenance["converted_from"] = data["converted_from"]
     return Checkpoint(
-        _strip_ddp(data["model"]), name, dict(options or {}), recipe, data.get("iteration"),
-        {"mIoU": data["mIoU"]} if "mIoU" in data else {}, provenance, data.get("optimizer"),
-        data.get("scaler"), data.get("rng"), data.get("best_miou"),
+        _strip_ddp(data["model"]),
+        name,
+        dict(options or {}),
+        recipe,
+        data.get("iteration"),
+        {"mIoU": data["mIoU"]} if "mIoU" in data else {},
+        provenance,
+        data.get("optimizer"),
+        data.get("scaler"),
+        data.get("rng"),
+        data.get("best_miou"),
     )
 
 
@@ -177,14 +203,19 @@ def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
         fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"state_dict", "layout"}
         return Checkpoint(_strip_ddp(data["model"]), **{k: data[k] for k in fields if k in data})
     if _is_state_dict(data.get("model")) and "cur_iter" in data and "recipe" not in data:  # sssegmentation's train.py
-        return Checkpoint(_strip_ddp(data["model"]), iteration=data.get("cur_iter"), layout="sssegmentation",
-                          provenance={"sssegmentation": {k: data.get(k) for k in ("cur_epoch", "cur_iter")}})
+        return Checkpoint(
+            _strip_ddp(data["model"]),
+            iteration=data.get("cur_iter"),
+            layout="sssegmentation",
+            provenance={"sssegmentation": {k: data.get(k) for k in ("cur_epoch", "cur_iter")}},
+        )
     if _is_state_dict(data.get("model")):
         return _from_earlier_package_file(data)
     if _is_state_dict(data.get("state_dict")):  # mmsegmentation (mmcv / mmengine runners)
         meta = data.get("meta")
-        return Checkpoint(_strip_ddp(data["state_dict"]), provenance={"meta": meta} if isinstance(meta, dict) else {},
-                          layout="mmseg")
+        return Checkpoint(
+            _strip_ddp(data["state_dict"]), provenance={"meta": meta} if isinstance(meta, dict) else {}, layout="mmseg"
+        )
     if _is_state_dict(data):
         return Checkpoint(_strip_ddp(data), layout="state dict")
     raise CheckpointError(
@@ -230,8 +261,11 @@ def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
         state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
-             for k in own if k in state and state[k].shape != own[k].shape]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
     if missing or unexpected or wrong:
         raise CheckpointError(
             f"checkpoint{where} does not fit {type(model).__name__}: "
@@ -242,8 +276,9 @@ def load_weights(model: nn.Module, source: str | Path | dict[str, Any]) -> None:
     model.load_state_dict(state)
 
 
-def model_from_checkpoint(source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None,
-                          aux_heads: bool = False) -> nn.Module:
+def model_from_checkpoint(
+    source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None, aux_heads: bool = False
+) -> nn.Module:
     """Build the model a checkpoint was saved from and load it (eval mode).
 
     Args:
@@ -261,8 +296,9 @@ def model_from_checkpoint(source: str | Path | dict[str, Any] | Checkpoint, name
         raise CheckpointError(f"{where} does not say which model it holds: pass the model name")
     state = checkpoint.state_dict
     try:
-        model = build_model(saved or name, num_classes=num_classes_of(state), aux_heads=aux_heads,
-                            **checkpoint.model_options)
+        model = build_model(
+            saved or name, num_classes=num_classes_of(state), aux_heads=aux_heads, **checkpoint.model_options
+        )
     except TypeError as e:  # options the model does not have: a file of another version or package
         raise CheckpointError(
             f"{where} asks for model options {checkpoint.model_options} that do not build: {e}"

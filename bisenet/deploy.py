@@ -95,7 +95,12 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
                 fold_conv_bn(conv, bn)
                 setattr(module, f"bn{k}", nn.Identity())
-        if isinstance(module, nn.Sequential) and len(module) == 2 and isinstance(module[0], nn.Conv2d) and isinstance(module[1], nn.BatchNorm2d):
+        if (
+            isinstance(module, nn.Sequential)
+            and len(module) == 2
+            and isinstance(module[0], nn.Conv2d)
+            and isinstance(module[1], nn.BatchNorm2d)
+        ):
             fold_conv_bn(module[0], module[1])
             module[1] = nn.Identity()
     left = [name for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -169,19 +174,33 @@ def export_onnx(
     x = torch.randn(batch, 3, *size, device=next(model.parameters()).device)  # a CUDA model exports too
     dynamic_axes = None
     if dynamic:
-        dynamic_axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", **({1: "height", 2: "width"} if argmax else {2: "height", 3: "width"})}}
+        dynamic_axes = {
+            "input": {0: "batch", 2: "height", 3: "width"},
+            "output": {0: "batch", **({1: "height", 2: "width"} if argmax else {2: "height", 3: "width"})},
+        }
     with torch.no_grad(), warnings.catch_warnings():
         # the input checks (H, W >= 32, ...) read shapes as Python values while tracing; with
         # dynamic axes the graph has no such checks, which is what the tracer warns about
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         with atomic_path(path, keep_suffix=True) as tmp:
             torch.onnx.export(
-                wrapped, (x,), str(tmp), input_names=["input"], output_names=["output"],
-                dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
+                wrapped,
+                (x,),
+                str(tmp),
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                dynamo=False,
             )
             if classes is not None or palette is not None:
-                _write_metadata(tmp, {"classes": list(classes) if classes else None,
-                                      "palette": [list(c) for c in palette] if palette else None})
+                _write_metadata(
+                    tmp,
+                    {
+                        "classes": list(classes) if classes else None,
+                        "palette": [list(c) for c in palette] if palette else None,
+                    },
+                )
             if check is not None:
                 check(tmp)
     return path

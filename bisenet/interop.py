@@ -169,14 +169,22 @@ COINCHEUNG_V1_RULES: list[Rule] = [
 _SEQ = {"0": "conv", "1": "bn"}
 SSSEG_V1_RULES: list[Rule] = [
     (r"^backbone_net\.context_path\.backbone_net\.", "backbone.context_path.backbone."),
-    (r"^backbone_net\.context_path\.(arm16|arm32)\.conv_layer\.([01])\.",
-     lambda m: f"backbone.context_path.{m[1]}.conv_layer.{_SEQ[m[2]]}."),
-    (r"^backbone_net\.context_path\.(arm16|arm32)\.atten_conv_layer\.([12])\.",
-     lambda m: f"backbone.context_path.{m[1]}.atten_conv_layer.1.{_SEQ[str(int(m[2]) - 1)]}."),
-    (r"^backbone_net\.context_path\.(conv_head16|conv_head32)\.([01])\.",
-     lambda m: f"backbone.context_path.{m[1]}.{_SEQ[m[2]]}."),
-    (r"^backbone_net\.context_path\.gap_conv\.([12])\.",
-     lambda m: f"backbone.context_path.gap_conv.1.{_SEQ[str(int(m[1]) - 1)]}."),
+    (
+        r"^backbone_net\.context_path\.(arm16|arm32)\.conv_layer\.([01])\.",
+        lambda m: f"backbone.context_path.{m[1]}.conv_layer.{_SEQ[m[2]]}.",
+    ),
+    (
+        r"^backbone_net\.context_path\.(arm16|arm32)\.atten_conv_layer\.([12])\.",
+        lambda m: f"backbone.context_path.{m[1]}.atten_conv_layer.1.{_SEQ[str(int(m[2]) - 1)]}.",
+    ),
+    (
+        r"^backbone_net\.context_path\.(conv_head16|conv_head32)\.([01])\.",
+        lambda m: f"backbone.context_path.{m[1]}.{_SEQ[m[2]]}.",
+    ),
+    (
+        r"^backbone_net\.context_path\.gap_conv\.([12])\.",
+        lambda m: f"backbone.context_path.gap_conv.1.{_SEQ[str(int(m[1]) - 1)]}.",
+    ),
     (r"^backbone_net\.spatial_path\.(layer[1-4])\.([01])\.", lambda m: f"backbone.spatial_path.{m[1]}.{_SEQ[m[2]]}."),
     (r"^backbone_net\.ffm\.conv1\.([01])\.", lambda m: f"backbone.ffm.conv1.{_SEQ[m[1]]}."),
     (r"^backbone_net\.ffm\.conv_atten\.([01])\.", lambda m: f"backbone.ffm.conv_atten.0.{_SEQ[m[1]]}."),
@@ -213,11 +221,18 @@ def coincheung_to_bisenet(state: dict[str, torch.Tensor]) -> tuple[str, dict[str
         if new is None:
             unmapped.append(key)
             continue
-        if name == "bisenetv2" and new.startswith("backbone.semantic.stage") and ".stage1." not in new and "CEBlock" not in new:
+        if (
+            name == "bisenetv2"
+            and new.startswith("backbone.semantic.stage")
+            and ".stage1." not in new
+            and "CEBlock" not in new
+        ):
             new = _rename(new, _GE_RULES) or new
         renamed[new] = value
     if unmapped:
-        raise CheckpointError(f"{len(unmapped)} key(s) of the CoinCheung checkpoint map to nothing, e.g. {unmapped[:5]}")
+        raise CheckpointError(
+            f"{len(unmapped)} key(s) of the CoinCheung checkpoint map to nothing, e.g. {unmapped[:5]}"
+        )
     return name, renamed
 
 
@@ -257,7 +272,9 @@ def sssegmentation_to_bisenet(state: dict[str, torch.Tensor]) -> tuple[str, dict
         else:
             renamed[new] = value
     if unmapped:
-        raise CheckpointError(f"{len(unmapped)} key(s) of the sssegmentation checkpoint map to nothing, e.g. {unmapped[:5]}")
+        raise CheckpointError(
+            f"{len(unmapped)} key(s) of the sssegmentation checkpoint map to nothing, e.g. {unmapped[:5]}"
+        )
     return name, renamed
 
 
@@ -274,7 +291,9 @@ def from_sssegmentation(checkpoint: str | Path | dict[str, Any]) -> Segmentation
 # --- any checkpoint --------------------------------------------------------------------------------
 
 CONVERTERS: dict[str, Callable[[str | Path | dict[str, Any]], SegmentationModel]] = {
-    "mmseg": from_mmseg, "coincheung": from_coincheung, "sssegmentation": from_sssegmentation,
+    "mmseg": from_mmseg,
+    "coincheung": from_coincheung,
+    "sssegmentation": from_sssegmentation,
 }
 
 
@@ -288,8 +307,9 @@ def foreign_layout(state: dict[str, torch.Tensor]) -> str | None:
     return None
 
 
-def load_model(source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None,
-               aux_heads: bool = False) -> SegmentationModel:
+def load_model(
+    source: str | Path | dict[str, Any] | Checkpoint, name: str | None = None, aux_heads: bool = False
+) -> SegmentationModel:
     """The model of any checkpoint the package reads, in eval mode: its own (the model it names),
     mmseg's (``name`` when given, else the architecture read off the keys), CoinCheung's and
     sssegmentation's (renamed, with their model options). ``bisenet eval``, ``predict`` and
@@ -318,7 +338,9 @@ def convert_checkpoint(source: str, path: str | Path, output: str | Path) -> Che
     if source not in CONVERTERS:
         raise UsageError(f"cannot convert from {source!r}: use one of {', '.join(CONVERTERS)}")
     if load_checkpoint(path).layout == "bisenet":
-        raise UsageError(f"{path} is already a checkpoint of this package: there is nothing to convert (use it as it is)")
+        raise UsageError(
+            f"{path} is already a checkpoint of this package: there is nothing to convert (use it as it is)"
+        )
     model = CONVERTERS[source](path)
     name, options = model_spec(model)
     checkpoint = Checkpoint(model.state_dict(), name, options, provenance={"converted_from": f"{source}: {path}"})
@@ -345,14 +367,23 @@ class InitReport:
 
     def summary(self) -> str:
         share = 100 * self.loaded_parameters / max(self.total_parameters, 1)
-        lines = [f"--init {self.source}: loaded {len(self.loaded)} of {len(self.loaded) + len(self.absent) + len(self.reshaped)}"
-                 f" tensors ({share:.1f}% of the parameters)"]
+        lines = [
+            f"--init {self.source}: loaded {len(self.loaded)} of "
+            f"{len(self.loaded) + len(self.absent) + len(self.reshaped)}"
+            f" tensors ({share:.1f}% of the parameters)"
+        ]
         if self.reshaped:
-            lines.append(f"  kept at initialisation, another shape in the checkpoint ({len(self.reshaped)}): "
-                         + "; ".join(self.reshaped[:6]) + (" ..." if len(self.reshaped) > 6 else ""))
+            lines.append(
+                f"  kept at initialisation, another shape in the checkpoint ({len(self.reshaped)}): "
+                + "; ".join(self.reshaped[:6])
+                + (" ..." if len(self.reshaped) > 6 else "")
+            )
         if self.absent:
-            lines.append(f"  kept at initialisation, not in the checkpoint ({len(self.absent)}): "
-                         + ", ".join(self.absent[:6]) + (" ..." if len(self.absent) > 6 else ""))
+            lines.append(
+                f"  kept at initialisation, not in the checkpoint ({len(self.absent)}): "
+                + ", ".join(self.absent[:6])
+                + (" ..." if len(self.absent) > 6 else "")
+            )
         return "\n".join(lines)
 
 
@@ -368,8 +399,11 @@ def init_from(model: torch.nn.Module, source: str | Path | dict[str, Any]) -> In
     theirs = checkpoint.state_dict if layout is None else CONVERTERS[layout](checkpoint.state_dict).state_dict()
     own = model.state_dict()
     loaded = [k for k in own if k in theirs and theirs[k].shape == own[k].shape]
-    reshaped = [f"{k} {tuple(theirs[k].shape)} != {tuple(own[k].shape)}" for k in own
-                if k in theirs and theirs[k].shape != own[k].shape]
+    reshaped = [
+        f"{k} {tuple(theirs[k].shape)} != {tuple(own[k].shape)}"
+        for k in own
+        if k in theirs and theirs[k].shape != own[k].shape
+    ]
     absent = [k for k in own if k not in theirs]
     params = dict(model.named_parameters())
     fitting = sum(params[k].numel() for k in loaded if k in params)
@@ -378,7 +412,9 @@ def init_from(model: torch.nn.Module, source: str | Path | dict[str, Any]) -> In
         raise CheckpointError(
             f"--init {source}: only {100 * fitting / total:.1f}% of the parameters of {type(model).__name__} fit the "
             f"checkpoint (fine-tuning needs at least {100 * MIN_INIT_SHARE:.0f}%): a checkpoint of another "
-            "architecture?")
+            "architecture?"
+        )
     model.load_state_dict({k: theirs[k] for k in loaded}, strict=False)
-    return InitReport(str(source) if isinstance(source, (str, Path)) else "the checkpoint", loaded, absent, reshaped,
-                      fitting, total)
+    return InitReport(
+        str(source) if isinstance(source, (str, Path)) else "the checkpoint", loaded, absent, reshaped, fitting, total
+    )

@@ -53,7 +53,12 @@ class ConvBNAct(nn.Module):
         if padding is None:
             padding = kernel_size // 2
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding, groups=groups,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups=groups,
             bias=not norm if bias is None else bias,
         )
         self.bn = nn.BatchNorm2d(out_channels) if norm else nn.Identity()

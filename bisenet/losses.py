@@ -35,8 +35,7 @@ def _weight_on(weight: torch.Tensor | Sequence[float], logits: torch.Tensor) -> 
 
 
 def _weighted_ce(
-    logits: torch.Tensor, target: torch.Tensor, ignore_index: int,
-    weight: torch.Tensor | Sequence[float] | None,
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int, weight: torch.Tensor | Sequence[float] | None
 ) -> torch.Tensor:
     """F.cross_entropy's mean over the pixels labelled in ``target``: sum_i w[y_i] * CE_i /
     sum_i w[y_i] (w = 1 without ``weight``). 0 with a gradient path, not NaN, when no pixel is
@@ -53,7 +52,9 @@ def _weighted_ce(
 
 
 def cross_entropy(
-    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    ignore_index: int = IGNORE_INDEX,
     weight: torch.Tensor | Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Mean cross-entropy over the pixels whose label is not ``ignore_index``.
@@ -67,7 +68,10 @@ def cross_entropy(
 
 @torch.no_grad()
 def ohem_mask(
-    logits: torch.Tensor, target: torch.Tensor, thresh: float = 0.7, min_kept: int = 10_000,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    thresh: float = 0.7,
+    min_kept: int = 10_000,
     ignore_index: int = IGNORE_INDEX,
 ) -> torch.Tensor:
     """The pixels OHEM keeps: the labelled pixels whose predicted probability of their true
@@ -93,8 +97,12 @@ def ohem_mask(
 
 
 def ohem_cross_entropy(
-    logits: torch.Tensor, target: torch.Tensor, thresh: float = 0.7, min_kept: int = 10_000,
-    ignore_index: int = IGNORE_INDEX, weight: torch.Tensor | Sequence[float] | None = None,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    thresh: float = 0.7,
+    min_kept: int = 10_000,
+    ignore_index: int = IGNORE_INDEX,
+    weight: torch.Tensor | Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Cross-entropy averaged over the pixels :func:`ohem_mask` keeps (CoinCheung's averaging;
     mmseg divides the same sum by all pixels instead, which only rescales the loss).
@@ -117,7 +125,10 @@ def _class_average(per_class: torch.Tensor, class_weights: torch.Tensor | Sequen
 
 
 def dice_loss(
-    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX, smooth: float = 1.0,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    ignore_index: int = IGNORE_INDEX,
+    smooth: float = 1.0,
     class_weights: torch.Tensor | Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Multi-class soft Dice loss over the softmax probabilities, with plain (not squared) sums.
@@ -177,7 +188,7 @@ def lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
 
 
 def lovasz_softmax(
-    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX, classes: str = "present",
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX, classes: str = "present"
 ) -> torch.Tensor:
     """The Lovász-softmax loss (Berman, Rannen Triki & Blaschko, CVPR 2018, "The Lovász-Softmax
     loss: A tractable surrogate for the optimization of the intersection-over-union measure in
@@ -214,7 +225,7 @@ def lovasz_softmax(
 
 
 def class_weights_from_frequencies(
-    pixel_counts: Sequence[float] | torch.Tensor, method: str = "enet", c: float = 1.02,
+    pixel_counts: Sequence[float] | torch.Tensor, method: str = "enet", c: float = 1.02
 ) -> list[float]:
     """Per-class loss weights from the classes' labelled-pixel counts n_c (C,) -> list of C.
 

@@ -50,8 +50,9 @@ def overlay(image: np.ndarray, prediction: np.ndarray, palette: np.ndarray, alph
 
 
 @torch.inference_mode()
-def segment(model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None = None,
-            device: str | torch.device = "cpu") -> np.ndarray:
+def segment(
+    model: nn.Module, image: np.ndarray, scale: tuple[int, int] | None = None, device: str | torch.device = "cpu"
+) -> np.ndarray:
     """Class ids (H, W) for an RGB uint8 image (H, W, 3), at the image's own resolution."""
     h, w = image.shape[:2]
     # the evaluation's own test pipeline (resize, normalise); it needs a label, which it keeps as is
@@ -165,8 +166,10 @@ def _predict_video(model, source: Path, target: Path, palette, scale, alpha, dev
     try:
         meta = iio.immeta(source, extension=source.suffix)
         frames = iio.imiter(source, extension=source.suffix)
-        with atomic_path(target, keep_suffix=True) as tmp, \
-                imageio_v2.get_writer(tmp, fps=meta.get("fps", 25), macro_block_size=1) as writer:
+        with (
+            atomic_path(target, keep_suffix=True) as tmp,
+            imageio_v2.get_writer(tmp, fps=meta.get("fps", 25), macro_block_size=1) as writer,
+        ):
             for frame in tqdm(frames, desc=source.name, unit="frame", leave=False, disable=not progress):
                 frame = np.asarray(frame)[..., :3]
                 writer.append_data(overlay(frame, segment(model, frame, scale, device), palette, alpha))

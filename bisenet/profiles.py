@@ -122,8 +122,18 @@ def format_duration(seconds: float) -> str:
 
 # "cpu": sized so that each model reaches a clearly non-trivial mIoU within about 10 minutes on a
 # 2-core CPU; "gpu": minutes on one GPU; "smoke": seconds, for tests.
-_CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, batch_per_gpu=4,
-            warmup_iters=30, val_interval=50, checkpoint_interval=50, log_interval=10, workers=0)
+_CPU = dict(
+    dataset="minicity",
+    crop_size=(256, 256),
+    scale=(512, 256),
+    gpus=1,
+    batch_per_gpu=4,
+    warmup_iters=30,
+    val_interval=50,
+    checkpoint_interval=50,
+    log_interval=10,
+    workers=0,
+)
 # The fastest CPU training settings, measured (benchmarks/training_speed.py,
 # book/data/training_speed_cpu.csv): bf16 autocast in channels_last, a step about 0.6x mmseg
 # 1.2.2's fp32 step for both networks, against 0.85x (V2) and 0.95-0.99x (V1 R-18) in fp32;
@@ -132,11 +142,33 @@ _CPU = dict(dataset="minicity", crop_size=(256, 256), scale=(512, 256), gpus=1, 
 # fp32, where bf16 ended lower at every seed tried. The ablation grid stays in fp32, the precision
 # its committed runs (book/data/ablations_cpu*.csv) were trained in.
 _CPU_SPEED = dict(amp="bf16", channels_last=True)
-_GPU = dict(dataset="minicity", crop_size=(512, 1024), scale=(2048, 1024), gpus=1, batch_per_gpu=8,
-            warmup_iters=200, val_interval=500, checkpoint_interval=500, log_interval=50, workers=4, amp="fp16")
-_SMOKE = dict(dataset="minicity", crop_size=(64, 64), scale=(128, 64), gpus=1, batch_per_gpu=2, iters=4,
-              warmup_iters=2, val_interval=2, checkpoint_interval=2, log_interval=1, workers=0,
-              ohem_min_kept=100)
+_GPU = dict(
+    dataset="minicity",
+    crop_size=(512, 1024),
+    scale=(2048, 1024),
+    gpus=1,
+    batch_per_gpu=8,
+    warmup_iters=200,
+    val_interval=500,
+    checkpoint_interval=500,
+    log_interval=50,
+    workers=4,
+    amp="fp16",
+)
+_SMOKE = dict(
+    dataset="minicity",
+    crop_size=(64, 64),
+    scale=(128, 64),
+    gpus=1,
+    batch_per_gpu=2,
+    iters=4,
+    warmup_iters=2,
+    val_interval=2,
+    checkpoint_interval=2,
+    log_interval=1,
+    workers=0,
+    ohem_min_kept=100,
+)
 _V2 = dict(model="bisenetv2", aux_weights=V2_AUX)
 _V1 = dict(model="bisenetv1-r18", aux_weights=V1_AUX)
 # The ablation grid (bisenet.ablation): every variant changes only the model options, the
@@ -151,82 +183,138 @@ _ABLATION_CPU_ITERS = 150
 # pipeline (4 loader workers decoding 2048x1024 PNGs), to be replaced by benchmarks/gpu/run.sh's.
 _BUILD_MACHINE = "measured: 2-core AMD EPYC build machine, torch 2.13.0+cpu"
 _GPU_GUESS = "estimate, not measured: no GPU has run it yet"
-_SMOKE_COSTS = {"minicity": (1, _BUILD_MACHINE), "ablation-minicity": (1, _BUILD_MACHINE),
-                "train:bisenetv2": (10, _BUILD_MACHINE), "own-data": (3, _BUILD_MACHINE),
-                "train:bisenetv1-r18": (10, _BUILD_MACHINE), "ablation-run": (5, _BUILD_MACHINE)}
+_SMOKE_COSTS = {
+    "minicity": (1, _BUILD_MACHINE),
+    "ablation-minicity": (1, _BUILD_MACHINE),
+    "train:bisenetv2": (10, _BUILD_MACHINE),
+    "own-data": (3, _BUILD_MACHINE),
+    "train:bisenetv1-r18": (10, _BUILD_MACHINE),
+    "ablation-run": (5, _BUILD_MACHINE),
+}
 
 _GPU_RECIPES = {
     "bisenetv2": Recipe("bisenetv2-gpu", **_V2, lr=0.05, iters=4000, **_GPU),
     "bisenetv1-r18": Recipe("bisenetv1-r18-gpu", **_V1, lr=0.025, iters=4000, **_GPU),
 }
-_GPU_ABLATION = Recipe("bisenetv2-ablation-gpu", **_V2, lr=0.05, iters=4000, **{**_GPU, "keep_checkpoints": 1},
-                       ohem_min_kept=40_000)
+_GPU_ABLATION = Recipe(
+    "bisenetv2-ablation-gpu", **_V2, lr=0.05, iters=4000, **{**_GPU, "keep_checkpoints": 1}, ohem_min_kept=40_000
+)
 # gpu-dryrun: the gpu recipes with the smoke profile's sizes (everything else, amp fp16 included, kept)
-_DRYRUN_SIZES = dict(crop_size=_SMOKE["crop_size"], scale=_SMOKE["scale"], batch_per_gpu=_SMOKE["batch_per_gpu"],
-                     iters=_SMOKE["iters"], warmup_iters=_SMOKE["warmup_iters"], val_interval=_SMOKE["val_interval"],
-                     checkpoint_interval=_SMOKE["checkpoint_interval"], log_interval=_SMOKE["log_interval"],
-                     ohem_min_kept=_SMOKE["ohem_min_kept"], workers=1)
+_DRYRUN_SIZES = dict(
+    crop_size=_SMOKE["crop_size"],
+    scale=_SMOKE["scale"],
+    batch_per_gpu=_SMOKE["batch_per_gpu"],
+    iters=_SMOKE["iters"],
+    warmup_iters=_SMOKE["warmup_iters"],
+    val_interval=_SMOKE["val_interval"],
+    checkpoint_interval=_SMOKE["checkpoint_interval"],
+    log_interval=_SMOKE["log_interval"],
+    ohem_min_kept=_SMOKE["ohem_min_kept"],
+    workers=1,
+)
 
 
 def _dryrun(recipe: Recipe, **sizes) -> Recipe:
-    return recipe.with_(name=f"{recipe.name}-dryrun", **{**_DRYRUN_SIZES, **sizes},
-                        notes=f"{recipe.name} at toy sizes on the CPU (BISENET_PROFILE=gpu-dryrun)")
+    return recipe.with_(
+        name=f"{recipe.name}-dryrun",
+        **{**_DRYRUN_SIZES, **sizes},
+        notes=f"{recipe.name} at toy sizes on the CPU (BISENET_PROFILE=gpu-dryrun)",
+    )
 
 
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in [
         Profile(
-            "gpu", "cuda", MiniCitySpec(400, 50, (1024, 2048)),
+            "gpu",
+            "cuda",
+            MiniCitySpec(400, 50, (1024, 2048)),
             recipes=_GPU_RECIPES,
             ablation=_GPU_ABLATION,
             ablation_minicity=MiniCitySpec(400, 50, (1024, 2048)),
             cityscapes=True,
-            costs={"minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build machine's CPU"),
-                   "ablation-minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build "
-                                                     "machine's CPU (the same MiniCity: made once)"),
-                   "train:bisenetv2": (12 * 60, _GPU_GUESS), "train:bisenetv1-r18": (15 * 60, _GPU_GUESS),
-                   "ablation-run": (12 * 60, _GPU_GUESS), "own-data": (4 * 60, _GPU_GUESS)},
+            costs={
+                "minicity": (450 * 0.54, "450 images x 0.54 s, measured per image on the 2-core build machine's CPU"),
+                "ablation-minicity": (
+                    450 * 0.54,
+                    "450 images x 0.54 s, measured per image on the 2-core build "
+                    "machine's CPU (the same MiniCity: made once)",
+                ),
+                "train:bisenetv2": (12 * 60, _GPU_GUESS),
+                "train:bisenetv1-r18": (15 * 60, _GPU_GUESS),
+                "ablation-run": (12 * 60, _GPU_GUESS),
+                "own-data": (4 * 60, _GPU_GUESS),
+            },
         ),
         Profile(
-            "cpu", "cpu", MiniCitySpec(200, 30, (256, 512)),
+            "cpu",
+            "cpu",
+            MiniCitySpec(200, 30, (256, 512)),
             recipes={
                 "bisenetv2": Recipe("bisenetv2-cpu", **_V2, lr=0.05, iters=300, **_CPU),
                 "bisenetv1-r18": Recipe("bisenetv1-r18-cpu", **_V1, lr=0.025, iters=500, **_CPU, **_CPU_SPEED),
             },
             # MiniCity rendered at 128x256, so that decoding and augmenting a batch costs little
             # beside training
-            ablation=Recipe("bisenetv2-ablation-cpu", **_V2, lr=0.05, iters=_ABLATION_CPU_ITERS,
-                            **{**_CPU, "crop_size": (128, 128), "scale": (256, 128), "batch_per_gpu": 8,
-                               "warmup_iters": 20, "val_interval": _ABLATION_CPU_ITERS, "checkpoint_interval": 50,
-                               "keep_checkpoints": 1, "log_interval": 10},
-                            ohem_min_kept=1250),
+            ablation=Recipe(
+                "bisenetv2-ablation-cpu",
+                **_V2,
+                lr=0.05,
+                iters=_ABLATION_CPU_ITERS,
+                **{
+                    **_CPU,
+                    "crop_size": (128, 128),
+                    "scale": (256, 128),
+                    "batch_per_gpu": 8,
+                    "warmup_iters": 20,
+                    "val_interval": _ABLATION_CPU_ITERS,
+                    "checkpoint_interval": 50,
+                    "keep_checkpoints": 1,
+                    "log_interval": 10,
+                },
+                ohem_min_kept=1250,
+            ),
             ablation_minicity=MiniCitySpec(200, 30, (128, 256)),
-            costs={"minicity": (230 * 0.054, _BUILD_MACHINE), "ablation-minicity": (230 * 0.054 / 4, _BUILD_MACHINE),
-                   "train:bisenetv2": (393, _BUILD_MACHINE),  # fp32
-                   "train:bisenetv1-r18": (370, _BUILD_MACHINE),  # bf16 + channels_last (fp32: 613 s)
-                   "ablation-run": (474, _BUILD_MACHINE),
-                   "own-data": (25, _BUILD_MACHINE)},
+            costs={
+                "minicity": (230 * 0.054, _BUILD_MACHINE),
+                "ablation-minicity": (230 * 0.054 / 4, _BUILD_MACHINE),
+                "train:bisenetv2": (393, _BUILD_MACHINE),  # fp32
+                "train:bisenetv1-r18": (370, _BUILD_MACHINE),  # bf16 + channels_last (fp32: 613 s)
+                "ablation-run": (474, _BUILD_MACHINE),
+                "own-data": (25, _BUILD_MACHINE),
+            },
         ),
         Profile(
-            "smoke", "cpu", MiniCitySpec(8, 4, (64, 128)),
+            "smoke",
+            "cpu",
+            MiniCitySpec(8, 4, (64, 128)),
             recipes={
                 "bisenetv2": Recipe("bisenetv2-smoke", **_V2, lr=0.01, **_SMOKE),
                 "bisenetv1-r18": Recipe("bisenetv1-r18-smoke", **_V1, lr=0.01, **_SMOKE),
             },
-            ablation=Recipe("bisenetv2-ablation-smoke", **_V2, lr=0.01,
-                            **{**_SMOKE, "iters": 2, "val_interval": 2, "keep_checkpoints": 1}),
+            ablation=Recipe(
+                "bisenetv2-ablation-smoke",
+                **_V2,
+                lr=0.01,
+                **{**_SMOKE, "iters": 2, "val_interval": 2, "keep_checkpoints": 1},
+            ),
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
             costs=_SMOKE_COSTS,
         ),
         Profile(
-            "gpu-dryrun", "cpu", MiniCitySpec(8, 4, (64, 128)),  # the smoke MiniCity (one cached copy)
+            "gpu-dryrun",
+            "cpu",
+            MiniCitySpec(8, 4, (64, 128)),  # the smoke MiniCity (one cached copy)
             recipes={model: _dryrun(recipe) for model, recipe in _GPU_RECIPES.items()},
             ablation=_dryrun(_GPU_ABLATION, iters=2, val_interval=2),
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
-            kind="gpu", sizes="smoke",
-            costs={**_SMOKE_COSTS, "train:bisenetv2": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU"),
-                   "train:bisenetv1-r18": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU")},
+            kind="gpu",
+            sizes="smoke",
+            costs={
+                **_SMOKE_COSTS,
+                "train:bisenetv2": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU"),
+                "train:bisenetv1-r18": (20, _BUILD_MACHINE + ", fp16 autocast on the CPU"),
+            },
         ),
     ]
 }
@@ -241,8 +329,11 @@ PROFILES: dict[str, Profile] = {
 # of V1), on the cpu profile's MiniCity. Only the model, its learning rate (each config's) and its
 # auxiliary heads differ.
 BUDGET_ITERS = 1200
-_BUDGET = dict(**{**_CPU, "warmup_iters": 60, "val_interval": 100, "checkpoint_interval": 100,
-                  "keep_checkpoints": 1}, iters=BUDGET_ITERS, ohem_min_kept=2500)
+_BUDGET = dict(
+    **{**_CPU, "warmup_iters": 60, "val_interval": 100, "checkpoint_interval": 100, "keep_checkpoints": 1},
+    iters=BUDGET_ITERS,
+    ohem_min_kept=2500,
+)
 BUDGET_RECIPES: dict[str, Recipe] = {
     "bisenetv2": Recipe("bisenetv2-cpu-1200", **_V2, lr=0.05, **_BUDGET),
     "bisenetv1-r18": Recipe("bisenetv1-r18-cpu-1200", **_V1, lr=0.025, **_BUDGET),
@@ -323,12 +414,16 @@ def banner(profile: Profile | None = None, cache: str | Path | None = None, chap
     what = "Cityscapes" if name == "cityscapes" else "MiniCity (synthetic; never Cityscapes results)"
     print(f"{describe(profile)}; data: {what} at {root}")
     if profile.name != profile.kind:
-        print(f"{profile.name}: the {profile.kind} profile's code, recipes and file names at the {profile.sizes} "
-              f"profile's sizes on the {profile.device.upper()}: it checks that the {profile.kind} branches run; "
-              "no figure here is a result")
+        print(
+            f"{profile.name}: the {profile.kind} profile's code, recipes and file names at the {profile.sizes} "
+            f"profile's sizes on the {profile.device.upper()}: it checks that the {profile.kind} branches run; "
+            "no figure here is a result"
+        )
     if profile.cityscapes and name != "cityscapes":
-        print(f"{CITYSCAPES_ENV_VAR} is not set, so this profile runs on {profile.minicity}, not on Cityscapes: "
-              f"set {CITYSCAPES_ENV_VAR}=/path/to/cityscapes (the folder holding leftImg8bit/ and gtFine/) "
-              "to train and evaluate on Cityscapes")
+        print(
+            f"{CITYSCAPES_ENV_VAR} is not set, so this profile runs on {profile.minicity}, not on Cityscapes: "
+            f"set {CITYSCAPES_ENV_VAR}=/path/to/cityscapes (the folder holding leftImg8bit/ and gtFine/) "
+            "to train and evaluate on Cityscapes"
+        )
     if chapter is not None:
         print(chapter_time_line(chapter))

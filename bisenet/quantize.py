@@ -63,8 +63,13 @@ class CalibrationImages:
         self.index = 0
 
 
-def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration,
-                  method: str = DEFAULT_METHOD, keep_float: tuple[str, ...] = DEFAULT_KEEP_FLOAT) -> Path:
+def quantize_int8(
+    fp32_path: str | Path,
+    out_path: str | Path,
+    calibration,
+    method: str = DEFAULT_METHOD,
+    keep_float: tuple[str, ...] = DEFAULT_KEEP_FLOAT,
+) -> Path:
     """Static int8 quantisation (QDQ, per-channel int8 weights, int8 activations) of the fp32
     graph at ``fp32_path``, calibrated on ``calibration`` (a :class:`CalibrationImages`, or any
     ONNX Runtime ``CalibrationDataReader``); operators of the types ``keep_float`` stay in float
@@ -77,8 +82,11 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration,
 
     if method not in CALIBRATION_METHODS:
         raise UsageError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
-    calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-                 "percentile": CalibrationMethod.Percentile}[method]
+    calibrate = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[method]
     out_path = Path(out_path)
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared.onnx"  # shapes inferred, graph optimised: what quantisation expects
@@ -86,9 +94,18 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration,
         graph = onnx.load(str(prepared))
         exclude = [node.name for node in graph.graph.node if node.op_type in keep_float]
         with atomic_path(out_path, keep_suffix=True) as tmp:
-            quantize_static(str(prepared), str(tmp), calibration, quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=calibrate,
-                            nodes_to_exclude=exclude, extra_options={"CalibTensorRangeSymmetric": False})
+            quantize_static(
+                str(prepared),
+                str(tmp),
+                calibration,
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=calibrate,
+                nodes_to_exclude=exclude,
+                extra_options={"CalibTensorRangeSymmetric": False},
+            )
             _copy_metadata(onnx.load(str(fp32_path)), tmp)
     return out_path
 
@@ -110,8 +127,9 @@ class RandomImages:
     graph (the same operators run whatever the scales), never for its accuracy."""
 
     def __init__(self, count: int, size: tuple[int, int], seed: int = 0, batch: int = 1) -> None:
-        self.inputs = [np.random.default_rng([seed, i]).standard_normal((batch, 3, *size)).astype(np.float32)
-                       for i in range(count)]
+        self.inputs = [
+            np.random.default_rng([seed, i]).standard_normal((batch, 3, *size)).astype(np.float32) for i in range(count)
+        ]
         self.index = 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:
@@ -160,8 +178,10 @@ class OnnxSegmenter(nn.Module):
             raise UsageError(f"cannot load {path} with onnxruntime: {e}") from None
         output = self.session.get_outputs()[0]
         if len(output.shape) != 4:
-            raise UsageError(f"{path} outputs {output.shape}, not logits (N, C, H, W): was it exported with "
-                             "--argmax? evaluation needs the logits graph")
+            raise UsageError(
+                f"{path} outputs {output.shape}, not logits (N, C, H, W): was it exported with "
+                "--argmax? evaluation needs the logits graph"
+            )
         channels = output.shape[1]
         if not isinstance(channels, int):  # a dynamic export names it: run the graph once to see it
             shape = [d if isinstance(d, int) else 64 for d in self.session.get_inputs()[0].shape]
@@ -179,7 +199,9 @@ class OnnxSegmenter(nn.Module):
         expected = self.session.get_inputs()[0].shape
         for axis, (want, got) in enumerate(zip(expected, images.shape)):
             if isinstance(want, int) and want != got:
-                raise UsageError(f"{self.path} was exported for inputs {list(expected)}, got {list(images.shape)} "
-                                 f"(axis {axis}): export it with --dynamic to run it at any size")
+                raise UsageError(
+                    f"{self.path} was exported for inputs {list(expected)}, got {list(images.shape)} "
+                    f"(axis {axis}): export it with --dynamic to run it at any size"
+                )
         logits = self.session.run(None, {"input": images.detach().float().cpu().numpy()})[0]
         return torch.from_numpy(logits).to(images.device)  # (N, C, H, W)

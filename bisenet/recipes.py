@@ -17,6 +17,7 @@ a 4-image batch, noisier than those of 16), which no setting of one process can 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from bisenet.errors import UsageError
@@ -40,7 +41,7 @@ class Recipe:
     batch_per_gpu: int = 4
     # with fewer processes than gpus (gradient accumulation, accum micro-batches per iteration):
     # BatchNorm momentum m -> 1-(1-m)^(1/accum), so that the running statistics decay per
-    # iteration as on the model zoo's GPUs (bisenet.engine.trainer.per_iteration_bn_momentum)
+    # iteration as on the model zoo's GPUs (bisenet.engine.batchnorm.per_iteration_bn_momentum)
     bn_momentum_per_iteration: bool = False
     iters: int = 160_000
     # optimiser and schedule (bisenet.engine.optim)
@@ -92,8 +93,50 @@ class Recipe:
         """The recipe in one line, derived from its fields (data, crop, batch, schedule, loss)."""
         h, w = self.crop_size
         amp = f", {self.amp}" if self.amp else ""
-        return (f"{self.model} on {self.dataset}: crops {h}x{w}, batch {self.gpus}x{self.batch_per_gpu}, "
-                f"{self.iters:,} iterations at lr {self.lr}, {self.loss.upper()}{amp}")
+        return (
+            f"{self.model} on {self.dataset}: crops {h}x{w}, batch {self.gpus}x{self.batch_per_gpu}, "
+            f"{self.iters:,} iterations at lr {self.lr}, {self.loss.upper()}{amp}"
+        )
+
+    def check(self) -> Recipe:
+        """Refuse values no run can train with (:class:`UsageError` naming the field and the value);
+        returns the recipe, so that ``recipe.with_(...).check()`` reads as one step."""
+        name = self.name
+        for option in (
+            "iters",
+            "gpus",
+            "batch_per_gpu",
+            "val_interval",
+            "checkpoint_interval",
+            "log_interval",
+            "keep_checkpoints",
+        ):
+            value = getattr(self, option)
+            if not isinstance(value, int) or value < 1:
+                raise UsageError(f"recipe {name}: {option} must be a positive integer, got {value!r}")
+        if self.workers < 0:
+            raise UsageError(f"recipe {name}: workers must be >= 0, got {self.workers!r}")
+        for option in ("crop_size", "scale"):
+            value = tuple(getattr(self, option))
+            if len(value) != 2 or not all(isinstance(v, int) and v >= 32 for v in value):
+                raise UsageError(f"recipe {name}: {option} must be two sides of at least 32 pixels, got {value!r}")
+        low, high = self.ratio_range
+        if not 0 < low <= high:
+            raise UsageError(f"recipe {name}: ratio_range must satisfy 0 < low <= high, got {self.ratio_range!r}")
+        if not 0 < self.cat_max_ratio <= 1:
+            raise UsageError(f"recipe {name}: cat_max_ratio must be in (0, 1], got {self.cat_max_ratio!r}")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise UsageError(f"recipe {name}: the learning rate must be a positive number, got {self.lr!r}")
+        if self.amp not in (None, "fp16", "bf16"):
+            raise UsageError(f"amp must be fp16, bf16 or None, got {self.amp!r}")
+        if self.batch_per_gpu < 2:
+            raise UsageError(
+                f"batch_per_gpu must be at least 2, got {self.batch_per_gpu}: the BatchNorm layers after global "
+                "pooling (V2's context embedding, V1's ARM and FFM) need more than one value per channel in training"
+            )
+        if self.class_weights is not None and len(self.class_weights) != self.num_classes:
+            raise UsageError(f"recipe {name}: {len(self.class_weights)} class weights for {self.num_classes} classes")
+        return self
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed (e.g. ``iters=...``)."""
@@ -111,8 +154,9 @@ class Recipe:
         if "aux_weights" in values:
             values["aux_weights"] = tuple(values["aux_weights"])
         if "data_options" in values:  # tuples inside (void_values, ignore_colour) come back as lists
-            values["data_options"] = {k: tuple(v) if isinstance(v, list) else v
-                                      for k, v in values["data_options"].items()}
+            values["data_options"] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in values["data_options"].items()
+            }
         return cls(**values)
 
 
@@ -129,78 +173,146 @@ V1_SYNC_BN = ("backbone.context_path.backbone", "decode_head", "auxiliary_head")
 V2_SYNC_BN = ("decode_head", "auxiliary_head")
 _V2 = dict(model="bisenetv2", dataset="cityscapes", aux_weights=V2_AUX, lr=0.05, sync_bn_modules=V2_SYNC_BN)
 _V1 = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.025, sync_bn_modules=V1_SYNC_BN)
-_PRE_NOTE = ("ImageNet trunk from a local torchvision checkpoint (--pretrained). mmseg's config loads "
-             "open-mmlab's ResNet-V1c weights (deep stem) into a 7x7-stem ResNet, so its stem stays random.")
-_COCO = dict(dataset="cocostuff", num_classes=171, aux_weights=V1_AUX, lr=0.005, crop_size=(512, 512),
-             sync_bn_modules=V1_SYNC_BN,
-             scale=(2048, 512), eval_scale=(2048, 512))
+_PRE_NOTE = (
+    "ImageNet trunk from a local torchvision checkpoint (--pretrained). mmseg's config loads "
+    "open-mmlab's ResNet-V1c weights (deep stem) into a 7x7-stem ResNet, so its stem stays random."
+)
+_COCO = dict(
+    dataset="cocostuff",
+    num_classes=171,
+    aux_weights=V1_AUX,
+    lr=0.005,
+    crop_size=(512, 512),
+    sync_bn_modules=V1_SYNC_BN,
+    scale=(2048, 512),
+    eval_scale=(2048, 512),
+)
 
 # sssegmentation 1.7.0's BiSeNetV1 (base config ssseg/configs/_base_/segmentors/bisenetv1.py with the
 # Cityscapes 1024x1024 dataset and the batch-16 dataloader): SGD lr 0.05, momentum 0.9, weight decay
 # 5e-4; poly 0.9 to 1e-4 with a linear warm-up from 0.1 over 1000 iterations; 860 epochs of the 2975
 # training images at 16 per iteration (drop_last: 185 iterations an epoch, 159,100 in all); 2 images
 # on each of 8 GPUs; CE on the main and both auxiliary heads, weight 1 each.
-_SSSEG = dict(dataset="cityscapes", aux_weights=V1_AUX, lr=0.05, gpus=8, batch_per_gpu=2, iters=860 * (2975 // 16),
-              pretrained_backbone=True, model_options={"deep_stem": True},
-              sync_bn_modules=("backbone", "decode_head", "auxiliary_head"))  # SyncBN in every layer
-_SSSEG_NOTE = ("sssegmentation's network is mmseg's with the v1c stem (three 3x3 convs, model option deep_stem). "
-               "Its training departs from mmseg's in: SyncBN in every layer over all 16 images (the package "
-               "too with --sync-bn under torchrun on 8 processes; one process normalises each 2-image "
-               "micro-batch on its own); a v1c ImageNet trunk (resnet{d}_v1c, a local file via --pretrained); "
-               "PyTorch's default initialisation of the other layers (mmseg: Kaiming for convs, N(0, 0.01) "
-               "for the classifiers); Cityscapes' ignored ids mapped to -100 (PyTorch's default ignore_index) "
-               "instead of 255; warm-up as a factor on the poly value (mmengine, and the package: LinearLR "
-               "then PolyLR); crops resampled until no class covers 75% of the pixels that count, as mmseg's "
-               "cat_max_ratio.")
+_SSSEG = dict(
+    dataset="cityscapes",
+    aux_weights=V1_AUX,
+    lr=0.05,
+    gpus=8,
+    batch_per_gpu=2,
+    iters=860 * (2975 // 16),
+    pretrained_backbone=True,
+    model_options={"deep_stem": True},
+    sync_bn_modules=("backbone", "decode_head", "auxiliary_head"),
+)  # SyncBN in every layer
+_SSSEG_NOTE = (
+    "sssegmentation's network is mmseg's with the v1c stem (three 3x3 convs, model option deep_stem). "
+    "Its training departs from mmseg's in: SyncBN in every layer over all 16 images (the package "
+    "too with --sync-bn under torchrun on 8 processes; one process normalises each 2-image "
+    "micro-batch on its own); a v1c ImageNet trunk (resnet{d}_v1c, a local file via --pretrained); "
+    "PyTorch's default initialisation of the other layers (mmseg: Kaiming for convs, N(0, 0.01) "
+    "for the classifiers); Cityscapes' ignored ids mapped to -100 (PyTorch's default ignore_index) "
+    "instead of 255; warm-up as a factor on the poly value (mmengine, and the package: LinearLR "
+    "then PolyLR); crops resampled until no class covers 75% of the pixels that count, as mmseg's "
+    "cat_max_ratio."
+)
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
-        Recipe("bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024", **_V2,
-               mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024", **_V2, loss="ohem", ohem_min_kept=40_000,
-               ohem_on_aux=True,
-               mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024.py",
-               notes="OHEM on the decode head and on each of the four auxiliary heads, each with thresh 0.7 "
-                     "and min_kept 10000 per image (= 40000 per 4-image batch: mmseg's sampler multiplies "
-                     "min_kept by the batch size, the package counts per batch), as mmseg 0.x's "
-                     "bisenetv2_fcn_ohem_4x4_1024x1024_160k_cityscapes.py, the config behind the published "
-                     "73.57, and CoinCheung's training. mmseg 1.2.2's config assigns its samplers to a misspelt "
-                     "key and silently trains plain CE; this recipe really uses OHEM."),
-        Recipe("bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024", **_V2, amp="fp16",
-               mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024.py",
-               notes="fp16 autocast, gradient scaler starting at 512 (mmseg: static scale 512)."),
-        Recipe("bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024", **_V2, batch_per_gpu=8,
-               mmseg_config="bisenetv2/bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024", model="bisenetv1-r18", **_V1,
-               mmseg_config="bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024", model="bisenetv1-r18", **_V1,
-               pretrained_backbone=True, notes=_PRE_NOTE,
-               mmseg_config="bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024", model="bisenetv1-r18", **_V1,
-               pretrained_backbone=True, batch_per_gpu=8, notes=_PRE_NOTE,
-               mmseg_config="bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024", model="bisenetv1-r50",
-               **{**_V1, "lr": 0.05},
-               mmseg_config="bisenetv1/bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024.py"),
-        Recipe("bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024", model="bisenetv1-r50",
-               **{**_V1, "lr": 0.05}, pretrained_backbone=True, notes=_PRE_NOTE,
-               mmseg_config="bisenetv1/bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024.py"),
+        Recipe(
+            "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024",
+            **_V2,
+            mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024",
+            **_V2,
+            loss="ohem",
+            ohem_min_kept=40_000,
+            ohem_on_aux=True,
+            mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024.py",
+            notes="OHEM on the decode head and on each of the four auxiliary heads, each with thresh 0.7 "
+            "and min_kept 10000 per image (= 40000 per 4-image batch: mmseg's sampler multiplies "
+            "min_kept by the batch size, the package counts per batch), as mmseg 0.x's "
+            "bisenetv2_fcn_ohem_4x4_1024x1024_160k_cityscapes.py, the config behind the published "
+            "73.57, and CoinCheung's training. mmseg 1.2.2's config assigns its samplers to a misspelt "
+            "key and silently trains plain CE; this recipe really uses OHEM.",
+        ),
+        Recipe(
+            "bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024",
+            **_V2,
+            amp="fp16",
+            mmseg_config="bisenetv2/bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024.py",
+            notes="fp16 autocast, gradient scaler starting at 512 (mmseg: static scale 512).",
+        ),
+        Recipe(
+            "bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024",
+            **_V2,
+            batch_per_gpu=8,
+            mmseg_config="bisenetv2/bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024",
+            model="bisenetv1-r18",
+            **_V1,
+            mmseg_config="bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024",
+            model="bisenetv1-r18",
+            **_V1,
+            pretrained_backbone=True,
+            notes=_PRE_NOTE,
+            mmseg_config="bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024",
+            model="bisenetv1-r18",
+            **_V1,
+            pretrained_backbone=True,
+            batch_per_gpu=8,
+            notes=_PRE_NOTE,
+            mmseg_config="bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb8-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024",
+            model="bisenetv1-r50",
+            **{**_V1, "lr": 0.05},
+            mmseg_config="bisenetv1/bisenetv1_r50-d32_4xb4-160k_cityscapes-1024x1024.py",
+        ),
+        Recipe(
+            "bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024",
+            model="bisenetv1-r50",
+            **{**_V1, "lr": 0.05},
+            pretrained_backbone=True,
+            notes=_PRE_NOTE,
+            mmseg_config="bisenetv1/bisenetv1_r50-d32-in1k-pre_4xb4-160k_cityscapes-1024x1024.py",
+        ),
         *[
-            Recipe(f"fcn_bisenetv1_resnet{d}os32_cityscapes", model=f"bisenetv1-r{d}", **_SSSEG,
-                   notes=_SSSEG_NOTE.format(d=d),
-                   ssseg_config=f"ssseg/configs/bisenetv1/fcn_bisenetv1_resnet{d}os32_cityscapes.py")
+            Recipe(
+                f"fcn_bisenetv1_resnet{d}os32_cityscapes",
+                model=f"bisenetv1-r{d}",
+                **_SSSEG,
+                notes=_SSSEG_NOTE.format(d=d),
+                ssseg_config=f"ssseg/configs/bisenetv1/fcn_bisenetv1_resnet{d}os32_cityscapes.py",
+            )
             for d in (18, 50)
         ],
         *[
-            Recipe(f"bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512", model=f"bisenetv1-r{d}", **_COCO,
-                   pretrained_backbone=bool(pre), notes=_PRE_NOTE if pre else "",
-                   mmseg_config=f"bisenetv1/bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512.py")
+            Recipe(
+                f"bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512",
+                model=f"bisenetv1-r{d}",
+                **_COCO,
+                pretrained_backbone=bool(pre),
+                notes=_PRE_NOTE if pre else "",
+                mmseg_config=f"bisenetv1/bisenetv1_r{d}-d32{pre}_4xb4-160k_coco-stuff164k-512x512.py",
+            )
             for d in (18, 50, 101)
             for pre in ("", "-in1k-pre")
         ],
     ]
 }
+
 
 def get_recipe(name: str) -> Recipe:
     """A recipe by name: a model-zoo row (:data:`RECIPES`) or a profile's recipe
@@ -254,7 +366,8 @@ def recipe_table(include_profiles: bool = True):
         if ref:
             config = {
                 "batch": f"{ref['gpus']}x{ref['batch_per_gpu']}",
-                "crop": f"{ref['crop_size'][0]}x{ref['crop_size'][1]}", "lr": ref["lr"],
+                "crop": f"{ref['crop_size'][0]}x{ref['crop_size'][1]}",
+                "lr": ref["lr"],
                 "iters": "860 epochs" if r.ssseg_config else ref["iters"],
                 "loss": CONFIG_LOSS_TEXT.get(r.name, _heads(ref["loss"], ref["aux_weights"], ref.get("ohem_on_aux"))),
                 "amp": f"{ref['amp']}, scale {ref['loss_scale']:g}" if ref["amp"] else "-",
@@ -281,7 +394,8 @@ def recipe_table(include_profiles: bool = True):
                 "SyncBN (--sync-bn)": _sync(r.sync_bn_modules),
                 "config SyncBN": config.get("SyncBN", "-"),
                 "pretrained": ("ImageNet v1c" if r.model_options.get("deep_stem") else "ImageNet")
-                if r.pretrained_backbone else "-",
+                if r.pretrained_backbone
+                else "-",
             }
         )
     return pd.DataFrame(rows)

@@ -65,5 +65,6 @@ def chapter_time_line(chapter: str, data: str | Path | None = None) -> str:
 
     times = chapter_times(chapter, data)
     parts = [f"{p} {format_duration(times[p])}" if p in times else f"{p} not measured" for p in PROFILE_ORDER]
-    return ("execution time of this chapter, measured on the build machine (book/data/chapter_times.csv): "
-            + ", ".join(parts))
+    return "execution time of this chapter, measured on the build machine (book/data/chapter_times.csv): " + ", ".join(
+        parts
+    )

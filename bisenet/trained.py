@@ -72,19 +72,34 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
             old = work_dir.with_name(f"{work_dir.name}.previous-recipe")
             shutil.rmtree(old, ignore_errors=True)
             work_dir.rename(old)
-            print(f"{work_dir} holds a run of another recipe ({'; '.join(changes)}): moved to {old}, training again",
-                  flush=True)
+            print(
+                f"{work_dir} holds a run of another recipe ({'; '.join(changes)}): moved to {old}, training again",
+                flush=True,
+            )
         resume = work_dir.exists() and latest_valid(work_dir) is not None
         if work_dir.exists() and not resume:  # interrupted before its first checkpoint
             shutil.rmtree(work_dir)
-        print(f"training {model} once for profile {profile.name} ({'resuming ' if resume else ''}recipe {recipe.name}: "
-              f"{recipe.iters} iterations of {recipe.global_batch} crops of {recipe.crop_size[0]}x{recipe.crop_size[1]}"
-              f"{', ' + recipe.amp if recipe.amp else ''}, on {dataset}, {profile.device}) into {work_dir}: "
-              f"{profile.cost('train:' + model)}; later calls load it", flush=True)
+        print(
+            f"training {model} once for profile {profile.name} ({'resuming ' if resume else ''}recipe {recipe.name}: "
+            f"{recipe.iters} iterations of {recipe.global_batch} crops of {recipe.crop_size[0]}x{recipe.crop_size[1]}"
+            f"{', ' + recipe.amp if recipe.amp else ''}, on {dataset}, {profile.device}) into {work_dir}: "
+            f"{profile.cost('train:' + model)}; later calls load it",
+            flush=True,
+        )
         train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
         _, last = latest_valid(work_dir)
-        save_checkpoint(Checkpoint(last.state_dict, last.model_name, last.model_options, last.recipe, last.iteration,
-                                   last.metrics, last.provenance), final)
+        save_checkpoint(
+            Checkpoint(
+                last.state_dict,
+                last.model_name,
+                last.model_options,
+                last.recipe,
+                last.iteration,
+                last.metrics,
+                last.provenance,
+            ),
+            final,
+        )
     return final
 
 

@@ -77,35 +77,89 @@ def _mmseg(stem: str, folder: str, **fields: Any) -> ZooEntry:
     run = stem.rsplit("_", 2)[0]
     model_folder = folder.split("/")[0]
     url = f"{_MMSEG}/{model_folder}/{run}/{stem}.pth"
-    return ZooEntry(name=f"{stem}.pth", source="mmseg", url=url, sha256_prefix=sha256_prefix_of_url(url),
-                    **fields)
+    return ZooEntry(name=f"{stem}.pth", source="mmseg", url=url, sha256_prefix=sha256_prefix_of_url(url), **fields)
 
 
-def _v2(stem: str, revision: str, recipe: str, config: str, fps: float | None, memory: float, miou: float,
-        ms: float, note: str = "") -> ZooEntry:
+def _v2(
+    stem: str,
+    revision: str,
+    recipe: str,
+    config: str,
+    fps: float | None,
+    memory: float,
+    miou: float,
+    ms: float,
+    note: str = "",
+) -> ZooEntry:
     revision_note = f"README revision {revision} (the two revisions give different hash suffixes and FPS)"
-    return _mmseg(stem, "bisenetv2", model="bisenetv2", dataset="cityscapes", config=config, recipe=recipe,
-                  backbone="BiSeNetV2", crop="1024x1024", schedule="160k iters", memory_gb=memory, fps=fps,
-                  fps_device="not stated", miou=miou, miou_ms_flip=ms, doc=_V2_DOC,
-                  note="; ".join(x for x in (note, revision_note) if x))
+    return _mmseg(
+        stem,
+        "bisenetv2",
+        model="bisenetv2",
+        dataset="cityscapes",
+        config=config,
+        recipe=recipe,
+        backbone="BiSeNetV2",
+        crop="1024x1024",
+        schedule="160k iters",
+        memory_gb=memory,
+        fps=fps,
+        fps_device="not stated",
+        miou=miou,
+        miou_ms_flip=ms,
+        doc=_V2_DOC,
+        note="; ".join(x for x in (note, revision_note) if x),
+    )
 
 
 _V2_RUNS = [  # (run stem without hash, recipe, notes, memory, mIoU, ms+flip)
-    ("bisenetv2_fcn_4x4_1024x1024_160k_cityscapes_20210902_015551", "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024",
-     "", 7.64, 73.21, 75.74),
-    ("bisenetv2_fcn_ohem_4x4_1024x1024_160k_cityscapes_20210902_112947",
-     "bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024", "OHEM", 7.64, 73.57, 75.80),
-    ("bisenetv2_fcn_4x8_1024x1024_160k_cityscapes_20210903_000032", "bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024",
-     "4 GPUs x 8 images", 15.05, 75.76, 77.79),
-    ("bisenetv2_fcn_fp16_4x4_1024x1024_160k_cityscapes_20210902_045942",
-     "bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024", "FP16 mixed precision", 5.77, 73.07, 75.13),
+    (
+        "bisenetv2_fcn_4x4_1024x1024_160k_cityscapes_20210902_015551",
+        "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024",
+        "",
+        7.64,
+        73.21,
+        75.74,
+    ),
+    (
+        "bisenetv2_fcn_ohem_4x4_1024x1024_160k_cityscapes_20210902_112947",
+        "bisenetv2_fcn_4xb4-ohem-160k_cityscapes-1024x1024",
+        "OHEM",
+        7.64,
+        73.57,
+        75.80,
+    ),
+    (
+        "bisenetv2_fcn_4x8_1024x1024_160k_cityscapes_20210903_000032",
+        "bisenetv2_fcn_4xb8-160k_cityscapes-1024x1024",
+        "4 GPUs x 8 images",
+        15.05,
+        75.76,
+        77.79,
+    ),
+    (
+        "bisenetv2_fcn_fp16_4x4_1024x1024_160k_cityscapes_20210902_045942",
+        "bisenetv2_fcn_4xb4-amp-160k_cityscapes-1024x1024",
+        "FP16 mixed precision",
+        5.77,
+        73.07,
+        75.13,
+    ),
 ]
 # per revision: (hash, FPS) of each run above, in the same order
 _V2_REVISIONS = {
-    "A (FPS 31.77 for the plain run)": [("bcf10f09", 31.77), ("5f8103b4", None), ("e1a2eed6", None),
-                                        ("b979777b", 36.65)],
-    "B (FPS 30.88 for the plain run)": [("79e63fdc", 30.88), ("b31ca269", 33.12), ("ef56feaa", 31.85),
-                                        ("e404ba78", 35.49)],
+    "A (FPS 31.77 for the plain run)": [
+        ("bcf10f09", 31.77),
+        ("5f8103b4", None),
+        ("e1a2eed6", None),
+        ("b979777b", 36.65),
+    ],
+    "B (FPS 30.88 for the plain run)": [
+        ("79e63fdc", 30.88),
+        ("b31ca269", 33.12),
+        ("ef56feaa", 31.85),
+        ("e404ba78", 35.49),
+    ],
 }
 
 
@@ -118,59 +172,199 @@ def _v2_entries() -> list[ZooEntry]:
     return entries
 
 
-def _v1(stem: str, dataset: str, depth: int, pre: str, batch: int, memory: float | None, fps: float | None,
-        miou: float, ms: float, note: str = "") -> ZooEntry:
+def _v1(
+    stem: str,
+    dataset: str,
+    depth: int,
+    pre: str,
+    batch: int,
+    memory: float | None,
+    fps: float | None,
+    miou: float,
+    ms: float,
+    note: str = "",
+) -> ZooEntry:
     city = dataset == "cityscapes"
     suffix = "cityscapes-1024x1024" if city else "coco-stuff164k-512x512"
     recipe = f"bisenetv1_r{depth}-d32{pre}_4xb{batch}-160k_{suffix}"
     trunk = f"R-{depth}-D32" + ("" if pre else " (no pretrain)")
-    return _mmseg(stem, "bisenetv1", model=f"bisenetv1-r{depth}", dataset=dataset, config=recipe + ".py",
-                  recipe=recipe, backbone=trunk, crop="1024x1024" if city else "512x512",
-                  schedule="160k iters", memory_gb=memory, fps=fps, fps_device="V100", miou=miou,
-                  miou_ms_flip=ms, doc=_V1_DOC, note=note)
+    return _mmseg(
+        stem,
+        "bisenetv1",
+        model=f"bisenetv1-r{depth}",
+        dataset=dataset,
+        config=recipe + ".py",
+        recipe=recipe,
+        backbone=trunk,
+        crop="1024x1024" if city else "512x512",
+        schedule="160k iters",
+        memory_gb=memory,
+        fps=fps,
+        fps_device="V100",
+        miou=miou,
+        miou_ms_flip=ms,
+        doc=_V1_DOC,
+        note=note,
+    )
 
 
 def _v1_entries() -> list[ZooEntry]:
     c, s = "cityscapes", "cocostuff"
     pre = "-in1k-pre"
     return [
-        _v1("bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes_20210922_172239-c55e78e2", c, 18, "", 4, 5.69, 31.77,
-            74.44, 77.05),
-        _v1("bisenetv1_r18-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210905_220251-8ba80eff", c, 18, pre, 4, 5.69,
-            31.77, 74.37, 76.91),
-        _v1("bisenetv1_r18-d32_in1k-pre_4x8_1024x1024_160k_cityscapes_20210905_220322-bb8db75f", c, 18, pre, 8,
-            11.17, 31.77, 75.16, 77.24, "4 GPUs x 8 images"),
-        _v1("bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes_20210923_222639-7b28a2a6", c, 50, "", 4, 15.39, 7.71,
-            76.92, 78.87),
-        _v1("bisenetv1_r50-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210917_234628-8b304447", c, 50, pre, 4,
-            15.39, 7.71, 77.68, 79.57),
-        _v1("bisenetv1_r18-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211022_054328-046aa2f2", s, 18, "", 4, None,
-            None, 25.45, 26.15),
-        _v1("bisenetv1_r18-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211023_013100-f700dbf7", s, 18,
-            pre, 4, 6.33, 74.24, 28.55, 29.26),
-        _v1("bisenetv1_r50-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_040616-d2bb0df4", s, 50, "", 4, None,
-            None, 29.82, 30.33),
-        _v1("bisenetv1_r50-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_181932-66747911", s, 50, pre,
-            4, 9.28, 32.60, 34.88, 35.37),
-        _v1("bisenetv1_r101-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211102_164147-c6b32c3b", s, 101, "", 4,
-            None, None, 31.14, 31.76, "the README links this row's config to the R-50 in1k-pre one (a typo there); "
-            "config and recipe here are the R-101 ones"),
-        _v1("bisenetv1_r101-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_225220-28c8f092", s, 101,
-            pre, 4, 10.36, 25.25, 37.38, 37.99),
+        _v1(
+            "bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes_20210922_172239-c55e78e2",
+            c,
+            18,
+            "",
+            4,
+            5.69,
+            31.77,
+            74.44,
+            77.05,
+        ),
+        _v1(
+            "bisenetv1_r18-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210905_220251-8ba80eff",
+            c,
+            18,
+            pre,
+            4,
+            5.69,
+            31.77,
+            74.37,
+            76.91,
+        ),
+        _v1(
+            "bisenetv1_r18-d32_in1k-pre_4x8_1024x1024_160k_cityscapes_20210905_220322-bb8db75f",
+            c,
+            18,
+            pre,
+            8,
+            11.17,
+            31.77,
+            75.16,
+            77.24,
+            "4 GPUs x 8 images",
+        ),
+        _v1(
+            "bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes_20210923_222639-7b28a2a6",
+            c,
+            50,
+            "",
+            4,
+            15.39,
+            7.71,
+            76.92,
+            78.87,
+        ),
+        _v1(
+            "bisenetv1_r50-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210917_234628-8b304447",
+            c,
+            50,
+            pre,
+            4,
+            15.39,
+            7.71,
+            77.68,
+            79.57,
+        ),
+        _v1(
+            "bisenetv1_r18-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211022_054328-046aa2f2",
+            s,
+            18,
+            "",
+            4,
+            None,
+            None,
+            25.45,
+            26.15,
+        ),
+        _v1(
+            "bisenetv1_r18-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211023_013100-f700dbf7",
+            s,
+            18,
+            pre,
+            4,
+            6.33,
+            74.24,
+            28.55,
+            29.26,
+        ),
+        _v1(
+            "bisenetv1_r50-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_040616-d2bb0df4",
+            s,
+            50,
+            "",
+            4,
+            None,
+            None,
+            29.82,
+            30.33,
+        ),
+        _v1(
+            "bisenetv1_r50-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_181932-66747911",
+            s,
+            50,
+            pre,
+            4,
+            9.28,
+            32.60,
+            34.88,
+            35.37,
+        ),
+        _v1(
+            "bisenetv1_r101-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211102_164147-c6b32c3b",
+            s,
+            101,
+            "",
+            4,
+            None,
+            None,
+            31.14,
+            31.76,
+            "the README links this row's config to the R-50 in1k-pre one (a typo there); "
+            "config and recipe here are the R-101 ones",
+        ),
+        _v1(
+            "bisenetv1_r101-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_225220-28c8f092",
+            s,
+            101,
+            pre,
+            4,
+            10.36,
+            25.25,
+            37.38,
+            37.99,
+        ),
     ]
 
 
 def _sssegmentation_entries() -> list[ZooEntry]:
-    common = dict(source="sssegmentation", dataset="cityscapes", crop="1024x1024",
-                  schedule="860 epochs, batch 16, lr 0.05 poly", memory_gb=None, fps=None, fps_device="not stated",
-                  miou_ms_flip=None, sha256_prefix="", doc=_SS_DOC,
-                  note="no hash in the file name; its 'v1c' deep-stem trunk has 19,232 more parameters than "
-                       "mmseg's (model option deep_stem); loaded by bisenet.interop.from_sssegmentation")
+    common = dict(
+        source="sssegmentation",
+        dataset="cityscapes",
+        crop="1024x1024",
+        schedule="860 epochs, batch 16, lr 0.05 poly",
+        memory_gb=None,
+        fps=None,
+        fps_device="not stated",
+        miou_ms_flip=None,
+        sha256_prefix="",
+        doc=_SS_DOC,
+        note="no hash in the file name; its 'v1c' deep-stem trunk has 19,232 more parameters than "
+        "mmseg's (model option deep_stem); loaded by bisenet.interop.from_sssegmentation",
+    )
     return [
-        ZooEntry(name=f"fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth", model=f"bisenetv1-r{d}",
-                 recipe=f"fcn_bisenetv1_resnet{d}os32_cityscapes",
-                 config=f"fcn_bisenetv1_resnet{d}os32_cityscapes.py", backbone=f"R-{d}-D32", miou=miou,
-                 url=f"{_SSSEG}/fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth", **common)
+        ZooEntry(
+            name=f"fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth",
+            model=f"bisenetv1-r{d}",
+            recipe=f"fcn_bisenetv1_resnet{d}os32_cityscapes",
+            config=f"fcn_bisenetv1_resnet{d}os32_cityscapes.py",
+            backbone=f"R-{d}-D32",
+            miou=miou,
+            url=f"{_SSSEG}/fcn_bisenetv1_resnet{d}os32_cityscapes_train.pth",
+            **common,
+        )
         for d, miou in ((18, 75.76), (50, 77.78))
     ]
 
@@ -180,22 +374,50 @@ def _coincheung_entries() -> list[ZooEntry]:
     multi-scale one with flips; its FPS table is TensorRT on an A40 at 1024x2048 (tensorrt/README).
     The crops and schedules are those of the repository's configs (``configs/bisenetv2_city.py``,
     ``configs/bisenetv1_city.py``: ``cropsize``, ``max_iter``)."""
-    common = dict(source="coincheung", dataset="cityscapes", recipe="", memory_gb=None, sha256_prefix="",
-                  doc=_CC_DOC, note="no hash in the file name (nothing to check it against); its README's ssc and "
-                                    "mscf columns (crop evaluation) are not listed here")
+    common = dict(
+        source="coincheung",
+        dataset="cityscapes",
+        recipe="",
+        memory_gb=None,
+        sha256_prefix="",
+        doc=_CC_DOC,
+        note="no hash in the file name (nothing to check it against); its README's ssc and "
+        "mscf columns (crop evaluation) are not listed here",
+    )
     device = "A40, TensorRT 10.3, fp32, 1024x2048"
     return [
-        ZooEntry(name="model_final_v2_city.pth", model="bisenetv2", config="bisenetv2_city",
-                 backbone="BiSeNetV2", crop="512x1024", schedule="150k iters", fps=103, fps_device=device,
-                 miou=74.95, miou_ms_flip=76.53, url=f"{_CC}/model_final_v2_city.pth", **common),
-        ZooEntry(name="model_final_v1_city_new.pth", model="bisenetv1-r18", config="bisenetv1_city",
-                 backbone="R-18", crop="1024x1024", schedule="80k iters", fps=112, fps_device=device,
-                 miou=75.44, miou_ms_flip=77.45, url=f"{_CC}/model_final_v1_city_new.pth", **common),
+        ZooEntry(
+            name="model_final_v2_city.pth",
+            model="bisenetv2",
+            config="bisenetv2_city",
+            backbone="BiSeNetV2",
+            crop="512x1024",
+            schedule="150k iters",
+            fps=103,
+            fps_device=device,
+            miou=74.95,
+            miou_ms_flip=76.53,
+            url=f"{_CC}/model_final_v2_city.pth",
+            **common,
+        ),
+        ZooEntry(
+            name="model_final_v1_city_new.pth",
+            model="bisenetv1-r18",
+            config="bisenetv1_city",
+            backbone="R-18",
+            crop="1024x1024",
+            schedule="80k iters",
+            fps=112,
+            fps_device=device,
+            miou=75.44,
+            miou_ms_flip=77.45,
+            url=f"{_CC}/model_final_v1_city_new.pth",
+            **common,
+        ),
     ]
 
 
-ZOO: tuple[ZooEntry, ...] = tuple(_v2_entries() + _v1_entries() + _sssegmentation_entries()
-                                  + _coincheung_entries())
+ZOO: tuple[ZooEntry, ...] = tuple(_v2_entries() + _v1_entries() + _sssegmentation_entries() + _coincheung_entries())
 
 
 def entries(source: str | None = None) -> list[ZooEntry]:
@@ -260,12 +482,15 @@ def check_model(model, entry: ZooEntry, path: str | Path) -> None:
 
     name = model_spec(model)[0]
     if name != entry.model:
-        raise CheckpointError(f"{path} holds a {name}, but row {entry.name} is a {entry.model}: wrong file or "
-                              f"wrong --row")
+        raise CheckpointError(
+            f"{path} holds a {name}, but row {entry.name} is a {entry.model}: wrong file or wrong --row"
+        )
     classes = num_classes_of(model.state_dict())
     if classes != entry.num_classes:
-        raise CheckpointError(f"{path} predicts {classes} classes, but row {entry.name} ({entry.dataset}) has "
-                              f"{entry.num_classes}: wrong file or wrong --row")
+        raise CheckpointError(
+            f"{path} predicts {classes} classes, but row {entry.name} ({entry.dataset}) has "
+            f"{entry.num_classes}: wrong file or wrong --row"
+        )
 
 
 def parameter_counts(model) -> dict[str, int]:
@@ -278,8 +503,9 @@ def parameter_counts(model) -> dict[str, int]:
     return {"params": total, "params_inference": inference}
 
 
-def measure_miou(model, entry: ZooEntry, data_root: str | Path,
-                 device: str | torch.device | None = None) -> float | None:
+def measure_miou(
+    model, entry: ZooEntry, data_root: str | Path, device: str | torch.device | None = None
+) -> float | None:
     """Val mIoU (in %) of ``model`` on the entry's dataset at ``data_root``, whole-image
     inference at the dataset's evaluation scale (as ``bisenet eval --mode whole``)."""
     from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
@@ -292,8 +518,12 @@ def measure_miou(model, entry: ZooEntry, data_root: str | Path,
     return None if metrics.mIoU is None else 100 * metrics.mIoU
 
 
-def verify(path: str | Path, entry: ZooEntry | None = None, data_root: str | Path | None = None,
-           device: str | torch.device | None = None) -> dict[str, Any]:
+def verify(
+    path: str | Path,
+    entry: ZooEntry | None = None,
+    data_root: str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> dict[str, Any]:
     """Check a downloaded model-zoo file: its sha256 prefix, that it loads, its architecture
     and class count; with ``data_root``, also its val mIoU (whole mode).
 
@@ -307,9 +537,15 @@ def verify(path: str | Path, entry: ZooEntry | None = None, data_root: str | Pat
     sha256 = check_hash(path, entry)
     model = load_entry(path, entry)
     check_model(model, entry, path)
-    result: dict[str, Any] = {"row": entry.name, "source": entry.source, "model": entry.model,
-                              "dataset": entry.dataset, "sha256": sha256, **parameter_counts(model),
-                              "published_miou": entry.miou}
+    result: dict[str, Any] = {
+        "row": entry.name,
+        "source": entry.source,
+        "model": entry.model,
+        "dataset": entry.dataset,
+        "sha256": sha256,
+        **parameter_counts(model),
+        "published_miou": entry.miou,
+    }
     if data_root is not None:
         result["measured_miou"] = measure_miou(model, entry, data_root, device)
     return result

@@ -67,8 +67,9 @@ def make_cityscapes_tree(write_png):
     """``make_cityscapes_tree(root, split, n, size, seed, cities)``: a small Cityscapes-layout tree
     with random images and random valid label ids (0..33); returns the label paths."""
 
-    def make_cityscapes_tree(root: Path, split: str = "train", n: int = 3, size=(64, 128), seed: int = 0,
-                             cities=("alpha", "beta")) -> list[Path]:
+    def make_cityscapes_tree(
+        root: Path, split: str = "train", n: int = 3, size=(64, 128), seed: int = 0, cities=("alpha", "beta")
+    ) -> list[Path]:
         rng = np.random.default_rng(seed)
         written = []
         for i in range(n):

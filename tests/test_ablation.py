@@ -134,14 +134,22 @@ def test_a_variant_changes_only_options_booster_loss_and_seed():
     assert (r.loss, r.aux_weights, r.seed) == ("ohem", (1.0, 1.0, 1.0, 1.0), 2)
     r = VARIANTS["lambda=1/8"].recipe(base, seed=0)
     assert r.aux_weights == () and r.model_options == {"semantic_ratio": 1 / 8}
-    same = {k: v for k, v in base.to_dict().items() if k not in ("name", "model_options", "aux_weights", "loss", "seed")}
+    same = {
+        k: v for k, v in base.to_dict().items() if k not in ("name", "model_options", "aux_weights", "loss", "seed")
+    }
     assert {k: v for k, v in r.to_dict().items() if k in same} == same
 
 
 def test_the_grid_trains_each_run_once_and_resumes_from_its_csv(minicity, tmp_path, monkeypatch):
     csv = tmp_path / "ablations.csv"
-    kwargs = dict(csv=csv, work_root=tmp_path / "runs", data_root=minicity, dataset="minicity", progress=False,
-                  flops_size=(64, 128))
+    kwargs = dict(
+        csv=csv,
+        work_root=tmp_path / "runs",
+        data_root=minicity,
+        dataset="minicity",
+        progress=False,
+        flops_size=(64, 128),
+    )
     first = run_ablation("smoke", ["detail", "bga+booster"], seeds=(0,), **kwargs)
     assert list(first["variant"]) == ["detail", "bga+booster"]
     written = pd.read_csv(csv)
@@ -171,14 +179,24 @@ def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_pat
     monkeypatch.setattr("bisenet.ablation.base_recipe", lambda scale: base)
     work = tmp_path / "runs"
     recipe = VARIANTS["sum"].recipe(base, 0)
-    train(recipe.with_(dataset="minicity"), data_root=minicity, work_dir=work / "sum-seed0", stop_after=2, progress=False)
+    train(
+        recipe.with_(dataset="minicity"), data_root=minicity, work_dir=work / "sum-seed0", stop_after=2, progress=False
+    )
     starts = []
     import bisenet.engine.trainer as trainer
 
     real_train = trainer.train
     monkeypatch.setattr(trainer, "train", lambda *a, **k: starts.append(k["resume"]) or real_train(*a, **k))
-    rows = run_ablation("smoke", ["sum"], csv=tmp_path / "a.csv", work_root=work, data_root=minicity, flops_size=(64, 128),
-                        dataset="minicity", progress=False)
+    rows = run_ablation(
+        "smoke",
+        ["sum"],
+        csv=tmp_path / "a.csv",
+        work_root=work,
+        data_root=minicity,
+        flops_size=(64, 128),
+        dataset="minicity",
+        progress=False,
+    )
     assert starts == [True] and len(rows) == 1
 
 
@@ -191,8 +209,26 @@ def test_mixing_two_schedules_in_one_csv_is_refused(minicity, tmp_path):
 
 def test_cli_ablate_writes_the_csv_and_prints_the_summary(minicity, tmp_path, capsys):
     csv = tmp_path / "cli.csv"
-    rc = main(["ablate", "--scale", "smoke", "--variants", "semantic", "--seeds", "3", "--csv", str(csv),
-               "--data-root", str(minicity), "--dataset", "minicity", "--work-dir", str(tmp_path / "w"), "--quiet"])
+    rc = main(
+        [
+            "ablate",
+            "--scale",
+            "smoke",
+            "--variants",
+            "semantic",
+            "--seeds",
+            "3",
+            "--csv",
+            str(csv),
+            "--data-root",
+            str(minicity),
+            "--dataset",
+            "minicity",
+            "--work-dir",
+            str(tmp_path / "w"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     row = pd.read_csv(csv).iloc[0]
     assert row["seed"] == 3 and row["command"].startswith("bisenet ablate --scale smoke --variants semantic --seeds 3")
@@ -220,9 +256,22 @@ def test_load_results_joins_the_grids_of_one_set_up_and_refuses_a_mixture(tmp_pa
 def gpu_rows(dataset: str, data_root: str, seeds=(0, 1), scale="gpu") -> pd.DataFrame:
     """Rows as `bisenet ablate --scale gpu` writes them (the columns load_results reads)."""
     recipe = get_recipe(f"bisenetv2-ablation-{scale}")
-    return pd.DataFrame([{"variant": v, "seed": s, "mIoU": 50.0 + s, "scale": scale, "recipe": recipe.name,
-                          "iters": recipe.iters, "dataset": dataset, "data_root": data_root}
-                         for s in seeds for v in ("bga", "concat")])
+    return pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "seed": s,
+                "mIoU": 50.0 + s,
+                "scale": scale,
+                "recipe": recipe.name,
+                "iters": recipe.iters,
+                "dataset": dataset,
+                "data_root": data_root,
+            }
+            for s in seeds
+            for v in ("bga", "concat")
+        ]
+    )
 
 
 def test_the_minicity_and_the_cityscapes_grids_of_one_scale_are_two_grids(tmp_path):
@@ -230,12 +279,17 @@ def test_the_minicity_and_the_cityscapes_grids_of_one_scale_are_two_grids(tmp_pa
 
     # what chapter 16's two commands write: `bisenet ablate --scale gpu ... --csv book/data/ablations_gpu.csv`
     # (MiniCity) and `... --data-root $CITYSCAPES_DATASET --dataset cityscapes --csv .../ablations_gpu_cityscapes.csv`
-    gpu_rows("minicity", "/home/a/.cache/bisenet/minicity-1024x2048").to_csv(tmp_path / "ablations_gpu.csv", index=False)
+    gpu_rows("minicity", "/home/a/.cache/bisenet/minicity-1024x2048").to_csv(
+        tmp_path / "ablations_gpu.csv", index=False
+    )
     assert sorted(ablation.load_results("gpu", tmp_path)["seed"].unique()) == [0, 1]  # MiniCity alone: that grid
     assert ablation.load_results("gpu", tmp_path, "cityscapes") is None
-    gpu_rows("cityscapes", "/data/cityscapes", seeds=(0,)).to_csv(tmp_path / "ablations_gpu_cityscapes.csv", index=False)
-    gpu_rows("minicity", "minicity-1024x2048", scale="gpu-dryrun").to_csv(tmp_path / "ablations_gpu-dryrun.csv",
-                                                                        index=False)  # another scale, never read
+    gpu_rows("cityscapes", "/data/cityscapes", seeds=(0,)).to_csv(
+        tmp_path / "ablations_gpu_cityscapes.csv", index=False
+    )
+    gpu_rows("minicity", "minicity-1024x2048", scale="gpu-dryrun").to_csv(
+        tmp_path / "ablations_gpu-dryrun.csv", index=False
+    )  # another scale, never read
     both = ablation.load_results("gpu", tmp_path)  # never refused as a mixture: Cityscapes' grid first
     assert set(both["dataset"]) == {"cityscapes"} and len(both) == 2
     minicity = ablation.load_results("gpu", tmp_path, "minicity")
@@ -249,7 +303,8 @@ def test_the_minicity_and_the_cityscapes_grids_of_one_scale_are_two_grids(tmp_pa
     summarize(ablation.load_results("gpu", tmp_path))
     # within one grid, a different set-up is still refused
     gpu_rows("cityscapes", "/data/cityscapes", seeds=(2,)).assign(iters=99).to_csv(
-        tmp_path / "ablations_gpu_cityscapes_seed2.csv", index=False)
+        tmp_path / "ablations_gpu_cityscapes_seed2.csv", index=False
+    )
     with pytest.raises(ValueError, match="iters"):
         ablation.load_results("gpu", tmp_path)
     assert len(ablation.load_results("gpu", tmp_path, "minicity")) == 4
@@ -268,11 +323,20 @@ def test_grids_on_two_other_datasets_need_a_choice(tmp_path):
 def test_claims_pair_by_seed_and_judge_against_the_spread():
     from bisenet.ablation import claims
 
-    rows = [{"variant": v, "seed": s, "mIoU": m} for v, s, m in [
-        ("bga", 0, 10.0), ("bga", 1, 12.0), ("bga", 2, 14.0),
-        ("sum", 0, 9.0), ("sum", 1, 11.1), ("sum", 2, 12.9),  # 1 point below BGA at every seed
-        ("concat", 0, 11.0), ("concat", 1, 11.0), ("concat", 2, 15.0),  # -1, +1, -1: noise
-    ]]
+    rows = [
+        {"variant": v, "seed": s, "mIoU": m}
+        for v, s, m in [
+            ("bga", 0, 10.0),
+            ("bga", 1, 12.0),
+            ("bga", 2, 14.0),
+            ("sum", 0, 9.0),
+            ("sum", 1, 11.1),
+            ("sum", 2, 12.9),  # 1 point below BGA at every seed
+            ("concat", 0, 11.0),
+            ("concat", 1, 11.0),
+            ("concat", 2, 15.0),  # -1, +1, -1: noise
+        ]
+    ]
     table = claims(pd.DataFrame(rows)).set_index("rows")
     assert table.loc["bga - sum", "our change"] == pytest.approx(1.0)
     assert table.loc["bga - sum", "verdict"] == "same sign, beyond noise"
@@ -303,8 +367,15 @@ def test_a_csv_that_cannot_be_written_is_refused_before_the_first_run(minicity, 
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="is a file"):
-        run_ablation("smoke", ["bga"], csv=tmp_path / "file" / "a.csv", work_root=tmp_path / "w", data_root=minicity,
-                     dataset="minicity", progress=False)
+        run_ablation(
+            "smoke",
+            ["bga"],
+            csv=tmp_path / "file" / "a.csv",
+            work_root=tmp_path / "w",
+            data_root=minicity,
+            dataset="minicity",
+            progress=False,
+        )
     assert not (tmp_path / "w").exists()
 
 
@@ -312,9 +383,29 @@ def test_a_grid_validated_every_n_iterations_keeps_each_runs_curve(minicity, tmp
     from bisenet.ablation import learning_curves
 
     work, csv, curves_csv = tmp_path / "runs", tmp_path / "grid.csv", tmp_path / "curves.csv"
-    common = ["ablate", "--scale", "smoke", "--variants", "sum,bga", "--seeds", "0", "--csv", str(csv),
-              "--data-root", str(minicity), "--dataset", "minicity", "--work-dir", str(work), "--iters", "4",
-              "--val-every", "2", "--keep-runs", "--quiet"]
+    common = [
+        "ablate",
+        "--scale",
+        "smoke",
+        "--variants",
+        "sum,bga",
+        "--seeds",
+        "0",
+        "--csv",
+        str(csv),
+        "--data-root",
+        str(minicity),
+        "--dataset",
+        "minicity",
+        "--work-dir",
+        str(work),
+        "--iters",
+        "4",
+        "--val-every",
+        "2",
+        "--keep-runs",
+        "--quiet",
+    ]
     assert main([*common, "--curves", str(curves_csv)]) == 0
     rows, curves = pd.read_csv(csv), pd.read_csv(curves_csv)
     assert sorted(curves.groupby("variant")["iter"].apply(list).items()) == [("bga", [2, 4]), ("sum", [2, 4])]
@@ -341,11 +432,13 @@ def test_a_grid_validated_every_n_iterations_keeps_each_runs_curve(minicity, tmp
 def test_verdicts_test_table2s_claims_on_the_aggregation_x_booster_grid():
     from bisenet.ablation import AGGREGATION_X_BOOSTER, verdicts
 
-    base = {"sum": 20.0, "concat": 21.5, "bga": 20.2, "sum+booster": 23.0, "concat+booster": 23.4,
-            "bga+booster": 26.2}
+    base = {"sum": 20.0, "concat": 21.5, "bga": 20.2, "sum+booster": 23.0, "concat+booster": 23.4, "bga+booster": 26.2}
     noise = {0: 0.0, 1: 0.3, 2: -0.2}  # a seed shifts every row alike, plus a little per row
-    rows = [{"variant": v, "seed": s, "mIoU": base[v] + noise[s] + 0.05 * ((i * 7 + s * 3) % 5 - 2)}
-            for s in noise for i, v in enumerate(AGGREGATION_X_BOOSTER)]
+    rows = [
+        {"variant": v, "seed": s, "mIoU": base[v] + noise[s] + 0.05 * ((i * 7 + s * 3) % 5 - 2)}
+        for s in noise
+        for i, v in enumerate(AGGREGATION_X_BOOSTER)
+    ]
     table = verdicts(pd.DataFrame(rows)).set_index("claim")
     assert len(table) == 9
     assert table.loc["the booster helps BGA", "verdict"] == "reproduced"

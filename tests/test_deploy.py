@@ -74,7 +74,9 @@ def test_onnx_export_matches_pytorch(name, tmp_path, trained_like):
 def test_static_onnx_export(tmp_path, trained_like):
     ort = pytest.importorskip("onnxruntime")
     model = trained_like("bisenetv2")
-    session = ort.InferenceSession(str(export_onnx(model, tmp_path / "s.onnx", size=(64, 64))), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(export_onnx(model, tmp_path / "s.onnx", size=(64, 64))), providers=["CPUExecutionProvider"]
+    )
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert np.abs(session.run(None, {"input": x.numpy()})[0] - model(x).numpy()).max() < 1e-3
@@ -82,18 +84,50 @@ def test_static_onnx_export(tmp_path, trained_like):
 
 def test_export_cli_verifies_with_onnxruntime(v2_checkpoint, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
-    assert main(["export", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--onnx", str(tmp_path / "m.onnx"),
-                 "--size", "64x128", "--dynamic", "--argmax"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(v2_checkpoint),
+                "--onnx",
+                str(tmp_path / "m.onnx"),
+                "--size",
+                "64x128",
+                "--dynamic",
+                "--argmax",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.count("verified at") == 3 and "agree on" in out
 
 
-def test_export_checks_only_sizes_it_can_run_and_leaves_nothing_when_the_check_fails(v2_checkpoint, tmp_path,
-                                                                                    capsys, monkeypatch):
+def test_export_checks_only_sizes_it_can_run_and_leaves_nothing_when_the_check_fails(
+    v2_checkpoint, tmp_path, capsys, monkeypatch
+):
     pytest.importorskip("onnxruntime")
     onnx = tmp_path / "new" / "folder" / "m.onnx"  # a missing folder is made
-    assert main(["export", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--onnx", str(onnx),
-                 "--size", "32x32", "--dynamic"]) == 0  # the smallest input: checked at larger sizes only
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(v2_checkpoint),
+                "--onnx",
+                str(onnx),
+                "--size",
+                "32x32",
+                "--dynamic",
+            ]
+        )
+        == 0
+    )  # the smallest input: checked at larger sizes only
     out = capsys.readouterr().out
     assert onnx.exists() and "verified at 32x32" in out and "verified at 64x96" in out
     import bisenet.deploy as deploy

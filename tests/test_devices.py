@@ -17,8 +17,9 @@ def test_default_is_the_gpu_when_there_is_one_else_the_cpu(monkeypatch):
     assert resolve_device(None) == torch.device("cuda:3")
 
 
-@pytest.mark.parametrize("name, message", [("cuda", "no CUDA device"), ("tpu", "not a device|cpu or cuda"),
-                                           ("cuda:x", "not a device")])
+@pytest.mark.parametrize(
+    "name, message", [("cuda", "no CUDA device"), ("tpu", "not a device|cpu or cuda"), ("cuda:x", "not a device")]
+)
 def test_a_device_torch_cannot_use_is_refused(monkeypatch, name, message):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UsageError, match=message):

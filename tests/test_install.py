@@ -43,7 +43,9 @@ for command in commands:
 
 
 def files_in(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @pytest.mark.slow
@@ -54,8 +56,22 @@ def test_an_installed_package_writes_nothing_into_its_install_folder(tmp_path):
         shutil.copy(REPO / name, source / name)
     shutil.copytree(REPO / "bisenet", source / "bisenet", ignore=shutil.ignore_patterns("__pycache__"))
     site = tmp_path / "site"
-    out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                          "--target", str(site), str(source)], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     before = files_in(site)
     assert any(name.startswith("bisenet/") for name in before)
@@ -63,16 +79,28 @@ def test_an_installed_package_writes_nothing_into_its_install_folder(tmp_path):
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("BISENET_CACHE", "CITYSCAPES_DATASET")}
-    env.update(PYTHONPATH=str(site), HOME=str(home), BISENET_PROFILE="smoke", PYTHONDONTWRITEBYTECODE="1",
-               OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "2"))
-    run = subprocess.run([sys.executable, "-c", SCRIPT, str(site)], cwd=work, env=env, capture_output=True,
-                         text=True, timeout=900)
+    env.update(
+        PYTHONPATH=str(site),
+        HOME=str(home),
+        BISENET_PROFILE="smoke",
+        PYTHONDONTWRITEBYTECODE="1",
+        OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "2"),
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(site)], cwd=work, env=env, capture_output=True, text=True, timeout=900
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
 
     assert files_in(site) == before, sorted(set(files_in(site)) ^ set(before))
     written = files_in(work)
-    for expected in ("data/minicity.json", "work_dirs/bisenetv2-smoke/log.jsonl", "metrics.json", "model.onnx",
-                     "converted.pth", "ablations_smoke.csv"):
+    for expected in (
+        "data/minicity.json",
+        "work_dirs/bisenetv2-smoke/log.jsonl",
+        "metrics.json",
+        "model.onnx",
+        "converted.pth",
+        "ablations_smoke.csv",
+    ):
         assert expected in written, expected
     assert any(name.startswith("predictions/") for name in written)
     assert (home / ".cache" / "bisenet" / "runs" / "bisenetv2-smoke-minicity" / "final.pth").exists()
@@ -88,6 +116,11 @@ def test_the_conda_environment_installs_what_the_makefile_installs():
     extras = [set(m.split(",")) for m in re.findall(r"-e \"?\.\[([a-z,]+)\]", makefile)]
     conda = [set(m.split(",")) for m in re.findall(r"- -e \.\[([a-z,]+)\]", environment)]
     assert extras and conda == extras, (extras, conda)
-    declared = set(re.findall(r"^(\w+) = \[", (REPO / "pyproject.toml").read_text().split("optional-dependencies]")[1]
-                              .split("[project.scripts]")[0], re.M))
+    declared = set(
+        re.findall(
+            r"^(\w+) = \[",
+            (REPO / "pyproject.toml").read_text().split("optional-dependencies]")[1].split("[project.scripts]")[0],
+            re.M,
+        )
+    )
     assert conda[0] == declared, f"extras in pyproject.toml {declared}, environment.yml {conda[0]}"

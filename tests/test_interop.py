@@ -11,11 +11,7 @@ import torch
 from bisenet import build_model
 from bisenet.checkpoint import CheckpointError, model_from_checkpoint
 from bisenet.cli import main
-from bisenet.interop import (
-    coincheung_to_bisenet,
-    from_coincheung,
-    from_mmseg,
-)
+from bisenet.interop import coincheung_to_bisenet, from_coincheung, from_mmseg
 from bisenet.models import bisenetv1, bisenetv2, model_spec
 
 
@@ -42,10 +38,13 @@ def test_from_mmseg_class_count_and_missing_aux(tmp_path, trained_like):
     assert loaded.num_classes == 171 and loaded.auxiliary_head is None
 
 
-@pytest.mark.parametrize("layout, name, options", [
-    ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
-    ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
-])
+@pytest.mark.parametrize(
+    "layout, name, options",
+    [
+        ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
+        ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
+    ],
+)
 def test_coincheung_layout_maps_one_to_one(layout, name, options, read_keys):
     reference = read_keys(layout)
     mapped_name, mapped = coincheung_to_bisenet({k: torch.zeros(s) for k, s in reference.items()})
@@ -55,10 +54,13 @@ def test_coincheung_layout_maps_one_to_one(layout, name, options, read_keys):
     assert len(mapped) == len(reference)  # injective: no two keys collapse
 
 
-@pytest.mark.parametrize("layout, name, options", [
-    ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
-    ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
-])
+@pytest.mark.parametrize(
+    "layout, name, options",
+    [
+        ("keys_coin_v2.txt", "bisenetv2", bisenetv2.COINCHEUNG_OPTIONS),
+        ("keys_coin_v1_r18.txt", "bisenetv1-r18", bisenetv1.COINCHEUNG_OPTIONS),
+    ],
+)
 def test_from_coincheung_round_trip(layout, name, options, trained_like, as_coincheung):
     """Our model with CoinCheung's options, saved under CoinCheung's names, loads back equal."""
     model = trained_like(name, **options)
@@ -123,8 +125,10 @@ def test_convert_refuses_an_existing_output_and_a_file_of_this_package(v2_checkp
     assert main(["convert", "--from", "mmseg", str(tmp_path / "mmseg.pth"), str(tmp_path / "taken.pth")]) == 2
     assert "exists: pass --overwrite" in capsys.readouterr().err
     assert (tmp_path / "taken.pth").read_bytes() == b"precious"
-    assert main(["convert", "--from", "mmseg", str(tmp_path / "mmseg.pth"), str(tmp_path / "taken.pth"),
-                 "--overwrite"]) == 0
+    assert (
+        main(["convert", "--from", "mmseg", str(tmp_path / "mmseg.pth"), str(tmp_path / "taken.pth"), "--overwrite"])
+        == 0
+    )
     assert main(["convert", "--from", "mmseg", str(tmp_path / "taken.pth"), str(tmp_path / "again.pth")]) == 2
     assert "already a checkpoint of this package" in capsys.readouterr().err
 
@@ -139,13 +143,43 @@ def test_eval_and_predict_read_foreign_files_without_model(tmp_path, capsys, as_
     torch.save(as_coincheung(ours, "keys_coin_v1_r18.txt"), tmp_path / "model_final_v1_city_new.pth")
     torch.save({"meta": {}, "state_dict": build_model("bisenetv2").state_dict()}, tmp_path / "mmseg.pth")
     image = next((minicity / "leftImg8bit" / "val").rglob("*.png"))
-    for name, path in (("bisenetv1-r18", tmp_path / "model_final_v1_city_new.pth"), ("bisenetv2", tmp_path / "mmseg.pth")):
+    for name, path in (
+        ("bisenetv1-r18", tmp_path / "model_final_v1_city_new.pth"),
+        ("bisenetv2", tmp_path / "mmseg.pth"),
+    ):
         out = tmp_path / f"{path.stem}.json"
-        assert main(["eval", "--checkpoint", str(path), "--data", "minicity", "--data-root", str(minicity),
-                     "--json", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--checkpoint",
+                    str(path),
+                    "--data",
+                    "minicity",
+                    "--data-root",
+                    str(minicity),
+                    "--json",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         assert json.loads(out.read_text())["model"] == name
         assert main(["predict", "--checkpoint", str(path), str(image), "--out", str(tmp_path / path.stem)]) == 0
     capsys.readouterr()
-    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "model_final_v1_city_new.pth"),
-                 str(image), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(tmp_path / "model_final_v1_city_new.pth"),
+                str(image),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "is a coincheung bisenetv1-r18, not a bisenetv2" in capsys.readouterr().err

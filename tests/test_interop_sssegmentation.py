@@ -37,8 +37,12 @@ def _as_ssseg_saves_it(model, read_keys, name: str) -> dict:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     for p in model.parameters():
         optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
-    return {"cur_epoch": 860, "cur_iter": 159_100, "optimizer": optimizer.state_dict(),
-            "model": {ours_to_theirs[k]: v for k, v in model.state_dict().items()}}
+    return {
+        "cur_epoch": 860,
+        "cur_iter": 159_100,
+        "optimizer": optimizer.state_dict(),
+        "model": {ours_to_theirs[k]: v for k, v in model.state_dict().items()},
+    }
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
@@ -50,8 +54,11 @@ def test_layout_maps_one_to_one_with_the_v1c_stem(name, read_keys):
     assert {k: tuple(v.shape) for k, v in mapped.items()} == {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert len(mapped) == len(reference)  # injective: no two keys collapse
     # parameter counts to the unit: the recorded layout's, sssegmentation's and the package's
-    recorded = sum(torch.Size(s).numel() for k, s in reference.items()
-                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    recorded = sum(
+        torch.Size(s).numel()
+        for k, s in reference.items()
+        if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )
     assert recorded == SSSEG_PARAMETERS[name] == sum(p.numel() for p in model.parameters())
 
 
@@ -61,8 +68,17 @@ def test_deep_stem_is_the_only_structural_difference_from_mmseg():
         mmseg = build_model(name).state_dict()
         stem = "backbone.context_path.backbone."
         assert {k for k in ours if k not in mmseg} == {k for k in ours if k.startswith(stem + "stem.")}
-        assert {k for k in mmseg if k not in ours} == {stem + k for k in (
-            "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked")}
+        assert {k for k in mmseg if k not in ours} == {
+            stem + k
+            for k in (
+                "conv1.weight",
+                "bn1.weight",
+                "bn1.bias",
+                "bn1.running_mean",
+                "bn1.running_var",
+                "bn1.num_batches_tracked",
+            )
+        }
     extra = 3 * 32 * 9 + 32 * 32 * 9 + 32 * 64 * 9 + 2 * (32 + 32 + 64)  # three 3x3 convs and their BNs
     seven = 3 * 64 * 49 + 2 * 64  # the 7x7 conv and its BN
     r18 = sum(p.numel() for p in build_model("bisenetv1-r18", **SSSEG_OPTIONS).parameters())
@@ -73,8 +89,10 @@ def test_deep_stem_is_the_only_structural_difference_from_mmseg():
 def test_a_file_as_ssseg_writes_it_loads_equal(name, tmp_path, trained_like, read_keys):
     model = trained_like(name, **SSSEG_OPTIONS)
     torch.save(_as_ssseg_saves_it(model, read_keys, name), tmp_path / "checkpoints-epoch-860.pth")
-    for loaded in (from_sssegmentation(tmp_path / "checkpoints-epoch-860.pth"),
-                   load_model(tmp_path / "checkpoints-epoch-860.pth", aux_heads=True)):
+    for loaded in (
+        from_sssegmentation(tmp_path / "checkpoints-epoch-860.pth"),
+        load_model(tmp_path / "checkpoints-epoch-860.pth", aux_heads=True),
+    ):
         assert not loaded.training and loaded.auxiliary_head is not None
         assert model_spec(loaded) == (name, SSSEG_OPTIONS)
         x = torch.randn(1, 3, 64, 96)
@@ -96,8 +114,22 @@ def test_convert_eval_and_predict_take_an_ssseg_file(tmp_path, trained_like, rea
     results = []
     for checkpoint in (ssseg_file, tmp_path / "ours.pth"):
         out = tmp_path / f"{checkpoint.stem}.json"
-        assert main(["eval", "--checkpoint", str(checkpoint), "--data", "minicity", "--data-root", str(minicity),
-                     "--json", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--checkpoint",
+                    str(checkpoint),
+                    "--data",
+                    "minicity",
+                    "--data-root",
+                    str(minicity),
+                    "--json",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         results.append(json.loads(out.read_text()))
     assert results[0]["model"] == "bisenetv1-r18" and results[0]["mIoU"] == results[1]["mIoU"]
     image = next((minicity / "leftImg8bit" / "val").rglob("*.png"))

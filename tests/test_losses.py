@@ -45,7 +45,9 @@ def test_ohem_min_kept_floor_and_ignore():
     assert keep.flatten().tolist() == [False, True, False, True, False]  # the 2 lowest labelled
     assert ohem_mask(logits, target, 0.7, min_kept=10).flatten().tolist() == [True, True, True, True, False]
     loss = ohem_cross_entropy(logits, target, 0.7, min_kept=2)
-    assert loss.item() == pytest.approx(-(torch.log(torch.tensor(0.8)) + torch.log(torch.tensor(0.9))).item() / 2, rel=1e-5)
+    assert loss.item() == pytest.approx(
+        -(torch.log(torch.tensor(0.8)) + torch.log(torch.tensor(0.9))).item() / 2, rel=1e-5
+    )
 
 
 def test_booster_loss_is_the_weighted_sum():
@@ -179,8 +181,9 @@ def test_segmentation_loss_kinds():
     weighted = SegmentationLoss("ce+dice", (1,), class_weights=weights)(main, aux, target)["loss_main"]
     expected = cross_entropy(main, target, weight=weights) + dice_loss(main, target, class_weights=weights)
     assert weighted.item() == pytest.approx(expected.item())
-    lovasz = [SegmentationLoss("lovasz", (1,), class_weights=w)(main, aux, target)["loss_main"]
-              for w in (None, weights)]
+    lovasz = [
+        SegmentationLoss("lovasz", (1,), class_weights=w)(main, aux, target)["loss_main"] for w in (None, weights)
+    ]
     assert lovasz[0].item() == lovasz[1].item() == pytest.approx(lovasz_softmax(main, target).item())
     ohem = SegmentationLoss("ohem", (1,), ohem_min_kept=4, class_weights=weights)(main, aux, target)
     assert ohem["loss_aux0"].item() == pytest.approx(cross_entropy(aux[0], target, weight=weights).item())

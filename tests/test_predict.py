@@ -30,7 +30,9 @@ def test_predict_images_folders_and_video(v2_checkpoint, tmp_path):
     except ImportError:
         video = None
     out = tmp_path / "out"
-    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), *inputs, "--out", str(out)]) == 0
+    assert (
+        main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), *inputs, "--out", str(out)]) == 0
+    )
     overlay = np.asarray(Image.open(out / "one_overlay.png"))
     assert overlay.shape == (40, 70, 3)
     assert (out / "f0_overlay.png").exists() and (out / "f1_overlay.png").exists()
@@ -42,7 +44,9 @@ def test_predict_images_folders_and_video(v2_checkpoint, tmp_path):
 
 
 def test_predict_bad_inputs(v2_checkpoint, tmp_path, capsys):
-    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), str(tmp_path / "nope.png")]) == 2
+    assert (
+        main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), str(tmp_path / "nope.png")]) == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ValueError, match="not an image or video"):
@@ -63,8 +67,19 @@ def test_same_names_from_two_places_are_refused_not_overwritten(v2_checkpoint, t
     _image(tmp_path / "img" / "a" / "x.png")
     _image(tmp_path / "img" / "b" / "x.png", seed=1)
     out = tmp_path / "pred"
-    code = main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint),
-                 str(tmp_path / "img" / "a"), str(tmp_path / "img" / "b" / "x.png"), "--out", str(out)])
+    code = main(
+        [
+            "predict",
+            "--model",
+            "bisenetv2",
+            "--checkpoint",
+            str(v2_checkpoint),
+            str(tmp_path / "img" / "a"),
+            str(tmp_path / "img" / "b" / "x.png"),
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "would both be written to" in err and "x.png" in err
     assert not out.exists() or not any(out.rglob("*.png"))  # nothing written before the refusal
@@ -74,8 +89,22 @@ def test_a_folder_keeps_its_structure_and_the_count_is_true(v2_checkpoint, tmp_p
     _image(tmp_path / "img" / "day" / "x.png")
     _image(tmp_path / "img" / "night" / "x.png", seed=1)
     out = tmp_path / "pred"
-    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), str(tmp_path / "img"),
-                 str(tmp_path / "img"), "--out", str(out)]) == 0  # the same folder twice: segmented once
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(v2_checkpoint),
+                str(tmp_path / "img"),
+                str(tmp_path / "img"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )  # the same folder twice: segmented once
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
     assert written == ["day/x_overlay.png", "night/x_overlay.png"]
     assert "wrote 2 file(s)" in capsys.readouterr().out
@@ -88,8 +117,11 @@ def test_unreadable_small_and_video_inputs_are_refused_before_any_work(v2_checkp
     _image(tmp_path / "tiny.png", size=(20, 20))
     (tmp_path / "clip.mp4").write_text("not a video")
     args = ["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--out", str(out)]
-    for bad, message in [("text.png", "cannot read image"), ("tiny.png", "smaller than 32x32"),
-                         ("clip.mp4", "cannot read video")]:
+    for bad, message in [
+        ("text.png", "cannot read image"),
+        ("tiny.png", "smaller than 32x32"),
+        ("clip.mp4", "cannot read video"),
+    ]:
         assert main([*args, str(ok), str(tmp_path / bad)]) == 2
         err = capsys.readouterr().err
         assert message in err and bad in err and "Traceback" not in err
@@ -120,7 +152,7 @@ def test_alpha_is_an_opacity():
 def test_sixteen_bit_images_are_read_by_their_top_byte_and_truncated_ones_refused(tmp_path, v2_checkpoint, capsys):
     from bisenet.data.base import read_image
 
-    grey = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
+    grey = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16
     Image.fromarray(grey).save(tmp_path / "g16.png")
     rgb = read_image(tmp_path / "g16.png")
     assert rgb.shape == (64, 64, 3) and rgb.dtype == np.uint8
@@ -128,6 +160,19 @@ def test_sixteen_bit_images_are_read_by_their_top_byte_and_truncated_ones_refuse
     _image(tmp_path / "whole.png")
     data = (tmp_path / "whole.png").read_bytes()
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
-    assert main(["predict", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), str(tmp_path / "cut.png"),
-                 "--out", str(tmp_path / "pred")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(v2_checkpoint),
+                str(tmp_path / "cut.png"),
+                "--out",
+                str(tmp_path / "pred"),
+            ]
+        )
+        == 2
+    )
     assert "cannot read image" in capsys.readouterr().err and not (tmp_path / "pred" / "cut_overlay.png").exists()

@@ -108,6 +108,5 @@ def test_every_profile_says_what_each_slow_step_costs():
     from bisenet.profiles import PROFILES
 
     for profile in PROFILES.values():
-        steps = {"minicity", "ablation-minicity", "ablation-run", "own-data",
-                 *(f"train:{m}" for m in profile.recipes)}
+        steps = {"minicity", "ablation-minicity", "ablation-run", "own-data", *(f"train:{m}" for m in profile.recipes)}
         assert steps <= set(profile.costs), (profile.name, steps - set(profile.costs))

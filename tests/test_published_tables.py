@@ -21,11 +21,45 @@ DATA = Path(__file__).resolve().parents[1] / "book" / "data"
 PUBLISHED = DATA / "published_results.csv"
 AFTER = DATA / "after_bisenet.csv"
 
-PUBLISHED_COLUMNS = ["network", "model", "publisher", "row", "split", "miou", "eval_mode", "eval_input",
-                     "pretraining", "gpus", "batch_per_gpu", "batch", "crop", "iterations", "schedule", "loss",
-                     "precision", "spread_min", "spread_max", "source", "reference", "url", "note"]
-AFTER_COLUMNS = ["model", "family", "miou_val", "miou_test", "fps", "resolution", "gpu", "runtime", "source",
-                 "reference", "url", "note"]
+PUBLISHED_COLUMNS = [
+    "network",
+    "model",
+    "publisher",
+    "row",
+    "split",
+    "miou",
+    "eval_mode",
+    "eval_input",
+    "pretraining",
+    "gpus",
+    "batch_per_gpu",
+    "batch",
+    "crop",
+    "iterations",
+    "schedule",
+    "loss",
+    "precision",
+    "spread_min",
+    "spread_max",
+    "source",
+    "reference",
+    "url",
+    "note",
+]
+AFTER_COLUMNS = [
+    "model",
+    "family",
+    "miou_val",
+    "miou_test",
+    "fps",
+    "resolution",
+    "gpu",
+    "runtime",
+    "source",
+    "reference",
+    "url",
+    "note",
+]
 
 # the package's model-zoo recipe of each mmseg row of published_results.csv
 MMSEG_ROWS = {
@@ -57,12 +91,21 @@ def one(rows: pd.DataFrame) -> pd.Series:
 
 
 def row_of(published, publisher, row, eval_mode="single scale", split="val") -> pd.Series:
-    return one(published[(published.publisher == publisher) & (published.row == row)
-                         & (published.eval_mode == eval_mode) & (published.split == split)])
+    return one(
+        published[
+            (published.publisher == publisher)
+            & (published.row == row)
+            & (published.eval_mode == eval_mode)
+            & (published.split == split)
+        ]
+    )
 
 
-@pytest.mark.parametrize("path, columns", [(PUBLISHED, PUBLISHED_COLUMNS), (AFTER, AFTER_COLUMNS)],
-                         ids=["published_results", "after_bisenet"])
+@pytest.mark.parametrize(
+    "path, columns",
+    [(PUBLISHED, PUBLISHED_COLUMNS), (AFTER, AFTER_COLUMNS)],
+    ids=["published_results", "after_bisenet"],
+)
 def test_the_tables_parse_and_every_row_has_its_source(path, columns):
     table = pd.read_csv(path)
     assert list(table.columns) == columns
@@ -119,8 +162,12 @@ def test_sssegmentation_rows_are_bisenet_zoo_rows_and_recipes(published, depth):
     row = row_of(published, "sssegmentation", f"FCN, BiSeNetV1, R-{depth}-D32")
     r = RECIPES[f"fcn_bisenetv1_resnet{depth}os32_cityscapes"]
     assert row.miou == entry.miou and row.crop == entry.crop
-    assert (row.gpus, row.batch_per_gpu, row.batch, row.iterations) == (r.gpus, r.batch_per_gpu, r.global_batch,
-                                                                         r.iters)
+    assert (row.gpus, row.batch_per_gpu, row.batch, row.iterations) == (
+        r.gpus,
+        r.batch_per_gpu,
+        r.global_batch,
+        r.iters,
+    )
     assert (not row.pretraining.startswith("none")) == r.pretrained_backbone
 
 
@@ -142,7 +189,8 @@ def test_the_v2_papers_ablation_rows_are_bisenet_ablations(published):
 def test_after_bisenet_rows(after):
     assert not after.model.duplicated().any()
     assert {"BiSeNet", "STDC", "PP-LiteSeg", "DDRNet", "PIDNet", "SegFormer", "SCTNet", "EfficientViT"} == set(
-        after.family)
+        after.family
+    )
     for column in ("miou_val", "miou_test"):
         assert after[column].dropna().between(50, 100).all()
     assert (after[["miou_val", "miou_test"]].notna().any(axis=1)).all()
@@ -152,14 +200,38 @@ def test_after_bisenet_rows(after):
     for _, row in after[after[["fps", "gpu"]].isna().any(axis=1)].iterrows():
         assert isinstance(row.note, str) and re.search(r"not (re-)?checked|left empty", row.note), row.model
     # the requested variants are all there
-    for name in ("STDC1-Seg50", "STDC2-Seg50", "STDC1-Seg75", "STDC2-Seg75", "PP-LiteSeg-T1", "PP-LiteSeg-B1",
-                 "PP-LiteSeg-T2", "PP-LiteSeg-B2", "DDRNet-23-slim", "DDRNet-23", "PIDNet-S", "PIDNet-M", "PIDNet-L",
-                 "SegFormer-B0", "SCTNet-S-Seg50", "SCTNet-B-Seg100", "EfficientViT-Seg-B0", "EfficientViT-Seg-L2"):
+    for name in (
+        "STDC1-Seg50",
+        "STDC2-Seg50",
+        "STDC1-Seg75",
+        "STDC2-Seg75",
+        "PP-LiteSeg-T1",
+        "PP-LiteSeg-B1",
+        "PP-LiteSeg-T2",
+        "PP-LiteSeg-B2",
+        "DDRNet-23-slim",
+        "DDRNet-23",
+        "PIDNet-S",
+        "PIDNet-M",
+        "PIDNet-L",
+        "SegFormer-B0",
+        "SCTNet-S-Seg50",
+        "SCTNet-B-Seg100",
+        "EfficientViT-Seg-B0",
+        "EfficientViT-Seg-L2",
+    ):
         assert name in set(after.model), name
 
 
-@pytest.mark.parametrize("model, row", [("BiSeNetV1 Xception39", "Xception39"), ("BiSeNetV1 R-18", "R-18"),
-                                        ("BiSeNetV2", "BiSeNetV2"), ("BiSeNetV2-L", "BiSeNetV2-L")])
+@pytest.mark.parametrize(
+    "model, row",
+    [
+        ("BiSeNetV1 Xception39", "Xception39"),
+        ("BiSeNetV1 R-18", "R-18"),
+        ("BiSeNetV2", "BiSeNetV2"),
+        ("BiSeNetV2-L", "BiSeNetV2-L"),
+    ],
+)
 def test_after_bisenets_bisenet_rows_are_the_papers_rows(after, published, model, row):
     mine = one(after[after.model == model])
     assert mine.miou_val == row_of(published, "paper", row).miou

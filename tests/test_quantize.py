@@ -28,8 +28,26 @@ def trained(minicity, tmp_path_factory):
 
 def test_export_int8_agrees_with_fp32_and_evaluates_like_it(trained, minicity, tmp_path, capsys):
     int8 = tmp_path / "v2_int8.onnx"
-    assert main(["export", "--checkpoint", str(trained), "--onnx", str(int8), "--size", "64x128", "--dynamic",
-                 "--int8", "--calibration", str(minicity), "--calibration-images", "4"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(trained),
+                "--onnx",
+                str(int8),
+                "--size",
+                "64x128",
+                "--dynamic",
+                "--int8",
+                "--calibration",
+                str(minicity),
+                "--calibration-images",
+                "4",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "percentile calibration on 4 minicity training image(s)" in out
     model = model_from_checkpoint(trained)
@@ -40,10 +58,26 @@ def test_export_int8_agrees_with_fp32_and_evaluates_like_it(trained, minicity, t
     fp32 = tmp_path / "v2.onnx"
     assert main(["export", "--checkpoint", str(trained), "--onnx", str(fp32), "--size", "64x128", "--dynamic"]) == 0
     results = {}
-    for name, flag in (("torch", ["--checkpoint", str(trained)]), ("fp32", ["--onnx", str(fp32)]),
-                       ("int8", ["--onnx", str(int8)])):
-        assert main(["eval", *flag, "--data", "minicity", "--data-root", str(minicity),
-                     "--json", str(tmp_path / f"{name}.json")]) == 0
+    for name, flag in (
+        ("torch", ["--checkpoint", str(trained)]),
+        ("fp32", ["--onnx", str(fp32)]),
+        ("int8", ["--onnx", str(int8)]),
+    ):
+        assert (
+            main(
+                [
+                    "eval",
+                    *flag,
+                    "--data",
+                    "minicity",
+                    "--data-root",
+                    str(minicity),
+                    "--json",
+                    str(tmp_path / f"{name}.json"),
+                ]
+            )
+            == 0
+        )
         results[name] = json.loads((tmp_path / f"{name}.json").read_text())["mIoU"]
     assert results["fp32"] == pytest.approx(results["torch"], abs=1e-6)
     assert abs(results["int8"] - results["torch"]) < 0.05  # mIoU is in 0..1
@@ -71,10 +105,12 @@ def test_bench_int8_backend_and_paper_protocol(monkeypatch):
     monkeypatch.setattr(speed, "PAPER_BATCHES", (1, 2))
     monkeypatch.setattr(speed, "PAPER_OUTPUT", (128, 256))
     assert speed.paper_sizes("bisenetv1-r50") == [(64, 96), (64, 128)]  # V1's tables: both sizes
-    table = speed.benchmark(["bisenetv2"], [(32, 32)], warmup=0, runs=1, backends=("eager", "onnxruntime-int8"),
-                            protocol="paper")
+    table = speed.benchmark(
+        ["bisenetv2"], [(32, 32)], warmup=0, runs=1, backends=("eager", "onnxruntime-int8"), protocol="paper"
+    )
     assert set(zip(table.backend, table["size"], table.batch)) == {
-        (backend, "64x128", batch) for backend in ("eager", "onnxruntime-int8") for batch in (1, 2)}
+        (backend, "64x128", batch) for backend in ("eager", "onnxruntime-int8") for batch in (1, 2)
+    }
     assert (table.protocol == "paper: logits resized to 128x256").all()
     assert set(table[table.backend == "onnxruntime-int8"].dtype) == {"int8"}
     x = torch.randn(1, 3, 64, 128)
@@ -88,6 +124,7 @@ def test_gpu_backends_say_what_is_missing():
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("onnxruntime-gpu is installed here")
     with pytest.raises(UsageError, match="onnxruntime-cuda needs onnxruntime's CUDAExecutionProvider.*onnxruntime-gpu"):
-        speed.make_runner(speed.build_model("bisenetv2", aux_heads=False), torch.randn(1, 3, 64, 64),
-                          "onnxruntime-cuda")
+        speed.make_runner(
+            speed.build_model("bisenetv2", aux_heads=False), torch.randn(1, 3, 64, 64), "onnxruntime-cuda"
+        )
     assert load_checkpoint  # (imported for the fixtures' files)

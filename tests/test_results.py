@@ -43,7 +43,8 @@ def test_a_chapters_measured_times_per_profile(tmp_path):
     (tmp_path / "chapter_times.csv").write_text(
         "chapter,profile,seconds,status\n"
         "05_detail_branch,smoke,12.4,ok\n05_detail_branch,cpu,95,ok\n"
-        "06_stem_block,cpu,30,ok\n05_detail_branch,gpu,3,failed\n")
+        "06_stem_block,cpu,30,ok\n05_detail_branch,gpu,3,failed\n"
+    )
     assert chapter_times("05_detail_branch", tmp_path) == {"smoke": 12.4, "cpu": 95.0}
     line = chapter_time_line("05_detail_branch", tmp_path)
     assert line.endswith("smoke 12 s, cpu 2 min, gpu not measured")  # a failed run is no measurement

@@ -58,15 +58,25 @@ def _mmengine_checkpoint(model, HistoryBuffer) -> dict:
     """What mmengine 0.10's CheckpointHook saves for mmseg 1.2 (Runner.save_checkpoint)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     return {
-        "meta": {"cfg": "model = dict(type='EncoderDecoder', ...)\n", "seed": np.int64(304128), "experiment_name":
-                 "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024", "time": "20230101_000000", "mmengine_version": "0.10.7",
-                 "epoch": 0, "iter": 160000, "dataset_meta": {"classes": ("road", "sidewalk"),
-                                                              "palette": [[128, 64, 128], [244, 35, 232]]}},
+        "meta": {
+            "cfg": "model = dict(type='EncoderDecoder', ...)\n",
+            "seed": np.int64(304128),
+            "experiment_name": "bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024",
+            "time": "20230101_000000",
+            "mmengine_version": "0.10.7",
+            "epoch": 0,
+            "iter": 160000,
+            "dataset_meta": {"classes": ("road", "sidewalk"), "palette": [[128, 64, 128], [244, 35, 232]]},
+        },
         "state_dict": model.state_dict(),
-        "message_hub": {"log_scalars": {"train/loss": HistoryBuffer([2.5, 2.1], [1, 1]),
-                                        "train/lr": HistoryBuffer([np.float64(0.05)], [1])},
-                        "runtime_info": {"iter": 160000, "max_iters": np.int64(160000), "loss_scale": np.float32(512)},
-                        "resumed_keys": {"iter": True}},
+        "message_hub": {
+            "log_scalars": {
+                "train/loss": HistoryBuffer([2.5, 2.1], [1, 1]),
+                "train/lr": HistoryBuffer([np.float64(0.05)], [1]),
+            },
+            "runtime_info": {"iter": 160000, "max_iters": np.int64(160000), "loss_scale": np.float32(512)},
+            "resumed_keys": {"iter": True},
+        },
         "optimizer": optimizer.state_dict(),
         "param_schedulers": [{"start_factor": 0.1, "end_factor": 1.0, "by_epoch": False, "last_step": np.int64(999)}],
     }
@@ -103,12 +113,25 @@ def test_an_mmengine_runner_checkpoint_loads_without_mmengine(tmp_path, monkeypa
 def test_an_mmcv_runner_checkpoint_loads(tmp_path, v2):
     """mmseg 0.x (mmcv's runner): config text, CLASSES and PALETTE, hook messages, optimizer."""
     path = tmp_path / "mmseg0x.pth"
-    torch.save({"meta": {"mmseg_version": "0.30.0", "config": "norm_cfg = dict(type='SyncBN')\n",
-                         "CLASSES": ("road", "sidewalk"), "PALETTE": [[128, 64, 128], [244, 35, 232]],
-                         "env_info": "sys.platform: linux", "seed": 0, "exp_name": "bisenetv2.py", "epoch": 1,
-                         "iter": 160000, "hook_msgs": {"last_ckpt": "work_dirs/iter_160000.pth"}},
-                "state_dict": v2.state_dict(),
-                "optimizer": torch.optim.SGD(v2.parameters(), lr=0.01).state_dict()}, path)
+    torch.save(
+        {
+            "meta": {
+                "mmseg_version": "0.30.0",
+                "config": "norm_cfg = dict(type='SyncBN')\n",
+                "CLASSES": ("road", "sidewalk"),
+                "PALETTE": [[128, 64, 128], [244, 35, 232]],
+                "env_info": "sys.platform: linux",
+                "seed": 0,
+                "exp_name": "bisenetv2.py",
+                "epoch": 1,
+                "iter": 160000,
+                "hook_msgs": {"last_ckpt": "work_dirs/iter_160000.pth"},
+            },
+            "state_dict": v2.state_dict(),
+            "optimizer": torch.optim.SGD(v2.parameters(), lr=0.01).state_dict(),
+        },
+        path,
+    )
     x = torch.randn(1, 3, 64, 128)
     with torch.no_grad():
         assert torch.equal(from_mmseg(path)(x), v2(x))

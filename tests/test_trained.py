@@ -55,8 +55,9 @@ def test_a_cached_run_of_an_older_recipe_is_kept_aside_and_trained_again(tmp_pat
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
     smoke = get_profile("smoke")
     first = train_cached("bisenetv2", smoke, tmp_path)
-    changed = dataclasses.replace(smoke, recipes={**smoke.recipes,
-                                                  "bisenetv2": smoke.recipe("bisenetv2").with_(seed=1)})
+    changed = dataclasses.replace(
+        smoke, recipes={**smoke.recipes, "bisenetv2": smoke.recipe("bisenetv2").with_(seed=1)}
+    )
     work_dir = run_dir("bisenetv2", changed, tmp_path)
     assert stale_run(work_dir, changed.recipe("bisenetv2").with_(dataset="minicity")) == ["seed 0 -> 1"]
     capsys.readouterr()

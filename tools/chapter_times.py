@@ -53,7 +53,7 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 
 
 def models_cached(profile_name: str) -> str:
-    """"all", "none" or "some": whether the profile's trained models (``bisenet book-cache``) were
+    """ "all", "none" or "some": whether the profile's trained models (``bisenet book-cache``) were
     already in the cache, looked up without generating anything."""
     from bisenet.cache import cache_dir
     from bisenet.profiles import get_profile
@@ -75,8 +75,13 @@ def execute(notebook: Path, timeout: int = TIMEOUT_S) -> tuple[float, str]:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                            resources={"metadata": {"path": str(notebook.parent)}}, allow_errors=False)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        resources={"metadata": {"path": str(notebook.parent)}},
+        allow_errors=False,
+    )
     start = time.perf_counter()
     try:
         client.execute()
@@ -116,14 +121,20 @@ def merge(old, new):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default=os.environ.get("BISENET_PROFILE"),
-                   help="the profile to run in (default: BISENET_PROFILE; required)")
-    p.add_argument("--cache", default=os.environ.get("BISENET_CACHE"),
-                   help="the cache folder (default: BISENET_CACHE, else the package's ~/.cache/bisenet)")
-    p.add_argument("--chapters", default="",
-                   help="comma-separated notebook stems (default: every notebook of _toc.yml)")
-    p.add_argument("--no-book-cache", action="store_true",
-                   help="skip the `bisenet book-cache` step (and its row)")
+    p.add_argument(
+        "--profile",
+        default=os.environ.get("BISENET_PROFILE"),
+        help="the profile to run in (default: BISENET_PROFILE; required)",
+    )
+    p.add_argument(
+        "--cache",
+        default=os.environ.get("BISENET_CACHE"),
+        help="the cache folder (default: BISENET_CACHE, else the package's ~/.cache/bisenet)",
+    )
+    p.add_argument(
+        "--chapters", default="", help="comma-separated notebook stems (default: every notebook of _toc.yml)"
+    )
+    p.add_argument("--no-book-cache", action="store_true", help="skip the `bisenet book-cache` step (and its row)")
     p.add_argument("--csv", default=str(DEFAULT_CSV))
     p.add_argument("--timeout", type=int, default=TIMEOUT_S, help="seconds per cell")
     args = p.parse_args(argv)
@@ -150,21 +161,36 @@ def main(argv: list[str] | None = None) -> int:
 
     device = get_profile(args.profile).device
     cache = str(cache_dir())
-    command = " ".join(shlex.quote(a) for a in [f"BISENET_PROFILE={args.profile}", f"BISENET_CACHE={cache}",
-                                                 f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}",
-                                                 "python", "tools/chapter_times.py", *(argv if argv is not None
-                                                                                       else sys.argv[1:])])
+    command = " ".join(
+        shlex.quote(a)
+        for a in [
+            f"BISENET_PROFILE={args.profile}",
+            f"BISENET_CACHE={cache}",
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}",
+            "python",
+            "tools/chapter_times.py",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
     rows = []
     csv = Path(args.csv)
     old = pd.read_csv(csv) if csv.exists() else None
 
     def record(chapter: str, seconds: float, status: str, sha: str, cached: str) -> None:
-        row = {"chapter": chapter, "profile": args.profile, "seconds": round(seconds, 1), "status": status,
-               "notebook_sha256": sha, "cache": cache, "models_cached": cached}
+        row = {
+            "chapter": chapter,
+            "profile": args.profile,
+            "seconds": round(seconds, 1),
+            "status": status,
+            "notebook_sha256": sha,
+            "cache": cache,
+            "models_cached": cached,
+        }
         rows.append(with_provenance(pd.DataFrame([row]), provenance(device), command))
         print(f"{chapter:45s} {seconds:8.1f} s  {status}", flush=True)
         # written after every chapter: an interrupted run keeps what it measured
         from bisenet.atomic import write_csv
+
         write_csv(csv, merge(old, pd.concat(rows, ignore_index=True)))
 
     if not args.no_book_cache:

@@ -29,8 +29,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_MARKERS = ("Traceback (most recent call last)", "output traceback", "highlight-ipythontb", "output stderr")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-file-access-from-files",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--allow-file-access-from-files",
 ]
 PROBE = """
 <script>
@@ -39,7 +45,8 @@ window.addEventListener('load', function () {
     var imgs = Array.prototype.slice.call(document.images);
     var report = {
       images: imgs.length,
-      broken: imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).map(function (i) { return i.src; }),
+      broken: imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; })
+                  .map(function (i) { return i.src; }),
       math: document.querySelectorAll('mjx-container').length,
       raw_math: (document.body.innerText.match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length
     };
@@ -91,8 +98,10 @@ def check_static(build: Path, toc: Path) -> list[str]:
 
 SLIDES = "slides"
 # what a solution block becomes in the HTML: the admonition's title, or a sphinx-design dropdown's
-SOLUTION_MARKERS = (re.compile(r'<p class="admonition-title">\s*Solutions?\s*</p>'),
-                    re.compile(r'<span class="sd-summary-text">\s*Solutions?\s*</span>'))
+SOLUTION_MARKERS = (
+    re.compile(r'<p class="admonition-title">\s*Solutions?\s*</p>'),
+    re.compile(r'<span class="sd-summary-text">\s*Solutions?\s*</span>'),
+)
 
 
 def check_slides(build: Path, toc: Path) -> list[str]:
@@ -154,7 +163,9 @@ def probe_page(chromium: str, page: Path) -> dict:
     try:
         out = subprocess.run(
             [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=15000", "--dump-dom", probe.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         probe.unlink(missing_ok=True)
@@ -187,7 +198,9 @@ def check_search(build: Path, chromium: str, word: str = "attention") -> list[st
     page = (build / "search.html").resolve()
     out = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=15000", "--dump-dom", f"{page.as_uri()}?q={word}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     hits = re.findall(r'<li[^>]*><a href="([^"]+\.html)', out.stdout)
     print(f"  search for {word!r}: {len(hits)} result(s)")
@@ -237,8 +250,17 @@ def check_deck(build: Path, chromium: str, deck: Path | None = None) -> list[str
     probe.write_text(html.replace("</body>", DECK_PROBE + "</body>", 1))
     try:
         out = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, "--window-size=1280,800", "--virtual-time-budget=20000", "--dump-dom",
-             probe.resolve().as_uri()], capture_output=True, text=True, timeout=120,
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                "--window-size=1280,800",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+                probe.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         probe.unlink(missing_ok=True)
@@ -246,8 +268,10 @@ def check_deck(build: Path, chromium: str, deck: Path | None = None) -> list[str
     if not found:
         return [f"{deck}: no report from Chromium (exit {out.returncode}): {out.stderr.strip()[-300:]}"]
     report = json.loads(found.group(1).replace("&quot;", '"'))
-    print(f"  deck {deck.name}: reveal.js {'ready' if report['ready'] else 'NOT ready'}, {report['slides']} slides, "
-          f"{report['math']} typeset formulas, {report['broken']} broken images")
+    print(
+        f"  deck {deck.name}: reveal.js {'ready' if report['ready'] else 'NOT ready'}, {report['slides']} slides, "
+        f"{report['math']} typeset formulas, {report['broken']} broken images"
+    )
     problems = []
     if not (report["reveal"] and report["ready"]):
         problems.append(f"{deck}: reveal.js did not initialise")
@@ -266,9 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default=str(ROOT / "_build" / "html"))
     p.add_argument("--toc", default=str(ROOT / "_toc.yml"))
-    p.add_argument("--browser-pages", default="book/intro,book/notation,notebooks/03_what_makes_a_network_fast,"
-                   "notebooks/13_losses,notebooks/16_ablations",
-                   help="pages (toc paths) to load in Chromium")
+    p.add_argument(
+        "--browser-pages",
+        default="book/intro,book/notation,notebooks/03_what_makes_a_network_fast,"
+        "notebooks/13_losses,notebooks/16_ablations",
+        help="pages (toc paths) to load in Chromium",
+    )
     p.add_argument("--require-chromium", action="store_true", help="fail when Chromium is not installed")
     p.add_argument("--no-slides", action="store_true", help="skip the slide decks' checks")
     p.add_argument("--deck", default=None, help="the deck to open in Chromium (default: the one with most slides)")
@@ -279,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"static checks of {len(toc_files(toc))} pages: {len(problems)} problem(s)")
     if not args.no_slides:
         slide_problems = check_slides(build, toc)
-        print(f"slide decks: {len(list((build / SLIDES).glob('*.slides.html')))} found, "
-              f"{len(slide_problems)} problem(s)")
+        print(
+            f"slide decks: {len(list((build / SLIDES).glob('*.slides.html')))} found, {len(slide_problems)} problem(s)"
+        )
         problems += slide_problems
     if args.students:
         problems += check_no_solutions(build, toc)

@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, required=True, help="the execution cache (e.g. _build/.jupyter_cache)")
     args = p.parse_args(argv)
     if refresh(args.cache):
-        print(f"{args.cache}: book/data, the package or the profile's variables changed since its notebooks "
-              "ran: removed, every notebook executes again")
+        print(
+            f"{args.cache}: book/data, the package or the profile's variables changed since its notebooks "
+            "ran: removed, every notebook executes again"
+        )
     return 0
 
 

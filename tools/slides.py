@@ -51,8 +51,8 @@ REVEAL_FOLDER = "reveal.js"
 sys.path.insert(0, str(ROOT))
 from tools.strip_solutions import strip_text  # noqa: E402
 
-
 # ---------------------------------------------------------------- MyST to plain Markdown
+
 
 def read_bibliography(bib: Path | None) -> dict[str, str]:
     """key -> "Author et al., year" (or "Author and Other, year") from a BibTeX file."""
@@ -76,7 +76,7 @@ def read_bibliography(bib: Path | None) -> dict[str, str]:
 
 
 def _surname(name: str) -> str:
-    """"Yu, Changqian" -> "Yu"; "Changqian Yu" -> "Yu"; "{MMSegmentation Contributors}" as it is."""
+    """ "Yu, Changqian" -> "Yu"; "Changqian Yu" -> "Yu"; "{MMSegmentation Contributors}" as it is."""
     if name.startswith("{") and name.endswith("}"):
         return name.strip("{}")
     name = name.replace("{", "").replace("}", "")
@@ -85,10 +85,24 @@ def _surname(name: str) -> str:
 
 ROLE = re.compile(r"\{(?P<role>[a-zA-Z:+-]+)\}`(?P<body>[^`]*)`")
 TITLED = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
-DIRECTIVE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[a-zA-Z0-9_-]+)\}[ \t]*(?P<arg>.*?)[ \t]*$")
+DIRECTIVE = re.compile(
+    r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[a-zA-Z0-9_-]+)\}[ \t]*(?P<arg>.*?)[ \t]*$"
+)
 DROPPED_DIRECTIVES = {"bibliography", "tableofcontents", "glossary"}
-ADMONITIONS = {"admonition", "note", "tip", "hint", "important", "warning", "caution", "attention", "danger",
-               "error", "seealso", "dropdown"}
+ADMONITIONS = {
+    "admonition",
+    "note",
+    "tip",
+    "hint",
+    "important",
+    "warning",
+    "caution",
+    "attention",
+    "danger",
+    "error",
+    "seealso",
+    "dropdown",
+}
 
 
 EQUATION_NUMBER = re.compile(r'<span class="eqno">\(([^()<]+)\)<a class="headerlink" href="#equation-([^"]+)"')
@@ -122,8 +136,7 @@ def _role(m: re.Match, bib: dict[str, str], equations: dict[str, str]) -> str:
     return text
 
 
-def myst_to_markdown(text: str, bib: dict[str, str] | None = None,
-                     equations: dict[str, str] | None = None) -> str:
+def myst_to_markdown(text: str, bib: dict[str, str] | None = None, equations: dict[str, str] | None = None) -> str:
     """The Markdown nbconvert can render, from one cell's MyST: roles to their text, admonitions
     to quoted blocks, targets dropped, a labelled equation tagged with its number in the book
     (``equations``, from :func:`equation_numbers`; the label dropped when it has none), solution
@@ -165,6 +178,7 @@ def myst_to_markdown(text: str, bib: dict[str, str] | None = None,
         else:  # anything else: its content, unframed
             out += body
     result = "\n".join(out)
+
     def tagged(m: re.Match) -> str:  # "$$ (label)": the equation keeps its number as a \tag
         number = equations.get(m.group(1))
         return f"\\tag{{{number}}}\n$$" if number else "$$"
@@ -174,6 +188,7 @@ def myst_to_markdown(text: str, bib: dict[str, str] | None = None,
 
 
 # ---------------------------------------------------------------- choosing the slides
+
 
 def _source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -188,8 +203,12 @@ def chapter_title(nb: dict) -> str:
     return ""
 
 
-def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str] | None = None,
-                   equations: dict[str, str] | None = None) -> dict:
+def slide_notebook(
+    nb: dict,
+    chapter_href: str | None = None,
+    bib: dict[str, str] | None = None,
+    equations: dict[str, str] | None = None,
+) -> dict:
     """A copy of ``nb`` (an executed notebook, as a dict) holding only its slides: a title slide,
     the tagged cells with ``metadata.slideshow.slide_type`` set ("slide" or "-"), and a closing
     slide linking to ``chapter_href``."""
@@ -228,9 +247,13 @@ def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str
         cells.append(cell)
         tagged += 1
     if chapter_href:
-        cells.append(markdown(
-            f'<p class="bisenet-deck-footer">The whole chapter, with its code, derivations and exercises: '
-            f'<a href="{html.escape(chapter_href)}">{html.escape(title or chapter_href)}</a></p>', "slide"))
+        cells.append(
+            markdown(
+                f'<p class="bisenet-deck-footer">The whole chapter, with its code, derivations and exercises: '
+                f'<a href="{html.escape(chapter_href)}">{html.escape(title or chapter_href)}</a></p>',
+                "slide",
+            )
+        )
     out = nbformat.from_dict({k: v for k, v in nb.items() if k != "cells"})
     out["cells"] = cells
     out.setdefault("metadata", {})["title"] = f"{title} (slides)" if title else "Slides"
@@ -241,13 +264,15 @@ def slide_notebook(nb: dict, chapter_href: str | None = None, bib: dict[str, str
 
 # ---------------------------------------------------------------- export
 
+
 def reveal_source() -> Path:
     """The reveal.js distribution shipped by the ``sphinx-revealjs`` package."""
     try:
         import sphinx_revealjs
     except ImportError as e:
-        raise SystemExit("tools/slides.py needs reveal.js from the sphinx-revealjs package: "
-                         "pip install -e '.[book]'") from e
+        raise SystemExit(
+            "tools/slides.py needs reveal.js from the sphinx-revealjs package: pip install -e '.[book]'"
+        ) from e
     folder = Path(sphinx_revealjs.__file__).resolve().parent / "_static" / "revealjs"
     if not (folder / "dist" / "reveal.js").exists():
         raise SystemExit(f"{folder} has no dist/reveal.js: reinstall sphinx-revealjs")
@@ -259,8 +284,9 @@ def mathjax_source() -> Path:
 
     spec = importlib.util.find_spec("sphinx-mathjax-offline")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("tools/slides.py needs MathJax from the sphinx-mathjax-offline package: "
-                         "pip install -e '.[book]'")
+        raise SystemExit(
+            "tools/slides.py needs MathJax from the sphinx-mathjax-offline package: pip install -e '.[book]'"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax"
 
 
@@ -320,16 +346,20 @@ def deck_name(chapter: str) -> str:
 
 
 def write_index(slides_dir: Path, decks: list[tuple[str, str, int]]) -> None:
-    items = "\n".join(f'<li><a href="{html.escape(deck_name(c))}">{html.escape(t)}</a> ({n} slides)</li>'
-                      for c, t, n in decks)
+    items = "\n".join(
+        f'<li><a href="{html.escape(deck_name(c))}">{html.escape(t)}</a> ({n} slides)</li>' for c, t, n in decks
+    )
     slides_dir.joinpath("index.html").write_text(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Slides</title></head><body>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Slides</title></head><body>\n'
         "<h1>Slide decks of the chapters</h1>\n<p>Offline reveal.js decks; arrow keys to move, "
         "<kbd>s</kbd> for the speaker view, <kbd>Esc</kbd> for an overview.</p>\n"
-        f"<ul>\n{items}\n</ul>\n<p><a href=\"../index.html\">Back to the book</a></p>\n</body></html>\n")
+        f'<ul>\n{items}\n</ul>\n<p><a href="../index.html">Back to the book</a></p>\n</body></html>\n'
+    )
 
 
-def build_decks(executed: Path, html_dir: Path, chapters: list[str], bib: Path | None = None) -> list[tuple[str, str, int]]:
+def build_decks(
+    executed: Path, html_dir: Path, chapters: list[str], bib: Path | None = None
+) -> list[tuple[str, str, int]]:
     """One deck per chapter (toc paths such as ``notebooks/04_bisenetv1``); (chapter, title, slides)."""
     bibliography = read_bibliography(bib)
     slides_dir = html_dir / SLIDES_FOLDER
@@ -347,8 +377,10 @@ def build_decks(executed: Path, html_dir: Path, chapters: list[str], bib: Path |
         reduced = slide_notebook(nb, href, bibliography, equations)
         n = export_deck(reduced, slides_dir / deck_name(chapter), mathjax_url)
         tagged = reduced["metadata"]["bisenet_slides"]["tagged_cells"]
-        print(f"  {deck_name(chapter)}: {n} slides from {tagged} tagged cell(s)"
-              + ("  (no cell tagged 'slide' yet: title and closing slide only)" if not tagged else ""))
+        print(
+            f"  {deck_name(chapter)}: {n} slides from {tagged} tagged cell(s)"
+            + ("  (no cell tagged 'slide' yet: title and closing slide only)" if not tagged else "")
+        )
         made.append((chapter, chapter_title(nb) or chapter, n))
     write_index(slides_dir, made)
     if missing:
@@ -364,8 +396,11 @@ def chapters_of(toc: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--executed", default=str(ROOT / "_build" / "jupyter_execute"),
-                   help="the build's executed notebooks (jupyter-book writes them to _build/jupyter_execute)")
+    p.add_argument(
+        "--executed",
+        default=str(ROOT / "_build" / "jupyter_execute"),
+        help="the build's executed notebooks (jupyter-book writes them to _build/jupyter_execute)",
+    )
     p.add_argument("--html", default=str(ROOT / "_build" / "html"), help="the HTML output to add slides/ to")
     p.add_argument("--toc", default=str(ROOT / "_toc.yml"))
     p.add_argument("--bib", default=str(ROOT / "book" / "references.bib"))

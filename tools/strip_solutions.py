@@ -30,7 +30,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("_config.yml", "_toc.yml", "book", "notebooks", "tests/keys")
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", ".pytest_cache", "*.pyc")
-OPENING = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[a-zA-Z0-9_-]+)\}[ \t]*(?P<title>.*?)[ \t]*$")
+OPENING = re.compile(
+    r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[a-zA-Z0-9_-]+)\}[ \t]*(?P<title>.*?)[ \t]*$"
+)
 SOLUTION_TITLE = re.compile(r"^solutions?\b", re.I)
 
 
@@ -126,8 +128,9 @@ def make_copy(out: Path, root: Path = ROOT, cache: Path | None = None) -> dict[s
     config = yaml.safe_load((root / "_config.yml").read_text())
     (out / "_config.yml").write_text(yaml.safe_dump(students_config(config, cache), sort_keys=False))
     counts = {}
-    for path in sorted([*(out / "book").rglob("*.md"), *(out / "notebooks").rglob("*.ipynb"),
-                        *(out / "book").rglob("*.ipynb")]):
+    for path in sorted(
+        [*(out / "book").rglob("*.md"), *(out / "notebooks").rglob("*.ipynb"), *(out / "book").rglob("*.ipynb")]
+    ):
         n = strip_file(path, path)
         if n:
             counts[str(path.relative_to(out))] = n
@@ -137,8 +140,11 @@ def make_copy(out: Path, root: Path = ROOT, cache: Path | None = None) -> dict[s
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "_build" / "students" / "source"))
-    p.add_argument("--cache", default=None,
-                   help="the full build's jupyter cache (e.g. _build/.jupyter_cache), reused for execution")
+    p.add_argument(
+        "--cache",
+        default=None,
+        help="the full build's jupyter cache (e.g. _build/.jupyter_cache), reused for execution",
+    )
     args = p.parse_args(argv)
     counts = make_copy(Path(args.out), cache=Path(args.cache) if args.cache else None)
     for name, n in counts.items():

@@ -58,14 +58,7 @@ from bisenet.deploy import randomize_bn_statistics  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.engine.run_log import read_log  # noqa: E402
 from bisenet.engine.sampler import IterationSampler  # noqa: E402
-from bisenet.engine.trainer import (  # noqa: E402
-    build_datasets,
-    build_run,
-    peak_memory_mb,
-    train,
-    train_step,
-    weights_diverged,
-)
+from bisenet.engine.trainer import build_datasets, build_run, peak_memory_mb, train, train_step, weights_diverged  # noqa: E402
 from bisenet.losses import SegmentationLoss  # noqa: E402
 from bisenet.models import build_model  # noqa: E402
 from bisenet.recipes import V1_AUX, V2_AUX, get_recipe  # noqa: E402
@@ -160,12 +153,20 @@ class Sizes:
 
 
 GPU = Sizes(
-    name="gpu", device="cuda",
-    check_batch=4, check_size=(512, 1024), train_recipe="bisenetv2-gpu", train_iters=20, train_workers=8,
-    trend_window=5, city=MiniCitySpec(16, 4, (512, 1024)),
+    name="gpu",
+    device="cuda",
+    check_batch=4,
+    check_size=(512, 1024),
+    train_recipe="bisenetv2-gpu",
+    train_iters=20,
+    train_workers=8,
+    trend_window=5,
+    city=MiniCitySpec(16, 4, (512, 1024)),
     infer_models=("bisenetv2", "bisenetv1-r18", "bisenetv1-r50"),
     infer_shapes=(Shape((1024, 2048)), Shape((512, 1024)), Shape((512, 1024), (1024, 2048), "v2-paper")),
-    infer_batches=(1, 8), infer_dtypes=("fp32", "fp16", "bf16"), mmseg_shapes=("1024x2048", "512x1024"),
+    infer_batches=(1, 8),
+    infer_dtypes=("fp32", "fp16", "bf16"),
+    mmseg_shapes=("1024x2048", "512x1024"),
     compile_shape=Shape((1024, 2048)),
     compile_groups=(
         ("bisenetv2", "fp16", ("compile:default", "compile:reduce-overhead")),
@@ -174,28 +175,61 @@ GPU = Sizes(
         ("bisenetv2", "fp32", ("compile:default",)),
         ("bisenetv2", "fp16", ("compile:max-autotune-no-cudagraphs",)),  # autotunes every conv: minutes
     ),
-    compile_backend="inductor", warmup=3, min_runs=5, max_runs=30, group_seconds=4.0,
-    step_configs=tuple(ZOO), step_crop=(1024, 1024), step_batch=4, step_warmup=3, step_runs=8, iter_runs=3,
-    big_city=MiniCitySpec(16, 1, (1024, 2048)), loader_crop=(1024, 1024), loader_scale=(2048, 1024),
-    loader_workers=(0, 8, 16), loader_seconds=10.0,
-    profile_size=(1024, 2048), profile_runs=10,
+    compile_backend="inductor",
+    warmup=3,
+    min_runs=5,
+    max_runs=30,
+    group_seconds=4.0,
+    step_configs=tuple(ZOO),
+    step_crop=(1024, 1024),
+    step_batch=4,
+    step_warmup=3,
+    step_runs=8,
+    iter_runs=3,
+    big_city=MiniCitySpec(16, 1, (1024, 2048)),
+    loader_crop=(1024, 1024),
+    loader_scale=(2048, 1024),
+    loader_workers=(0, 8, 16),
+    loader_seconds=10.0,
+    profile_size=(1024, 2048),
+    profile_runs=10,
 )
 
 DRY_RUN = Sizes(
-    name="dry-run", device="cpu",
-    check_batch=4, check_size=(32, 64), train_recipe="bisenetv2-gpu-dryrun", train_iters=2, train_workers=0,
-    trend_window=0, city=MiniCitySpec(4, 2, (64, 128)),
+    name="dry-run",
+    device="cpu",
+    check_batch=4,
+    check_size=(32, 64),
+    train_recipe="bisenetv2-gpu-dryrun",
+    train_iters=2,
+    train_workers=0,
+    trend_window=0,
+    city=MiniCitySpec(4, 2, (64, 128)),
     infer_models=("bisenetv2", "bisenetv1-r18", "bisenetv1-r50"),
     infer_shapes=(Shape((32, 64)), Shape((32, 32)), Shape((32, 32), (64, 64), "v2-paper")),
-    infer_batches=(1, 2), infer_dtypes=("fp32", "fp16", "bf16"), mmseg_shapes=("32x64", "32x32"),
+    infer_batches=(1, 2),
+    infer_dtypes=("fp32", "fp16", "bf16"),
+    mmseg_shapes=("32x64", "32x32"),
     compile_shape=Shape((32, 64)),
     compile_groups=(("bisenetv2", "fp32", ("compile:default", "compile:reduce-overhead")),),
-    compile_backend="aot_eager", warmup=1, min_runs=1, max_runs=1, group_seconds=0.0,
-    step_configs=("V2 fp32", "V2 fp16", "V1 R-18 fp32"), step_crop=(32, 32), step_batch=2, step_warmup=1,
-    step_runs=1, iter_runs=1,
-    big_city=MiniCitySpec(4, 2, (64, 128)), loader_crop=(64, 64), loader_scale=(128, 64),
-    loader_workers=(0, 1, 2), loader_seconds=1.0,
-    profile_size=(32, 64), profile_runs=2,
+    compile_backend="aot_eager",
+    warmup=1,
+    min_runs=1,
+    max_runs=1,
+    group_seconds=0.0,
+    step_configs=("V2 fp32", "V2 fp16", "V1 R-18 fp32"),
+    step_crop=(32, 32),
+    step_batch=2,
+    step_warmup=1,
+    step_runs=1,
+    iter_runs=1,
+    big_city=MiniCitySpec(4, 2, (64, 128)),
+    loader_crop=(64, 64),
+    loader_scale=(128, 64),
+    loader_workers=(0, 1, 2),
+    loader_seconds=1.0,
+    profile_size=(32, 64),
+    profile_runs=2,
 )
 
 
@@ -205,8 +239,12 @@ DRY_RUN = Sizes(
 def nvidia_driver() -> str:
     """The NVIDIA driver's version from ``nvidia-smi``, or "none" where there is none."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "none"
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else "none"
@@ -321,8 +359,11 @@ def timed(fn: Callable[[], Any], device: torch.device) -> float:
 
 def summary(times: list[float]) -> dict[str, float]:
     """median_ms, p10_ms, p90_ms of times in seconds (``bisenet.analysis.speed.percentile``)."""
-    return {"median_ms": statistics.median(times) * 1e3, "p10_ms": percentile(times, 0.1) * 1e3,
-            "p90_ms": percentile(times, 0.9) * 1e3}
+    return {
+        "median_ms": statistics.median(times) * 1e3,
+        "p10_ms": percentile(times, 0.1) * 1e3,
+        "p90_ms": percentile(times, 0.9) * 1e3,
+    }
 
 
 def set_tf32(enabled: bool) -> None:
@@ -374,8 +415,23 @@ def open_table(step: str, out: Path, columns: list[str], info: dict[str, str]) -
 
 # --- 1. correctness -----------------------------------------------------------------------------------
 
-CORRECTNESS_COLUMNS = ["check", "model", "dtype", "mode", "quantity", "value", "reference", "measure", "error_value",
-                       "tolerance", "passed", "size", "batch", "tf32", "note"]
+CORRECTNESS_COLUMNS = [
+    "check",
+    "model",
+    "dtype",
+    "mode",
+    "quantity",
+    "value",
+    "reference",
+    "measure",
+    "error_value",
+    "tolerance",
+    "passed",
+    "size",
+    "batch",
+    "tf32",
+    "note",
+]
 # ||a - b|| / ||b|| against the CPU in fp32. "fp32": TF32 off; "tf32": fp32 with TF32 on (PyTorch's
 # default for convolutions); "autocast": mixed precision as training runs it; "cast": weights and
 # input converted (as the inference benchmark runs). Set from CPU runs (autocast on the CPU
@@ -394,8 +450,14 @@ TRAIN_TOL = {"fp32": 1e-3, "tf32": 5e-2, "fp16": 1e-1, "bf16": 3e-1}
 AGREEMENT_MIN = {"fp32": 0.999, "tf32": 0.99, "fp16": 0.98, "bf16": 0.95}  # argmax equal to the reference's
 METRIC_TOL = 1e-3  # |metric on the GPU - metric on the CPU| (fractions), same images, same weights
 LOSS_SCALE = 512.0  # fp16 backward: scaled as the recipes' gradient scaler starts, then unscaled
-MODES = (("fp32", "fp32"), ("fp32", "tf32"), ("fp16", "autocast"), ("bf16", "autocast"), ("fp16", "cast"),
-         ("bf16", "cast"))
+MODES = (
+    ("fp32", "fp32"),
+    ("fp32", "tf32"),
+    ("fp16", "autocast"),
+    ("bf16", "autocast"),
+    ("fp16", "cast"),
+    ("bf16", "cast"),
+)
 
 
 def disable_dropout(model: nn.Module) -> nn.Module:
@@ -406,8 +468,15 @@ def disable_dropout(model: nn.Module) -> nn.Module:
     return model
 
 
-def _backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, aux_weights: tuple[float, ...], amp,
-              device: torch.device, fp16: bool) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+def _backward(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    aux_weights: tuple[float, ...],
+    amp,
+    device: torch.device,
+    fp16: bool,
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """Logits, loss and gradients (float32, on the CPU) of one forward and backward pass."""
     model.zero_grad(set_to_none=True)
     criterion = SegmentationLoss("ce", aux_weights if model.training else ())
@@ -421,8 +490,15 @@ def _backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, aux_weights: t
     return logits.detach().float().cpu(), terms["loss"].detach().float().cpu(), grads
 
 
-def forward_backward(base: nn.Module, x: torch.Tensor, labels: torch.Tensor, device: torch.device,
-                     dtype: str, mode: str, aux_weights: tuple[float, ...]) -> dict[str, Any]:
+def forward_backward(
+    base: nn.Module,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device,
+    dtype: str,
+    mode: str,
+    aux_weights: tuple[float, ...],
+) -> dict[str, Any]:
     """What a copy of ``base`` on ``device`` computes in ``mode`` (see :data:`MODES`): eval-mode
     logits (BN running statistics), and, except for "cast", the eval-mode gradients of the main
     head's loss and the train-mode (batch statistics, dropout off, booster heads on) logits,
@@ -440,10 +516,12 @@ def forward_backward(base: nn.Module, x: torch.Tensor, labels: torch.Tensor, dev
     amp = DTYPES[dtype] if mode == "autocast" else None
     fp16 = amp is torch.float16
     result["logits (eval)"], result["loss (eval)"], result["grads (eval)"] = _backward(
-        model, xd, yd, aux_weights, amp, device, fp16)
+        model, xd, yd, aux_weights, amp, device, fp16
+    )
     disable_dropout(model.train())
     result["logits (train)"], result["loss (train)"], result["grads (train)"] = _backward(
-        model, xd, yd, aux_weights, amp, device, fp16)
+        model, xd, yd, aux_weights, amp, device, fp16
+    )
     set_tf32(False)
     return result
 
@@ -462,8 +540,12 @@ def compare_forward_backward(table: Table, name: str, sizes: Sizes, device: torc
     print(f"{name}: CPU fp32 reference in {time.perf_counter() - t0:.1f} s", flush=True)
     eval_names, train_names = list(ref["grads (eval)"]), list(ref["grads (train)"])
     picked = [eval_names[0], eval_names[len(eval_names) // 2], "decode_head.conv_seg.weight"]
-    common = dict(check="forward-backward", model=name, size=f"{sizes.check_size[0]}x{sizes.check_size[1]}",
-                  batch=sizes.check_batch)
+    common = dict(
+        check="forward-backward",
+        model=name,
+        size=f"{sizes.check_size[0]}x{sizes.check_size[1]}",
+        batch=sizes.check_batch,
+    )
     measure = "||x - ref|| / ||ref|| (the norms in value, reference)"
     for dtype, mode in MODES:
         what = dict(common, dtype=dtype, mode=mode)
@@ -475,35 +557,93 @@ def compare_forward_backward(table: Table, name: str, sizes: Sizes, device: torc
             tf32 = "n/a (cpu)"
             if device.type == "cuda":
                 tf32 = "conv on, matmul on" if mode == "tf32" else "conv off, matmul off"
-            rows = [("logits (eval)", got["logits (eval)"], ref["logits (eval)"], EVAL_TOL[key],
-                     "eval mode, BN running statistics randomised")]
+            rows = [
+                (
+                    "logits (eval)",
+                    got["logits (eval)"],
+                    ref["logits (eval)"],
+                    EVAL_TOL[key],
+                    "eval mode, BN running statistics randomised",
+                )
+            ]
             if mode != "cast":
+
                 def cat(grads: dict, names: list[str]) -> torch.Tensor:
                     return torch.cat([grads[n].flatten() for n in names])
-                rows += [("loss (eval)", got["loss (eval)"], ref["loss (eval)"], EVAL_TOL[key], "main head's CE"),
-                         ("grad (eval): all", cat(got["grads (eval)"], eval_names),
-                          cat(ref["grads (eval)"], eval_names), GRAD_TOL[key],
-                          "eval-mode backward of the main head's CE")]
-                rows += [(f"grad (eval): {n}", got["grads (eval)"][n], ref["grads (eval)"][n], PARAM_GRAD_TOL[key],
-                          "eval-mode backward") for n in picked]
-                rows += [("logits (train)", got["logits (train)"], ref["logits (train)"], TRAIN_TOL[key],
-                          "train mode: batch statistics, dropout off"),
-                         ("loss (train)", got["loss (train)"], ref["loss (train)"], TRAIN_TOL[key],
-                          "train mode, main + booster heads")]
-                rows.append(("grad (train): all", cat(got["grads (train)"], train_names),
-                             cat(ref["grads (train)"], train_names), None,
-                             "train mode; reported, not judged: batch statistics over a few values make it "
-                             "ill-conditioned (CPU fp32 against float64 differ by ~1e-2)"))
+
+                rows += [
+                    ("loss (eval)", got["loss (eval)"], ref["loss (eval)"], EVAL_TOL[key], "main head's CE"),
+                    (
+                        "grad (eval): all",
+                        cat(got["grads (eval)"], eval_names),
+                        cat(ref["grads (eval)"], eval_names),
+                        GRAD_TOL[key],
+                        "eval-mode backward of the main head's CE",
+                    ),
+                ]
+                rows += [
+                    (
+                        f"grad (eval): {n}",
+                        got["grads (eval)"][n],
+                        ref["grads (eval)"][n],
+                        PARAM_GRAD_TOL[key],
+                        "eval-mode backward",
+                    )
+                    for n in picked
+                ]
+                rows += [
+                    (
+                        "logits (train)",
+                        got["logits (train)"],
+                        ref["logits (train)"],
+                        TRAIN_TOL[key],
+                        "train mode: batch statistics, dropout off",
+                    ),
+                    (
+                        "loss (train)",
+                        got["loss (train)"],
+                        ref["loss (train)"],
+                        TRAIN_TOL[key],
+                        "train mode, main + booster heads",
+                    ),
+                ]
+                rows.append(
+                    (
+                        "grad (train): all",
+                        cat(got["grads (train)"], train_names),
+                        cat(ref["grads (train)"], train_names),
+                        None,
+                        "train mode; reported, not judged: batch statistics over a few values make it "
+                        "ill-conditioned (CPU fp32 against float64 differ by ~1e-2)",
+                    )
+                )
             for quantity, a, b, tol, note in rows:
                 err = rel_err(a, b)
-                table.add(**what, quantity=quantity, value=float(a.double().norm()), reference=float(b.double().norm()),
-                          measure=measure, error_value=err, tolerance=tol,
-                          passed=None if tol is None else bool(err <= tol), tf32=tf32, note=note)
+                table.add(
+                    **what,
+                    quantity=quantity,
+                    value=float(a.double().norm()),
+                    reference=float(b.double().norm()),
+                    measure=measure,
+                    error_value=err,
+                    tolerance=tol,
+                    passed=None if tol is None else bool(err <= tol),
+                    tf32=tf32,
+                    note=note,
+                )
             agree = float((got["logits (eval)"].argmax(1) == ref["logits (eval)"].argmax(1)).double().mean())
-            table.add(**what, quantity="argmax agreement (eval)", value=agree, reference=1.0,
-                      measure="share of pixels with the reference's class", error_value=1 - agree,
-                      tolerance=AGREEMENT_MIN[key], passed=bool(agree >= AGREEMENT_MIN[key]), tf32=tf32,
-                      note=f"tolerance: the least share that passes; {time.perf_counter() - t0:.1f} s")
+            table.add(
+                **what,
+                quantity="argmax agreement (eval)",
+                value=agree,
+                reference=1.0,
+                measure="share of pixels with the reference's class",
+                error_value=1 - agree,
+                tolerance=AGREEMENT_MIN[key],
+                passed=bool(agree >= AGREEMENT_MIN[key]),
+                tf32=tf32,
+                note=f"tolerance: the least share that passes; {time.perf_counter() - t0:.1f} s",
+            )
 
         guarded(table, dict(what, quantity="all"), one)
     default_tf32()
@@ -514,35 +654,80 @@ def short_training(table: Table, sizes: Sizes, device: torch.device, root: Path,
     trainer; rows: finite losses, falling losses, the validation record. Returns the last
     checkpoint (for the evaluation check)."""
     recipe = get_recipe(sizes.train_recipe).with_(
-        name=f"{sizes.train_recipe}-{amp}", dataset="minicity", iters=sizes.train_iters, amp=amp,
-        workers=sizes.train_workers, log_interval=1, val_interval=sizes.train_iters,
-        checkpoint_interval=sizes.train_iters)
-    what = dict(check="training", model=recipe.model, dtype=amp, mode="autocast",
-                size=f"crops {recipe.crop_size[0]}x{recipe.crop_size[1]}", batch=recipe.batch_per_gpu)
+        name=f"{sizes.train_recipe}-{amp}",
+        dataset="minicity",
+        iters=sizes.train_iters,
+        amp=amp,
+        workers=sizes.train_workers,
+        log_interval=1,
+        val_interval=sizes.train_iters,
+        checkpoint_interval=sizes.train_iters,
+    )
+    what = dict(
+        check="training",
+        model=recipe.model,
+        dtype=amp,
+        mode="autocast",
+        size=f"crops {recipe.crop_size[0]}x{recipe.crop_size[1]}",
+        batch=recipe.batch_per_gpu,
+    )
     t0 = time.perf_counter()
     where = "cuda:0" if device.type == "cuda" else "cpu"
     result = train(recipe, data_root=root, work_dir=work / f"train-{amp}", device=where, progress=False)
     seconds = time.perf_counter() - t0
     log = read_log(result.log)
     losses = log[log.kind == "train"].sort_values("iter")["loss"].astype(float).tolist()
-    note = (f"recipe {sizes.train_recipe} with iters={sizes.train_iters}, amp={amp}; {seconds:.1f} s; "
-            f"losses {[round(v, 3) for v in losses]}")
+    note = (
+        f"recipe {sizes.train_recipe} with iters={sizes.train_iters}, amp={amp}; {seconds:.1f} s; "
+        f"losses {[round(v, 3) for v in losses]}"
+    )
     finite = len(losses) == sizes.train_iters and all(math.isfinite(v) for v in losses)
-    table.add(**what, quantity="losses finite", value=len(losses), reference=sizes.train_iters,
-              measure="finite losses logged / iterations", error_value=None, tolerance=None, passed=finite, note=note)
+    table.add(
+        **what,
+        quantity="losses finite",
+        value=len(losses),
+        reference=sizes.train_iters,
+        measure="finite losses logged / iterations",
+        error_value=None,
+        tolerance=None,
+        passed=finite,
+        note=note,
+    )
     n = sizes.trend_window
     if n and len(losses) >= 2 * n:
         first, last = statistics.mean(losses[:n]), statistics.mean(losses[-n:])
-        table.add(**what, quantity="loss falling", value=last, reference=first,
-                  measure=f"mean of the last {n} losses (value) below the mean of the first {n} (reference)",
-                  error_value=last - first, tolerance=0.0, passed=bool(last < first), note=note)
+        table.add(
+            **what,
+            quantity="loss falling",
+            value=last,
+            reference=first,
+            measure=f"mean of the last {n} losses (value) below the mean of the first {n} (reference)",
+            error_value=last - first,
+            tolerance=0.0,
+            passed=bool(last < first),
+            note=note,
+        )
     else:
-        table.add("skipped", f"{len(losses)} iterations are too few to judge a trend (dry run)", **what,
-                  quantity="loss falling", note=note)
+        table.add(
+            "skipped",
+            f"{len(losses)} iterations are too few to judge a trend (dry run)",
+            **what,
+            quantity="loss falling",
+            note=note,
+        )
     val = log[log.kind == "val"]
     miou = float(val["mIoU"].iloc[-1]) if len(val) and pd.notna(val["mIoU"].iloc[-1]) else None
-    table.add(**what, quantity="val mIoU", value=miou, reference=None, measure="validation at the last iteration",
-              error_value=None, tolerance=None, passed=miou is not None and math.isfinite(miou), note=note)
+    table.add(
+        **what,
+        quantity="val mIoU",
+        value=miou,
+        reference=None,
+        measure="validation at the last iteration",
+        error_value=None,
+        tolerance=None,
+        passed=miou is not None and math.isfinite(miou),
+        note=note,
+    )
     return result.last_checkpoint
 
 
@@ -562,22 +747,47 @@ def evaluation_equality(table: Table, sizes: Sizes, device: torch.device, root: 
     on_gpu = evaluate(copy.deepcopy(model).to(device), val_set, device=device, progress=False)
     on_cpu = evaluate(copy.deepcopy(model).cpu(), val_set, device="cpu", progress=False)
     default_tf32()
-    what = dict(check="evaluation", model="bisenetv2", dtype="fp32", mode="fp32", batch=1,
-                size=f"{len(val_set)} val images {sizes.city.size[0]}x{sizes.city.size[1]}",
-                tf32="conv off, matmul off" if device.type == "cuda" else "n/a (cpu)")
+    what = dict(
+        check="evaluation",
+        model="bisenetv2",
+        dtype="fp32",
+        mode="fp32",
+        batch=1,
+        size=f"{len(val_set)} val images {sizes.city.size[0]}x{sizes.city.size[1]}",
+        tf32="conv off, matmul off" if device.type == "cuda" else "n/a (cpu)",
+    )
     for quantity in ("aAcc", "mIoU", "mAcc"):
         a, b = getattr(on_gpu, quantity), getattr(on_cpu, quantity)
         diff = abs(a - b) if a is not None and b is not None else math.inf
-        table.add(**what, quantity=quantity, value=a, reference=b, measure=f"|{device.type} - cpu|",
-                  error_value=diff, tolerance=METRIC_TOL, passed=bool(diff <= METRIC_TOL), note=source)
-    diffs = [abs(on_gpu.iou[c] - on_cpu.iou[c]) for c in on_cpu.iou
-             if on_gpu.iou.get(c) is not None and on_cpu.iou[c] is not None]
+        table.add(
+            **what,
+            quantity=quantity,
+            value=a,
+            reference=b,
+            measure=f"|{device.type} - cpu|",
+            error_value=diff,
+            tolerance=METRIC_TOL,
+            passed=bool(diff <= METRIC_TOL),
+            note=source,
+        )
+    diffs = [
+        abs(on_gpu.iou[c] - on_cpu.iou[c])
+        for c in on_cpu.iou
+        if on_gpu.iou.get(c) is not None and on_cpu.iou[c] is not None
+    ]
     worst = max(diffs) if diffs else 0.0
     same_defined = [c for c in on_cpu.iou if (on_cpu.iou[c] is None) != (on_gpu.iou.get(c) is None)]
-    table.add(**what, quantity="IoU per class (worst)", value=worst, reference=0.0,
-              measure=f"max over classes |{device.type} - cpu|", error_value=worst, tolerance=METRIC_TOL,
-              passed=bool(worst <= METRIC_TOL and not same_defined),
-              note=source + (f"; classes defined on one side only: {same_defined}" if same_defined else ""))
+    table.add(
+        **what,
+        quantity="IoU per class (worst)",
+        value=worst,
+        reference=0.0,
+        measure=f"max over classes |{device.type} - cpu|",
+        error_value=worst,
+        tolerance=METRIC_TOL,
+        passed=bool(worst <= METRIC_TOL and not same_defined),
+        note=source + (f"; classes defined on one side only: {same_defined}" if same_defined else ""),
+    )
 
 
 def divergence_detection(table: Table, device: torch.device) -> None:
@@ -585,8 +795,12 @@ def divergence_detection(table: Table, device: torch.device) -> None:
     device: a healthy model passes; a NaN weight, a weight above the limit and a non-finite
     BatchNorm buffer are each caught and named."""
     model = build_model("bisenetv2", 19, aux_heads=True).to(device)
-    cases = {"healthy": None, "NaN weight": ("weight", float("nan")), "weight 2e6": ("weight", 2e6),
-             "inf BN buffer": ("buffer", float("inf"))}
+    cases = {
+        "healthy": None,
+        "NaN weight": ("weight", float("nan")),
+        "weight 2e6": ("weight", 2e6),
+        "inf BN buffer": ("buffer", float("inf")),
+    }
     weight = model.decode_head.conv_seg.weight
     buffer = next(b for b in model.buffers() if b.is_floating_point())
     for case, change in cases.items():
@@ -598,8 +812,16 @@ def divergence_detection(table: Table, device: torch.device) -> None:
             weight.copy_(saved[0])
             buffer.copy_(saved[1])
         passed = (found == []) if change is None else bool(found)
-        table.add(check="divergence", model="bisenetv2", dtype="fp32", mode=case, quantity="weights_diverged",
-                  error_value=float(len(found)), tolerance=0.0 if change is None else 1.0, passed=passed)
+        table.add(
+            check="divergence",
+            model="bisenetv2",
+            dtype="fp32",
+            mode=case,
+            quantity="weights_diverged",
+            error_value=float(len(found)),
+            tolerance=0.0 if change is None else 1.0,
+            passed=passed,
+        )
 
 
 def step_correctness(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dict[str, str]) -> None:
@@ -608,30 +830,66 @@ def step_correctness(sizes: Sizes, out: Path, work: Path, budget: Budget, info: 
     table = open_table("correctness", out, CORRECTNESS_COLUMNS, info)
     device = torch.device(sizes.device)
     for name in ("bisenetv2", "bisenetv1-r18"):
-        guarded(table, dict(check="forward-backward", model=name, quantity="all"),
-                lambda name=name: compare_forward_backward(table, name, sizes, device))
-    guarded(table, dict(check="divergence", model="bisenetv2", quantity="weights_diverged"),
-            lambda: divergence_detection(table, device))
+        guarded(
+            table,
+            dict(check="forward-backward", model=name, quantity="all"),
+            lambda name=name: compare_forward_backward(table, name, sizes, device),
+        )
+    guarded(
+        table,
+        dict(check="divergence", model="bisenetv2", quantity="weights_diverged"),
+        lambda: divergence_detection(table, device),
+    )
     root = guarded(table, dict(check="training", quantity="MiniCity"), lambda: minicity(work, sizes.city))
     checkpoint = None
     if root is not None:
         for amp in ("fp16", "bf16"):
             if not budget.allows(20):
-                table.add("skipped", f"time budget: {budget.left():.0f} s left", check="training", dtype=amp,
-                          quantity="all")
+                table.add(
+                    "skipped", f"time budget: {budget.left():.0f} s left", check="training", dtype=amp, quantity="all"
+                )
                 continue
-            got = guarded(table, dict(check="training", model="bisenetv2", dtype=amp, quantity="all"),
-                          lambda amp=amp: short_training(table, sizes, device, root, work, amp))
+            got = guarded(
+                table,
+                dict(check="training", model="bisenetv2", dtype=amp, quantity="all"),
+                lambda amp=amp: short_training(table, sizes, device, root, work, amp),
+            )
             checkpoint = checkpoint or got
-        guarded(table, dict(check="evaluation", model="bisenetv2", quantity="all"),
-                lambda: evaluation_equality(table, sizes, device, root, checkpoint))
+        guarded(
+            table,
+            dict(check="evaluation", model="bisenetv2", quantity="all"),
+            lambda: evaluation_equality(table, sizes, device, root, checkpoint),
+        )
 
 
 # --- 2. inference speed -------------------------------------------------------------------------------
 
-INFERENCE_COLUMNS = ["set", "model", "impl", "size", "output", "protocol", "batch", "dtype", "backend", "median_ms",
-                     "p10_ms", "p90_ms", "images_per_s", "runs", "warmup", "ratio_to_mmseg", "ratio_to_eager",
-                     "rel_diff_to_eager", "compile_s", "compile_backend", "tf32", "cudnn_benchmark", "timer", "note"]
+INFERENCE_COLUMNS = [
+    "set",
+    "model",
+    "impl",
+    "size",
+    "output",
+    "protocol",
+    "batch",
+    "dtype",
+    "backend",
+    "median_ms",
+    "p10_ms",
+    "p90_ms",
+    "images_per_s",
+    "runs",
+    "warmup",
+    "ratio_to_mmseg",
+    "ratio_to_eager",
+    "rel_diff_to_eager",
+    "compile_s",
+    "compile_backend",
+    "tf32",
+    "cudnn_benchmark",
+    "timer",
+    "note",
+]
 
 
 class WithOutputSize(nn.Module):
@@ -673,19 +931,23 @@ class Variant:
     output: torch.Tensor | None = None
 
 
-def make_inference_runner(module: nn.Module, x: torch.Tensor, backend: str,
-                          compile_backend: str) -> tuple[Callable[[], torch.Tensor], float | None]:
+def make_inference_runner(
+    module: nn.Module, x: torch.Tensor, backend: str, compile_backend: str
+) -> tuple[Callable[[], torch.Tensor], float | None]:
     """A zero-argument function that runs ``module`` on ``x`` the ``backend`` way, and the seconds
     its first call took when it compiles. Backends: "eager"; "eager+cudnn-benchmark" (cuDNN's
     autotuner on for these calls); "cuda-graph" (the eager model captured by hand in a
     ``torch.cuda.CUDAGraph`` and replayed); "compile:MODE" (``torch.compile`` with that mode,
     "default" for none; "reduce-overhead" adds CUDA graphs)."""
     if backend == "eager":
+
         def run() -> torch.Tensor:
             with torch.inference_mode():
                 return module(x)
+
         return run, None
     if backend == "eager+cudnn-benchmark":
+
         def run() -> torch.Tensor:
             before = torch.backends.cudnn.benchmark
             torch.backends.cudnn.benchmark = True
@@ -694,6 +956,7 @@ def make_inference_runner(module: nn.Module, x: torch.Tensor, backend: str,
                     return module(x)
             finally:
                 torch.backends.cudnn.benchmark = before
+
         return run, None
     if backend == "cuda-graph":
         if x.device.type != "cuda":
@@ -711,6 +974,7 @@ def make_inference_runner(module: nn.Module, x: torch.Tensor, backend: str,
         def run() -> torch.Tensor:
             graph.replay()
             return static_out
+
         return run, None
     if backend.startswith("compile:"):
         mode = backend.split(":", 1)[1]
@@ -724,6 +988,7 @@ def make_inference_runner(module: nn.Module, x: torch.Tensor, backend: str,
                 mark()
             with torch.no_grad():
                 return net(x)
+
         t0 = time.perf_counter()
         run()
         sync(x.device)
@@ -743,7 +1008,7 @@ def time_variants(variants: list[Variant], device: torch.device, sizes: Sizes, b
             sync(device)
             if v.output is not None:
                 v.output = v.output.detach().float().clone()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a runner that fails its warm-up is a row with its error
             v.error, v.run = error_text(e), None
     live = [v for v in live if v.run is not None]
     t0 = time.monotonic()
@@ -753,7 +1018,7 @@ def time_variants(variants: list[Variant], device: torch.device, sizes: Sizes, b
                 continue
             try:
                 v.times.append(timed(v.run, device))
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - a runner that fails while timed is dropped, its error kept
                 v.error, v.run = error_text(e), None
         done = r + 1
         if done >= sizes.min_runs and (time.monotonic() - t0 > sizes.group_seconds or not budget.allows(5)):
@@ -762,13 +1027,17 @@ def time_variants(variants: list[Variant], device: torch.device, sizes: Sizes, b
 
 def inference_rows(table: Table, variants: list[Variant], sizes: Sizes, warmup: int) -> None:
     """One row per variant, with its ratios to mmseg's eager and to its own eager variant."""
+
     def key(v: Variant) -> tuple:
         r = v.row
         return r["model"], r["size"], r["output"], r["batch"], r["dtype"]
 
     eager = {key(v): v for v in variants if v.row["backend"] == "eager" and v.row["impl"] == "bisenet" and v.times}
-    mmseg = {(v.row["model"].removeprefix("mmseg:"), *key(v)[1:]): v for v in variants
-             if v.row["impl"] == "mmseg" and v.times}
+    mmseg = {
+        (v.row["model"].removeprefix("mmseg:"), *key(v)[1:]): v
+        for v in variants
+        if v.row["impl"] == "mmseg" and v.times
+    }
     for v in variants:
         if v.error or v.skip or not v.times:
             status = "failed" if v.error else "skipped"
@@ -782,12 +1051,22 @@ def inference_rows(table: Table, variants: list[Variant], sizes: Sizes, warmup: 
         diff = None
         if base is not None and base is not v and base.output is not None and v.output is not None:
             diff = rel_err(v.output, base.output)
-        table.add(**v.row, **stats, images_per_s=v.row["batch"] / (stats["median_ms"] / 1e3), runs=len(v.times),
-                  warmup=warmup, compile_s=v.compile_s, rel_diff_to_eager=diff,
-                  ratio_to_mmseg=stats["median_ms"] / summary(ref.times)["median_ms"] if ref else None,
-                  ratio_to_eager=stats["median_ms"] / summary(base.times)["median_ms"] if base and ours else None)
-        print(f"  {v.row['model']:16s} {v.row['size']:>20s} b{v.row['batch']} {v.row['dtype']} {v.row['backend']:34s} "
-              f"{stats['median_ms']:8.2f} ms", flush=True)
+        table.add(
+            **v.row,
+            **stats,
+            images_per_s=v.row["batch"] / (stats["median_ms"] / 1e3),
+            runs=len(v.times),
+            warmup=warmup,
+            compile_s=v.compile_s,
+            rel_diff_to_eager=diff,
+            ratio_to_mmseg=stats["median_ms"] / summary(ref.times)["median_ms"] if ref else None,
+            ratio_to_eager=stats["median_ms"] / summary(base.times)["median_ms"] if base and ours else None,
+        )
+        print(
+            f"  {v.row['model']:16s} {v.row['size']:>20s} b{v.row['batch']} {v.row['dtype']} {v.row['backend']:34s} "
+            f"{stats['median_ms']:8.2f} ms",
+            flush=True,
+        )
 
 
 def import_mmseg_builder() -> tuple[Callable[[str], nn.Module] | None, str]:
@@ -825,6 +1104,7 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
     mmseg_bases: dict[str, nn.Module] = {}
     if build_mmseg is not None:
         for name, config in MMSEG_CONFIGS.items():
+
             def build(name: str = name, config: str = config) -> None:
                 model = build_mmseg(config).eval()
                 # the same weights (the names are identical; ours has no booster heads here)
@@ -832,6 +1112,7 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
                 if unexpected or any(not k.startswith("auxiliary_head.") for k in missing):
                     raise RuntimeError(f"mmseg's {name} does not take the package's weights: {unexpected or missing}")
                 mmseg_bases[name] = model
+
             guarded(table, dict(set="grid", model=f"mmseg:{name}", impl="mmseg", backend="eager"), build)
     cast_cache: dict[tuple[str, str, str], nn.Module] = {}
 
@@ -841,12 +1122,31 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
             cast_cache[name, dtype, impl] = copy.deepcopy(src).to(device=device, dtype=DTYPES[dtype]).eval()
         return cast_cache[name, dtype, impl]
 
-    def variant(set_name: str, name: str, impl: str, shape: Shape, batch: int, dtype: str, backend: str,
-                x: torch.Tensor, note: str = "") -> Variant:
+    def variant(
+        set_name: str,
+        name: str,
+        impl: str,
+        shape: Shape,
+        batch: int,
+        dtype: str,
+        backend: str,
+        x: torch.Tensor,
+        note: str = "",
+    ) -> Variant:
         out_hw = shape.out or shape.size
-        row = dict(set=set_name, model=name if impl == "bisenet" else f"mmseg:{name}", impl=impl, size=shape.label,
-                   output=f"{out_hw[0]}x{out_hw[1]}", protocol=shape.protocol, batch=batch, dtype=dtype,
-                   backend=backend, **common, note=note)
+        row = dict(
+            set=set_name,
+            model=name if impl == "bisenet" else f"mmseg:{name}",
+            impl=impl,
+            size=shape.label,
+            output=f"{out_hw[0]}x{out_hw[1]}",
+            protocol=shape.protocol,
+            batch=batch,
+            dtype=dtype,
+            backend=backend,
+            **common,
+            note=note,
+        )
         if backend.startswith("compile"):
             row["compile_backend"] = sizes.compile_backend
         v = Variant(row)
@@ -857,7 +1157,7 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
             base = module_for(name, dtype, impl)
             module = WithOutputSize(base if impl == "bisenet" else MMSegLogits(base), shape.out)
             v.run, v.compile_s = make_inference_runner(module, x, backend, sizes.compile_backend)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a backend that cannot build is a row with its error
             traceback.print_exc()
             v.error = error_text(e)
         return v
@@ -866,8 +1166,15 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
         """Every model x dtype (x eager and CUDA graphs at batch 1, x mmseg's eager at batch 1 in
         fp32 and fp16 at ``mmseg_shapes``) at one shape and batch, timed interleaved."""
         if not budget.allows(30):
-            table.add("skipped", f"time budget: {budget.left():.0f} s left", set="grid", size=shape.label,
-                      batch=batch, model="*", backend="*")
+            table.add(
+                "skipped",
+                f"time budget: {budget.left():.0f} s left",
+                set="grid",
+                size=shape.label,
+                batch=batch,
+                model="*",
+                backend="*",
+            )
             return
         print(f"grid {shape.label} batch {batch} ({budget.left():.0f} s left)", flush=True)
         variants = []
@@ -878,10 +1185,23 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
                     variants.append(variant("grid", name, "bisenet", shape, batch, dtype, backend, x))
             if shape.label in sizes.mmseg_shapes and batch == 1 and dtype in ("fp32", "fp16"):
                 for name in MMSEG_CONFIGS:
-                    v = variant("grid", name, "mmseg", shape, batch, dtype, "eager", x, note=mmseg_note) \
-                        if name in mmseg_bases else Variant(dict(
-                            set="grid", model=f"mmseg:{name}", impl="mmseg", size=shape.label, protocol=shape.protocol,
-                            batch=batch, dtype=dtype, backend="eager"), skip=mmseg_note)
+                    v = (
+                        variant("grid", name, "mmseg", shape, batch, dtype, "eager", x, note=mmseg_note)
+                        if name in mmseg_bases
+                        else Variant(
+                            dict(
+                                set="grid",
+                                model=f"mmseg:{name}",
+                                impl="mmseg",
+                                size=shape.label,
+                                protocol=shape.protocol,
+                                batch=batch,
+                                dtype=dtype,
+                                backend="eager",
+                            ),
+                            skip=mmseg_note,
+                        )
+                    )
                     variants.append(v)
         finish(variants)
 
@@ -891,16 +1211,29 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
         shape, batch = sizes.compile_shape, 1
         x = torch.randn(batch, 3, *shape.size, device=device).to(DTYPES[dtype])
         print(f"compile set: {name} {dtype} {shape.label} batch {batch} ({budget.left():.0f} s left)", flush=True)
-        variants = [variant("compile", name, "bisenet", shape, batch, dtype, backend, x)
-                    for backend in (("eager", "eager+cudnn-benchmark", "cuda-graph") if cuda else ("eager",))]
+        variants = [
+            variant("compile", name, "bisenet", shape, batch, dtype, backend, x)
+            for backend in (("eager", "eager+cudnn-benchmark", "cuda-graph") if cuda else ("eager",))
+        ]
         for backend in backends:
             longest = max(seen) if seen else (45.0 if cuda else 10.0)  # a guess until one is seen
             if not budget.allows(longest * 1.3 + 10):
-                variants.append(Variant(dict(set="compile", model=name, impl="bisenet", size=shape.label,
-                                             protocol=shape.protocol, batch=batch, dtype=dtype, backend=backend,
-                                             compile_backend=sizes.compile_backend),
-                                        skip=f"time budget: {budget.left():.0f} s left, a compile takes about "
-                                             f"{longest:.0f} s"))
+                variants.append(
+                    Variant(
+                        dict(
+                            set="compile",
+                            model=name,
+                            impl="bisenet",
+                            size=shape.label,
+                            protocol=shape.protocol,
+                            batch=batch,
+                            dtype=dtype,
+                            backend=backend,
+                            compile_backend=sizes.compile_backend,
+                        ),
+                        skip=f"time budget: {budget.left():.0f} s left, a compile takes about {longest:.0f} s",
+                    )
+                )
                 continue
             print(f"  compiling {name} {dtype} {backend}", flush=True)
             v = variant("compile", name, "bisenet", shape, batch, dtype, backend, x)
@@ -923,28 +1256,63 @@ def step_inference(sizes: Sizes, out: Path, work: Path, budget: Budget, info: di
     # batch 1 first (the latency the papers report), then the compile set, then batch 8
     seen: list[float] = []  # compile times so far
     for shape in sizes.infer_shapes:
-        guarded(table, dict(set="grid", size=shape.label, batch=1, model="*", backend="*"),
-                lambda shape=shape: grid_group(shape, 1))
+        guarded(
+            table,
+            dict(set="grid", size=shape.label, batch=1, model="*", backend="*"),
+            lambda shape=shape: grid_group(shape, 1),
+        )
     # batch 8 before the compiles: a first compile slower than planned can end the step, and
     # then only compile rows are lost
     for batch in sizes.infer_batches[1:]:
         for shape in sizes.infer_shapes:
-            guarded(table, dict(set="grid", size=shape.label, batch=batch, model="*", backend="*"),
-                    lambda shape=shape, batch=batch: grid_group(shape, batch))
+            guarded(
+                table,
+                dict(set="grid", size=shape.label, batch=batch, model="*", backend="*"),
+                lambda shape=shape, batch=batch: grid_group(shape, batch),
+            )
     for name, dtype, backends in sizes.compile_groups:
-        guarded(table, dict(set="compile", model=name, dtype=dtype, backend="*"),
-                lambda name=name, dtype=dtype, backends=backends: compile_group(name, dtype, backends))
-    table.add("skipped", "not in the grid, to keep within the budget: compiled variants at batch 8, at the smaller "
-              "size and in the paper's protocol; mmseg at batch 8 and in bf16; CUDA graphs at batch 8",
-              set="not measured", model="*", backend="*")
+        guarded(
+            table,
+            dict(set="compile", model=name, dtype=dtype, backend="*"),
+            lambda name=name, dtype=dtype, backends=backends: compile_group(name, dtype, backends),
+        )
+    table.add(
+        "skipped",
+        "not in the grid, to keep within the budget: compiled variants at batch 8, at the smaller "
+        "size and in the paper's protocol; mmseg at batch 8 and in bf16; CUDA graphs at batch 8",
+        set="not measured",
+        model="*",
+        backend="*",
+    )
 
 
 # --- 3. training step ---------------------------------------------------------------------------------
 
-TRAINING_COLUMNS = ["config", "recipe", "model", "amp", "crop", "micro_batch", "accum", "micro_step_ms", "p10_ms",
-                    "p90_ms", "iteration_ms", "images_per_s", "checks_ms", "peak_memory_gib", "peak_reserved_gib",
-                    "zoo_memory_gb", "memory_vs_zoo", "runs", "iteration_runs", "tf32", "cudnn_benchmark", "timer",
-                    "note"]
+TRAINING_COLUMNS = [
+    "config",
+    "recipe",
+    "model",
+    "amp",
+    "crop",
+    "micro_batch",
+    "accum",
+    "micro_step_ms",
+    "p10_ms",
+    "p90_ms",
+    "iteration_ms",
+    "images_per_s",
+    "checks_ms",
+    "peak_memory_gib",
+    "peak_reserved_gib",
+    "zoo_memory_gb",
+    "memory_vs_zoo",
+    "runs",
+    "iteration_runs",
+    "tf32",
+    "cudnn_benchmark",
+    "timer",
+    "note",
+]
 
 
 def divergence_checks(model: nn.Module) -> bool:
@@ -987,25 +1355,42 @@ def time_training_step(table: Table, config: str, sizes: Sizes, device: torch.de
     iteration = [timed(lambda: train_step(run, net, batches, next(it), None), device) for _ in range(sizes.iter_runs)]
     checks = [timed(lambda: divergence_checks(run.model), device) for _ in range(3)]
     stats = summary(times)
-    table.add(config=config, recipe=recipe.name, model=recipe.model, amp=recipe.amp or "fp32",
-              crop=f"{recipe.crop_size[0]}x{recipe.crop_size[1]}", micro_batch=recipe.batch_per_gpu, accum=accum,
-              micro_step_ms=stats["median_ms"], p10_ms=stats["p10_ms"], p90_ms=stats["p90_ms"],
-              iteration_ms=statistics.median(iteration) * 1e3,
-              images_per_s=recipe.batch_per_gpu / (stats["median_ms"] / 1e3), peak_memory_gib=peak,
-              checks_ms=statistics.median(checks) * 1e3,
-              tf32=tf32_state() if device.type == "cuda" else "n/a (cpu)",
-              cudnn_benchmark=torch.backends.cudnn.benchmark,
-              peak_reserved_gib=reserved, zoo_memory_gb=zoo_gb,
-              memory_vs_zoo=peak / zoo_gb if zoo_gb and device.type == "cuda" else None, runs=len(times),
-              iteration_runs=len(iteration),
-              timer="CUDA events around bisenet.engine.trainer.train_step" if device.type == "cuda" else "wall clock",
-              note=("peak: torch.cuda.max_memory_allocated over the micro-steps (GiB); zoo: mmseg model-zoo memory "
-                    "per GPU"
-                    if device.type == "cuda" else "peak: the process's peak RSS (CPU)")
-              + "; synthetic images and labels on the device (data loading: gpu_dataloading.csv); checks_ms: "
-              "train_step's divergence checks alone (part of every step)")
-    print(f"  {config}: {stats['median_ms']:.1f} ms per micro-step, {statistics.median(iteration) * 1e3:.1f} ms per "
-          f"iteration of {accum}, peak {peak:.2f} GiB", flush=True)
+    table.add(
+        config=config,
+        recipe=recipe.name,
+        model=recipe.model,
+        amp=recipe.amp or "fp32",
+        crop=f"{recipe.crop_size[0]}x{recipe.crop_size[1]}",
+        micro_batch=recipe.batch_per_gpu,
+        accum=accum,
+        micro_step_ms=stats["median_ms"],
+        p10_ms=stats["p10_ms"],
+        p90_ms=stats["p90_ms"],
+        iteration_ms=statistics.median(iteration) * 1e3,
+        images_per_s=recipe.batch_per_gpu / (stats["median_ms"] / 1e3),
+        peak_memory_gib=peak,
+        checks_ms=statistics.median(checks) * 1e3,
+        tf32=tf32_state() if device.type == "cuda" else "n/a (cpu)",
+        cudnn_benchmark=torch.backends.cudnn.benchmark,
+        peak_reserved_gib=reserved,
+        zoo_memory_gb=zoo_gb,
+        memory_vs_zoo=peak / zoo_gb if zoo_gb and device.type == "cuda" else None,
+        runs=len(times),
+        iteration_runs=len(iteration),
+        timer="CUDA events around bisenet.engine.trainer.train_step" if device.type == "cuda" else "wall clock",
+        note=(
+            "peak: torch.cuda.max_memory_allocated over the micro-steps (GiB); zoo: mmseg model-zoo memory per GPU"
+            if device.type == "cuda"
+            else "peak: the process's peak RSS (CPU)"
+        )
+        + "; synthetic images and labels on the device (data loading: gpu_dataloading.csv); checks_ms: "
+        "train_step's divergence checks alone (part of every step)",
+    )
+    print(
+        f"  {config}: {stats['median_ms']:.1f} ms per micro-step, {statistics.median(iteration) * 1e3:.1f} ms per "
+        f"iteration of {accum}, peak {peak:.2f} GiB",
+        flush=True,
+    )
 
 
 def step_training(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dict[str, str]) -> None:
@@ -1023,9 +1408,23 @@ def step_training(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dic
 
 # --- 3b. data loading ---------------------------------------------------------------------------------
 
-DATALOADING_COLUMNS = ["pipeline", "workers", "batch", "source_size", "crop", "batches", "images", "startup_s",
-                       "elapsed_s", "images_per_s", "steady_images_per_s", "gpu_needs_images_per_s", "data_bound",
-                       "cpu_cores", "note"]
+DATALOADING_COLUMNS = [
+    "pipeline",
+    "workers",
+    "batch",
+    "source_size",
+    "crop",
+    "batches",
+    "images",
+    "startup_s",
+    "elapsed_s",
+    "images_per_s",
+    "steady_images_per_s",
+    "gpu_needs_images_per_s",
+    "data_bound",
+    "cpu_cores",
+    "note",
+]
 
 
 def loader_rate(dataset, workers: int, batch: int, seconds: float, pin: bool) -> dict[str, Any]:
@@ -1049,8 +1448,14 @@ def loader_rate(dataset, workers: int, batch: int, seconds: float, pin: bool) ->
     n = len(arrivals)
     k = min(max(workers, 1), n - 1)
     steady = batch * (n - k) / (arrivals[-1] - arrivals[k - 1]) if n > 1 and arrivals[-1] > arrivals[k - 1] else None
-    return dict(batches=n, images=n * batch, startup_s=arrivals[0], elapsed_s=arrivals[-1],
-                images_per_s=n * batch / arrivals[-1], steady_images_per_s=steady)
+    return dict(
+        batches=n,
+        images=n * batch,
+        startup_s=arrivals[0],
+        elapsed_s=arrivals[-1],
+        images_per_s=n * batch / arrivals[-1],
+        steady_images_per_s=steady,
+    )
 
 
 def gpu_needs(out: Path) -> tuple[float | None, str]:
@@ -1074,28 +1479,47 @@ def step_dataloading(sizes: Sizes, out: Path, work: Path, budget: Budget, info: 
     table = open_table("dataloading", out, DATALOADING_COLUMNS, info)
     device = torch.device(sizes.device)
     root = minicity(work, sizes.big_city)
-    recipe = get_recipe(ZOO["V2 fp16"][0]).with_(dataset="minicity", crop_size=sizes.loader_crop,
-                                               scale=sizes.loader_scale)
+    recipe = get_recipe(ZOO["V2 fp16"][0]).with_(
+        dataset="minicity", crop_size=sizes.loader_crop, scale=sizes.loader_scale
+    )
     train_set, _ = build_datasets(recipe, root)
     need, need_note = gpu_needs(out)
-    common = dict(source_size=f"{sizes.big_city.size[0]}x{sizes.big_city.size[1]}",
-                  crop=f"{recipe.crop_size[0]}x{recipe.crop_size[1]}", batch=recipe.batch_per_gpu,
-                  cpu_cores=os.cpu_count(), gpu_needs_images_per_s=need)
-    pipeline = (f"train: RandomResize(scale={recipe.scale}, ratio={recipe.ratio_range}), RandomCrop, RandomFlip, "
-                "PhotoMetricDistortion, Normalize, Pad (recipe " + recipe.name + ")")
+    common = dict(
+        source_size=f"{sizes.big_city.size[0]}x{sizes.big_city.size[1]}",
+        crop=f"{recipe.crop_size[0]}x{recipe.crop_size[1]}",
+        batch=recipe.batch_per_gpu,
+        cpu_cores=os.cpu_count(),
+        gpu_needs_images_per_s=need,
+    )
+    pipeline = (
+        f"train: RandomResize(scale={recipe.scale}, ratio={recipe.ratio_range}), RandomCrop, RandomFlip, "
+        "PhotoMetricDistortion, Normalize, Pad (recipe " + recipe.name + ")"
+    )
     for workers in sizes.loader_workers:
         if not budget.allows(sizes.loader_seconds + 5):
-            table.add("skipped", f"time budget: {budget.left():.0f} s left", pipeline=pipeline, workers=workers,
-                      **common)
+            table.add(
+                "skipped", f"time budget: {budget.left():.0f} s left", pipeline=pipeline, workers=workers, **common
+            )
             continue
 
         def one(workers: int = workers) -> None:
-            got = loader_rate(train_set, workers, recipe.batch_per_gpu, sizes.loader_seconds if workers else
-                              sizes.loader_seconds / 2, pin=device.type == "cuda")
+            got = loader_rate(
+                train_set,
+                workers,
+                recipe.batch_per_gpu,
+                sizes.loader_seconds if workers else sizes.loader_seconds / 2,
+                pin=device.type == "cuda",
+            )
             rate = got["steady_images_per_s"] or got["images_per_s"]
-            bound = ("unknown" if need is None or workers == 0 else "yes" if rate < need else "no")
-            table.add(pipeline=pipeline, workers=workers, **common, **got, data_bound=bound,
-                      note=f"the GPU's need: {need_note}; pin_memory={device.type == 'cuda'}")
+            bound = "unknown" if need is None or workers == 0 else "yes" if rate < need else "no"
+            table.add(
+                pipeline=pipeline,
+                workers=workers,
+                **common,
+                **got,
+                data_bound=bound,
+                note=f"the GPU's need: {need_note}; pin_memory={device.type == 'cuda'}",
+            )
             print(f"  {workers:2d} workers: {got['images_per_s']:.1f} images/s overall, steady {rate:.1f}", flush=True)
 
         guarded(table, dict(pipeline=pipeline, workers=workers, **common), one)
@@ -1107,18 +1531,42 @@ def step_dataloading(sizes: Sizes, out: Path, work: Path, budget: Budget, info: 
         for i in range(n):
             val_set[i]
         seconds = time.perf_counter() - t0
-        table.add(pipeline="validation: read, Normalize (trainer.validate: evaluate() with no workers)", workers=0,
-                  batch=1, source_size=common["source_size"], crop="none", batches=n, images=n, startup_s=0.0,
-                  elapsed_s=seconds, images_per_s=n / seconds, steady_images_per_s=n / seconds,
-                  cpu_cores=os.cpu_count(), data_bound="n/a", note="serial, in the training process")
+        table.add(
+            pipeline="validation: read, Normalize (trainer.validate: evaluate() with no workers)",
+            workers=0,
+            batch=1,
+            source_size=common["source_size"],
+            crop="none",
+            batches=n,
+            images=n,
+            startup_s=0.0,
+            elapsed_s=seconds,
+            images_per_s=n / seconds,
+            steady_images_per_s=n / seconds,
+            cpu_cores=os.cpu_count(),
+            data_bound="n/a",
+            note="serial, in the training process",
+        )
 
     guarded(table, dict(pipeline="validation", workers=0), validation)
 
 
 # --- 4. estimate of a full run --------------------------------------------------------------------------
 
-ESTIMATE_COLUMNS = ["config", "model", "layout", "iters", "images_per_iter", "compute_s_per_iter", "data_s_per_iter",
-                    "s_per_iter", "bound", "validation_s", "total_hours", "rests_on"]
+ESTIMATE_COLUMNS = [
+    "config",
+    "model",
+    "layout",
+    "iters",
+    "images_per_iter",
+    "compute_s_per_iter",
+    "data_s_per_iter",
+    "s_per_iter",
+    "bound",
+    "validation_s",
+    "total_hours",
+    "rests_on",
+]
 
 
 def read_ok(out: Path, step: str) -> pd.DataFrame:
@@ -1149,9 +1597,14 @@ def step_estimate(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dic
         big = sizes.infer_shapes[0].label
         infer = inference
         if not inference.empty:
-            infer = inference[(inference.model == model) & (inference["size"] == big) & (inference.batch == 1)
-                              & (inference.dtype == "fp32") & (inference.backend == "eager")
-                              & (inference["set"] == "grid")]
+            infer = inference[
+                (inference.model == model)
+                & (inference["size"] == big)
+                & (inference.batch == 1)
+                & (inference.dtype == "fp32")
+                & (inference.backend == "eager")
+                & (inference["set"] == "grid")
+            ]
         infer_s = float(infer.median_ms.iloc[0]) / 1e3 if not infer.empty else None
         n_val = sizes.full_iters // sizes.val_every
         val_s = n_val * sizes.val_images * (infer_s + (val_load_s or 0.0)) if infer_s is not None else None
@@ -1159,26 +1612,49 @@ def step_estimate(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dic
         data_s = images / data_rate if data_rate else None
         for layout, compute_s in (
             (f"1 card, {int(row.accum)}x{int(row.micro_batch)} by accumulation", row.iteration_ms / 1e3),
-            (f"per card of {int(row.accum)} (the zoo's {int(row.accum)}x{int(row.micro_batch)}), no DDP communication",
-             row.micro_step_ms / 1e3),
+            (
+                f"per card of {int(row.accum)} (the zoo's {int(row.accum)}x{int(row.micro_batch)}), "
+                "no DDP communication",
+                row.micro_step_ms / 1e3,
+            ),
         ):
             s_iter = max(compute_s, data_s) if data_s is not None else compute_s
             bound = "unknown (no data rate)" if data_s is None else ("data" if data_s > compute_s else "compute")
             total_h = (sizes.full_iters * s_iter + (val_s or 0.0)) / 3600
-            rests = (f"measured here: {row.config} iteration {row.iteration_ms:.1f} ms / micro-step "
-                     f"{row.micro_step_ms:.1f} ms "
-                     f"(train_step, synthetic tensors, crops {row.crop}); data: "
-                     + (f"{data_rate:.1f} images/s with {data_workers} workers on {os.cpu_count()} CPU cores, loading "
-                        f"overlapping compute (the slower of the two sets the pace; {images} images per iteration "
-                        "however many cards share this machine's loaders)" if data_rate else "not measured")
-                     + "; validation: "
-                     + (f"{n_val} x {sizes.val_images} images at {big}, {infer_s * 1e3:.1f} ms each (fp32 eager)"
-                        + (f" + {val_load_s * 1e3:.0f} ms to load" if val_load_s else "") if infer_s is not None
-                        else "not counted (no inference time)")
-                     + "; not counted: start-up, checkpoints, logging")
-            table.add(config=row.config, model=model, layout=layout, iters=sizes.full_iters, images_per_iter=images,
-                      compute_s_per_iter=compute_s, data_s_per_iter=data_s, s_per_iter=s_iter, bound=bound,
-                      validation_s=val_s, total_hours=total_h, rests_on=rests)
+            rests = (
+                f"measured here: {row.config} iteration {row.iteration_ms:.1f} ms / micro-step "
+                f"{row.micro_step_ms:.1f} ms "
+                f"(train_step, synthetic tensors, crops {row.crop}); data: "
+                + (
+                    f"{data_rate:.1f} images/s with {data_workers} workers on {os.cpu_count()} CPU cores, loading "
+                    f"overlapping compute (the slower of the two sets the pace; {images} images per iteration "
+                    "however many cards share this machine's loaders)"
+                    if data_rate
+                    else "not measured"
+                )
+                + "; validation: "
+                + (
+                    f"{n_val} x {sizes.val_images} images at {big}, {infer_s * 1e3:.1f} ms each (fp32 eager)"
+                    + (f" + {val_load_s * 1e3:.0f} ms to load" if val_load_s else "")
+                    if infer_s is not None
+                    else "not counted (no inference time)"
+                )
+                + "; not counted: start-up, checkpoints, logging"
+            )
+            table.add(
+                config=row.config,
+                model=model,
+                layout=layout,
+                iters=sizes.full_iters,
+                images_per_iter=images,
+                compute_s_per_iter=compute_s,
+                data_s_per_iter=data_s,
+                s_per_iter=s_iter,
+                bound=bound,
+                validation_s=val_s,
+                total_hours=total_h,
+                rests_on=rests,
+            )
             print(f"  {row.config:14s} {layout:60s} {total_h:7.1f} h ({bound}-bound)", flush=True)
 
 
@@ -1221,8 +1697,10 @@ def step_profile(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dict
 
     ranked = sorted(events, key=self_time, reverse=True)
     total = sum(self_time(e) for e in events) or 1.0
-    lines = [f"top 30 by {key} (us, summed over {sizes.profile_runs} calls; share of all {key})",
-             f"{'us':>12s} {'share':>7s} {'calls':>7s}  name"]
+    lines = [
+        f"top 30 by {key} (us, summed over {sizes.profile_runs} calls; share of all {key})",
+        f"{'us':>12s} {'share':>7s} {'calls':>7s}  name",
+    ]
     for e in ranked[:30]:
         lines.append(f"{self_time(e):12.1f} {100 * self_time(e) / total:6.1f}% {e.count:7d}  {e.key[:150]}")
     try:
@@ -1236,11 +1714,20 @@ def step_profile(sizes: Sizes, out: Path, work: Path, budget: Budget, info: dict
 # --- the command line ---------------------------------------------------------------------------------
 
 STEP_FUNCTIONS: dict[str, Callable[[Sizes, Path, Path, Budget, dict[str, str]], None]] = {
-    "correctness": step_correctness, "inference": step_inference, "training": step_training,
-    "dataloading": step_dataloading, "estimate": step_estimate, "profile": step_profile,
+    "correctness": step_correctness,
+    "inference": step_inference,
+    "training": step_training,
+    "dataloading": step_dataloading,
+    "estimate": step_estimate,
+    "profile": step_profile,
 }
-STEP_COLUMNS = {"correctness": CORRECTNESS_COLUMNS, "inference": INFERENCE_COLUMNS, "training": TRAINING_COLUMNS,
-                "dataloading": DATALOADING_COLUMNS, "estimate": ESTIMATE_COLUMNS}
+STEP_COLUMNS = {
+    "correctness": CORRECTNESS_COLUMNS,
+    "inference": INFERENCE_COLUMNS,
+    "training": TRAINING_COLUMNS,
+    "dataloading": DATALOADING_COLUMNS,
+    "estimate": ESTIMATE_COLUMNS,
+}
 
 
 def record_failure(step: str, error: str, sizes: Sizes, out: Path) -> None:
@@ -1276,8 +1763,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         record_failure(args.failed_step, args.error, sizes, args.out)
         return 0
     if sizes.device == "cuda" and not torch.cuda.is_available():
-        message = (f"torch {torch.__version__} sees no CUDA device: run the dry run (--dry-run) on a machine "
-                   "without a GPU")
+        message = (
+            f"torch {torch.__version__} sees no CUDA device: run the dry run (--dry-run) on a machine without a GPU"
+        )
         if args.step in CSV_FILES:
             open_table(args.step, args.out, STEP_COLUMNS[args.step], environment(sizes)).add("failed", message)
         else:
@@ -1286,8 +1774,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 0
     info = environment(sizes)
     budget = Budget(args.budget)
-    print(f"step {args.step} ({sizes.name}, budget {args.budget:.0f} s, {budget.left():.0f} s left after imports); "
-          f"{info['gpu']}, torch {info['torch']}, cuda {info['cuda']}, commit {info['commit']}", flush=True)
+    print(
+        f"step {args.step} ({sizes.name}, budget {args.budget:.0f} s, {budget.left():.0f} s left after imports); "
+        f"{info['gpu']}, torch {info['torch']}, cuda {info['cuda']}, commit {info['commit']}",
+        flush=True,
+    )
     try:
         STEP_FUNCTIONS[args.step](sizes, args.out, args.work, budget, info)
     except Exception as e:  # noqa: BLE001 - the step's failure is a row, and run.sh goes on

@@ -32,15 +32,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from bisenet.analysis.diagram_layout import (
-    INPUT_SIZE,
-    Canvas,
-    Diagram,
-    Shape,
-    ascii_shape,
-    format_shape,
-    trace_shapes,
-)
+from bisenet.analysis.diagram_layout import INPUT_SIZE, Canvas, Diagram, Shape, ascii_shape, format_shape, trace_shapes
 from bisenet.analysis.diagram_v1 import (
     CP,
     arm_alt,
@@ -120,14 +112,21 @@ def bisenetv2_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagr
             (``build_model("bisenetv2")``) (required).
         input_size: the traced input's shape. Default ``(1, 3, 512, 1024)``.
     """
-    c = Canvas(model, input_size, f"BiSeNet V2, input {format_shape(input_size)}", [1.45] * 6,
-               [1.0, 0.85, 0.85, 1.0])
+    c = Canvas(model, input_size, f"BiSeNet V2, input {format_shape(input_size)}", [1.45] * 6, [1.0, 0.85, 0.85, 1.0])
     c.tensor("input", 0, 1, "input image")
     detail = c.module(f"{DETAIL}.detail_branch", nn.Sequential)
     previous = "input"
     for i in range(len(detail)):
-        c.add(f"d{i + 1}", 1 + i, 0, f"{DETAIL}.detail_branch.{i}", nn.Sequential, f"detail stage {i + 1}",
-              within=DETAIL, details="")
+        c.add(
+            f"d{i + 1}",
+            1 + i,
+            0,
+            f"{DETAIL}.detail_branch.{i}",
+            nn.Sequential,
+            f"detail stage {i + 1}",
+            within=DETAIL,
+            details="",
+        )
         c.arrow(previous, f"d{i + 1}")
         previous = f"d{i + 1}"
     c.group(DETAIL, DetailBranch, DETAIL, [f"d{i + 1}" for i in range(len(detail))])
@@ -136,8 +135,7 @@ def bisenetv2_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagr
     for i in range(2, 5):
         c.add(f"s{i}", i, 2, f"{SEMANTIC}.stage{i}", nn.Sequential, f"GE stage {i}", within=SEMANTIC, details="")
         c.arrow(f"s{i - 1}", f"s{i}")
-    c.add("ce", 5, 2, f"{SEMANTIC}.stage4_CEBlock", ContextEmbeddingBlock, "CE block", within=SEMANTIC,
-          details="")
+    c.add("ce", 5, 2, f"{SEMANTIC}.stage4_CEBlock", ContextEmbeddingBlock, "CE block", within=SEMANTIC, details="")
     c.arrow("s4", "ce")
     c.group(SEMANTIC, SemanticBranch, SEMANTIC, ["s1", "s2", "s3", "s4", "ce"], below=True)
     c.add("bga", 4, 1, "backbone.bga", BilateralGuidedAggregation, "BGA", details="")
@@ -154,12 +152,14 @@ def bisenetv2_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagr
 def bisenetv2_alt(diagram: Diagram) -> str:
     """The alt text of :func:`bisenetv2_diagram`."""
     boosters = sum(b.name.startswith("aux") for b in diagram.boxes)
-    return (f"Block diagram of BiSeNet V2 on a {diagram.shape('input')} image: the detail branch's three "
-            f"stages go down to {diagram.shape('d3')}, the semantic branch's stem and GE stages down to "
-            f"{diagram.shape('s4')} and its context embedding block, bilateral guided aggregation merges the "
-            f"two into {diagram.shape('bga')}, the segmentation head's logits are resized to "
-            f"{diagram.shape('output')}, and {boosters} booster heads, used in training only, read the "
-            f"semantic stages.")
+    return (
+        f"Block diagram of BiSeNet V2 on a {diagram.shape('input')} image: the detail branch's three "
+        f"stages go down to {diagram.shape('d3')}, the semantic branch's stem and GE stages down to "
+        f"{diagram.shape('s4')} and its context embedding block, bilateral guided aggregation merges the "
+        f"two into {diagram.shape('bga')}, the segmentation head's logits are resized to "
+        f"{diagram.shape('output')}, and {boosters} booster heads, used in training only, read the "
+        f"semantic stages."
+    )
 
 
 def detail_branch_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
@@ -177,8 +177,15 @@ def detail_branch_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> D
     for i, stage in enumerate(stages):
         names = [f"s{i + 1}c{j + 1}" for j in range(len(stage))]
         for j, name in enumerate(names):
-            c.add(name, 1 + i, j, f"{DETAIL}.detail_branch.{i}.{j}", ConvBNAct, f"S{i + 1} conv {j + 1}",
-                  within=f"{DETAIL}.detail_branch.{i}")
+            c.add(
+                name,
+                1 + i,
+                j,
+                f"{DETAIL}.detail_branch.{i}.{j}",
+                ConvBNAct,
+                f"S{i + 1} conv {j + 1}",
+                within=f"{DETAIL}.detail_branch.{i}",
+            )
             c.arrow(previous, name)
             previous = name
         c.group(f"{DETAIL}.detail_branch.{i}", nn.Sequential, f"detail_branch.{i}", names)
@@ -189,9 +196,11 @@ def detail_branch_alt(diagram: Diagram) -> str:
     """The alt text of :func:`detail_branch_diagram`."""
     convs = [b for b in diagram.boxes if b.name != "input"]
     ends = [ascii_shape(b.shape) for b in convs if b.name.endswith("c1")]
-    return (f"Diagram of BiSeNet V2's detail branch: three columns, one per stage, of 3x3 convolutions "
-            f"({len(convs)} in all), each opened by a stride-2 convolution, take the {diagram.shape('input')} "
-            f"image to {', '.join(ends[:-1])} and {ends[-1]}.")
+    return (
+        f"Diagram of BiSeNet V2's detail branch: three columns, one per stage, of 3x3 convolutions "
+        f"({len(convs)} in all), each opened by a stride-2 convolution, take the {diagram.shape('input')} "
+        f"image to {', '.join(ends[:-1])} and {ends[-1]}."
+    )
 
 
 def stem_block_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
@@ -203,8 +212,7 @@ def stem_block_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diag
         input_size: the traced input's shape. Default ``(1, 3, 512, 1024)``.
     """
     stem = f"{SEMANTIC}.stage1"
-    c = Canvas(model, input_size, f"Stem Block: model.{stem}", [1.5, 1.5, 1.5, 1.5, 0.7, 1.5], [1.15, 1.15],
-               root=stem)
+    c = Canvas(model, input_size, f"Stem Block: model.{stem}", [1.5, 1.5, 1.5, 1.5, 0.7, 1.5], [1.15, 1.15], root=stem)
     c.module(stem, StemBlock)
     c.tensor("input", 0, 0.5, "input image")
     c.add("first", 1, 0.5, f"{stem}.conv_first", ConvBNAct, "first conv")
@@ -213,18 +221,27 @@ def stem_block_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diag
     c.add("pool", 2.5, 1, f"{stem}.pool", nn.MaxPool2d, "right: pool")
     c.op("cat", 4, 0.5, "C", caption="concat")
     c.add("fuse", 5, 0.5, f"{stem}.fuse_last", ConvBNAct, "fuse")
-    for src, dst in [("input", "first"), ("first", "left1"), ("left1", "left2"), ("first", "pool"),
-                     ("left2", "cat"), ("pool", "cat"), ("cat", "fuse")]:
+    for src, dst in [
+        ("input", "first"),
+        ("first", "left1"),
+        ("left1", "left2"),
+        ("first", "pool"),
+        ("left2", "cat"),
+        ("pool", "cat"),
+        ("cat", "fuse"),
+    ]:
         c.arrow(src, dst)
     return c.draw()
 
 
 def stem_block_alt(diagram: Diagram) -> str:
     """The alt text of :func:`stem_block_diagram`."""
-    return (f"Diagram of the stem block: a 3x3 stride-2 convolution takes the {diagram.shape('input')} image "
-            f"to {diagram.shape('first')}, a 1x1 then a 3x3 stride-2 convolution ({diagram.shape('left2')}) "
-            f"run beside a 3x3 max-pool ({diagram.shape('pool')}), and their concatenation is fused by a 3x3 "
-            f"convolution into {diagram.shape('fuse')}.")
+    return (
+        f"Diagram of the stem block: a 3x3 stride-2 convolution takes the {diagram.shape('input')} image "
+        f"to {diagram.shape('first')}, a 1x1 then a 3x3 stride-2 convolution ({diagram.shape('left2')}) "
+        f"run beside a 3x3 max-pool ({diagram.shape('pool')}), and their concatenation is fused by a 3x3 "
+        f"convolution into {diagram.shape('fuse')}."
+    )
 
 
 def _previous_layer(name: str) -> tuple[str, type]:
@@ -237,8 +254,7 @@ def _previous_layer(name: str) -> tuple[str, type]:
     return f"{SEMANTIC}.stage{previous}", StemBlock if previous == 1 else nn.Sequential
 
 
-def ge_layer_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE,
-                     module: str = f"{SEMANTIC}.stage3.1") -> Diagram:
+def ge_layer_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE, module: str = f"{SEMANTIC}.stage3.1") -> Diagram:
     """A Gather-and-Expansion layer (Sec. 4.2, Fig. 5b stride 1, Fig. 5c stride 2): 3 x 3
     conv, the (grouped) depthwise expansion (two convs at stride 2), the 1 x 1 projection, the
     shortcut (identity, or a depthwise-separable conv at stride 2), their sum and a ReLU.
@@ -257,8 +273,17 @@ def ge_layer_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE,
     c = Canvas(model, input_size, f"GE layer, stride {stride}: model.{module}", cols, rows, root=module)
     c.module(module, GatherExpansionLayer)
     source, source_cls = _previous_layer(module)
-    c.add("input", 0, 0, source, source_cls, "input", kind="input", show_name=False,
-          details=source.removeprefix("backbone."))
+    c.add(
+        "input",
+        0,
+        0,
+        source,
+        source_cls,
+        "input",
+        kind="input",
+        show_name=False,
+        details=source.removeprefix("backbone."),
+    )
     c.add("gather", 1, 0, f"{module}.conv1", ConvBNAct, "gather")
     names = ["input", "gather"]
     for i in range(len(dw)):
@@ -282,14 +307,18 @@ def ge_layer_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE,
 def ge_layer_alt(diagram: Diagram) -> str:
     """The alt text of :func:`ge_layer_diagram`."""
     if diagram.box("shortcut").module is None:
-        return (f"Diagram of a stride-1 gather-and-expansion layer: the {diagram.shape('input')} input goes "
-                f"through a 3x3 convolution, a grouped 3x3 convolution expanding it to {diagram.shape('dw0')} "
-                f"and a 1x1 projection to {diagram.shape('project')}, which is added to the input itself "
-                f"(the identity shortcut) before a ReLU.")
-    return (f"Diagram of a stride-2 gather-and-expansion layer: the {diagram.shape('input')} input goes through "
-            f"a 3x3 convolution, a stride-2 grouped 3x3 convolution expanding it to {diagram.shape('dw0')}, a "
-            f"depthwise 3x3 convolution and a 1x1 projection to {diagram.shape('project')}, which is added to a "
-            f"stride-2 depthwise-separable shortcut of the input ({diagram.shape('shortcut')}) before a ReLU.")
+        return (
+            f"Diagram of a stride-1 gather-and-expansion layer: the {diagram.shape('input')} input goes "
+            f"through a 3x3 convolution, a grouped 3x3 convolution expanding it to {diagram.shape('dw0')} "
+            f"and a 1x1 projection to {diagram.shape('project')}, which is added to the input itself "
+            f"(the identity shortcut) before a ReLU."
+        )
+    return (
+        f"Diagram of a stride-2 gather-and-expansion layer: the {diagram.shape('input')} input goes through "
+        f"a 3x3 convolution, a stride-2 grouped 3x3 convolution expanding it to {diagram.shape('dw0')}, a "
+        f"depthwise 3x3 convolution and a 1x1 projection to {diagram.shape('project')}, which is added to a "
+        f"stride-2 depthwise-separable shortcut of the input ({diagram.shape('shortcut')}) before a ReLU."
+    )
 
 
 def context_embedding_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
@@ -301,28 +330,46 @@ def context_embedding_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) 
         input_size: the traced input's shape. Default ``(1, 3, 512, 1024)``.
     """
     ce = f"{SEMANTIC}.stage4_CEBlock"
-    c = Canvas(model, input_size, f"Context Embedding Block: model.{ce}", [1.5, 1.5, 1.5, 1.5, 0.8, 1.5],
-               [1.15, 1.15], root=ce)
+    c = Canvas(
+        model, input_size, f"Context Embedding Block: model.{ce}", [1.5, 1.5, 1.5, 1.5, 0.8, 1.5], [1.15, 1.15], root=ce
+    )
     c.module(ce, ContextEmbeddingBlock)
-    c.add("input", 0, 0, f"{SEMANTIC}.stage4", nn.Sequential, "input", kind="input", show_name=False,
-          details="semantic.stage4")
+    c.add(
+        "input",
+        0,
+        0,
+        f"{SEMANTIC}.stage4",
+        nn.Sequential,
+        "input",
+        kind="input",
+        show_name=False,
+        details="semantic.stage4",
+    )
     c.add("pool", 1, 1, f"{ce}.gap.0", nn.AdaptiveAvgPool2d, "pool")
     c.add("bn", 2, 1, f"{ce}.gap.1", nn.BatchNorm2d, "BN")
     c.add("conv", 3, 1, f"{ce}.conv_gap", ConvBNAct, "context conv")
     c.op("sum", 4, 0, "+", caption="broadcast")
     c.add("last", 5, 0, f"{ce}.conv_last", ConvBNAct, "output conv")
-    for src, dst in [("input", "pool"), ("pool", "bn"), ("bn", "conv"), ("conv", "sum"), ("input", "sum"),
-                     ("sum", "last")]:
+    for src, dst in [
+        ("input", "pool"),
+        ("pool", "bn"),
+        ("bn", "conv"),
+        ("conv", "sum"),
+        ("input", "sum"),
+        ("sum", "last"),
+    ]:
         c.arrow(src, dst)
     return c.draw()
 
 
 def context_embedding_alt(diagram: Diagram) -> str:
     """The alt text of :func:`context_embedding_diagram`."""
-    return (f"Diagram of the context embedding block: global average pooling, batch normalisation and a 1x1 "
-            f"convolution turn the {diagram.shape('input')} input into a {diagram.shape('conv')} context "
-            f"vector, which is added to every position of the input before a 3x3 convolution gives the "
-            f"{diagram.shape('last')} output.")
+    return (
+        f"Diagram of the context embedding block: global average pooling, batch normalisation and a 1x1 "
+        f"convolution turn the {diagram.shape('input')} input into a {diagram.shape('conv')} context "
+        f"vector, which is added to every position of the input before a 3x3 convolution gives the "
+        f"{diagram.shape('last')} output."
+    )
 
 
 def semantic_branch_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
@@ -336,8 +383,14 @@ def semantic_branch_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) ->
     """
     branch = model.get_submodule(SEMANTIC)
     depth = max(len(getattr(branch, f"stage{i}", [])) for i in range(2, 5))
-    c = Canvas(model, input_size, f"Semantic Branch: model.{SEMANTIC}", [1.45] * 6,
-               [1.05] + [0.95] * (depth - 1), root=SEMANTIC)
+    c = Canvas(
+        model,
+        input_size,
+        f"Semantic Branch: model.{SEMANTIC}",
+        [1.45] * 6,
+        [1.05] + [0.95] * (depth - 1),
+        root=SEMANTIC,
+    )
     c.module(SEMANTIC, SemanticBranch)
     c.tensor("input", 0, 0, "input image")
     c.add("stem", 1, 0, f"{SEMANTIC}.stage1", StemBlock, "stem block")
@@ -347,8 +400,9 @@ def semantic_branch_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) ->
         stage = c.module(f"{SEMANTIC}.stage{i}", nn.Sequential)
         names = [f"s{i}.{j}" for j in range(len(stage))]
         for j, name in enumerate(names):
-            c.add(name, i, j, f"{SEMANTIC}.stage{i}.{j}", GatherExpansionLayer, "GE layer",
-                  within=f"{SEMANTIC}.stage{i}")
+            c.add(
+                name, i, j, f"{SEMANTIC}.stage{i}.{j}", GatherExpansionLayer, "GE layer", within=f"{SEMANTIC}.stage{i}"
+            )
             c.arrow(previous, name)
             previous = name
         c.group(f"{SEMANTIC}.stage{i}", nn.Sequential, f"stage{i}", names)
@@ -361,10 +415,12 @@ def semantic_branch_alt(diagram: Diagram) -> str:
     """The alt text of :func:`semantic_branch_diagram`."""
     layers = [b for b in diagram.boxes if b.name.startswith("s") and "." in b.name]
     ends = [ascii_shape(b.shape) for b in layers if b.name.endswith(".0")]
-    return (f"Diagram of BiSeNet V2's semantic branch: the stem block takes the {diagram.shape('input')} "
-            f"image to {diagram.shape('stem')}, three columns of GE layers ({len(layers)} in all), each opened "
-            f"by a stride-2 layer, take it to {', '.join(ends[:-1])} and {ends[-1]}, and the context embedding "
-            f"block gives {diagram.shape('ce')}.")
+    return (
+        f"Diagram of BiSeNet V2's semantic branch: the stem block takes the {diagram.shape('input')} "
+        f"image to {diagram.shape('stem')}, three columns of GE layers ({len(layers)} in all), each opened "
+        f"by a stride-2 layer, take it to {', '.join(ends[:-1])} and {ends[-1]}, and the context embedding "
+        f"block gives {diagram.shape('ce')}."
+    )
 
 
 def bga_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
@@ -377,14 +433,28 @@ def bga_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
         model: a :class:`~bisenet.models.BiSeNetV2` with ``aggregation="bga"`` (required).
         input_size: the traced input's shape. Default ``(1, 3, 512, 1024)``.
     """
-    c = Canvas(model, input_size, "Bilateral Guided Aggregation: model.backbone.bga",
-               [1.45, 1.45, 1.45, 0.65, 0.65, 0.85, 0.65, 1.45], [1.1] * 4, root="backbone.bga")
+    c = Canvas(
+        model,
+        input_size,
+        "Bilateral Guided Aggregation: model.backbone.bga",
+        [1.45, 1.45, 1.45, 0.65, 0.65, 0.85, 0.65, 1.45],
+        [1.1] * 4,
+        root="backbone.bga",
+    )
     bga = c.module("backbone.bga", BilateralGuidedAggregation)
     up = "4× nearest" if bga.upsample == "nearest4x" else "bilinear"
-    c.add("detail", 0, 0.5, DETAIL, DetailBranch, "detail feature", kind="input", show_name=False,
-          details="detail")
-    c.add("semantic", 0, 2.5, f"{SEMANTIC}.stage4_CEBlock", ContextEmbeddingBlock, "semantic feature",
-          kind="input", show_name=False, details="semantic CE")
+    c.add("detail", 0, 0.5, DETAIL, DetailBranch, "detail feature", kind="input", show_name=False, details="detail")
+    c.add(
+        "semantic",
+        0,
+        2.5,
+        f"{SEMANTIC}.stage4_CEBlock",
+        ContextEmbeddingBlock,
+        "semantic feature",
+        kind="input",
+        show_name=False,
+        details="semantic CE",
+    )
     c.add("a", 1, 0, "backbone.bga.detail_dwconv.0", DepthwiseSeparableConv, "(a) detail keep")
     c.add("b", 1, 1, "backbone.bga.detail_down.0", ConvBNAct, "(b) detail down")
     c.add("c", 1, 2, "backbone.bga.semantic_conv.0", ConvBNAct, "(c) semantic up")
@@ -398,26 +468,41 @@ def bga_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE) -> Diagram:
     c.op("up", 5, 2, "↑", caption=up)
     c.op("sum", 6, 1.25, "+")
     c.add("conv", 7, 1.25, "backbone.bga.conv", ConvBNAct, "output conv")
-    for src, dst in [("detail", "a"), ("detail", "b"), ("semantic", "c"), ("semantic", "d"), ("a", "mul_detail"),
-                     ("c", "c_up"), ("c_up", "c_sig"), ("c_sig", "mul_detail"), ("b", "b_pool"),
-                     ("b_pool", "mul_semantic"), ("d", "d_sig"), ("d_sig", "mul_semantic"), ("mul_semantic", "up"),
-                     ("mul_detail", "sum"), ("up", "sum"), ("sum", "conv")]:
+    for src, dst in [
+        ("detail", "a"),
+        ("detail", "b"),
+        ("semantic", "c"),
+        ("semantic", "d"),
+        ("a", "mul_detail"),
+        ("c", "c_up"),
+        ("c_up", "c_sig"),
+        ("c_sig", "mul_detail"),
+        ("b", "b_pool"),
+        ("b_pool", "mul_semantic"),
+        ("d", "d_sig"),
+        ("d_sig", "mul_semantic"),
+        ("mul_semantic", "up"),
+        ("mul_detail", "sum"),
+        ("up", "sum"),
+        ("sum", "conv"),
+    ]:
         c.arrow(src, dst)
     return c.draw()
 
 
 def bga_alt(diagram: Diagram) -> str:
     """The alt text of :func:`bga_diagram`."""
-    return (f"Diagram of bilateral guided aggregation: the {diagram.shape('detail')} detail feature is kept at "
-            f"its resolution by a depthwise-separable convolution and brought down to {diagram.shape('b_pool')} "
-            f"by a strided convolution and pooling; the {diagram.shape('semantic')} semantic feature, convolved, "
-            f"upsampled and passed through a sigmoid, weights the first, and its depthwise-separable "
-            f"convolution, passed through a sigmoid, weights the second; the sum of the first product and the "
-            f"upsampled second goes through a 3x3 convolution to {diagram.shape('conv')}.")
+    return (
+        f"Diagram of bilateral guided aggregation: the {diagram.shape('detail')} detail feature is kept at "
+        f"its resolution by a depthwise-separable convolution and brought down to {diagram.shape('b_pool')} "
+        f"by a strided convolution and pooling; the {diagram.shape('semantic')} semantic feature, convolved, "
+        f"upsampled and passed through a sigmoid, weights the first, and its depthwise-separable "
+        f"convolution, passed through a sigmoid, weights the second; the sum of the first product and the "
+        f"upsampled second goes through a 3x3 convolution to {diagram.shape('conv')}."
+    )
 
 
-def booster_head_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE,
-                         module: str = "auxiliary_head.3") -> Diagram:
+def booster_head_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE, module: str = "auxiliary_head.3") -> Diagram:
     """A booster (auxiliary) head (V2: Sec. 4.4; V1: Sec. 3.3), its layers read from the head:
     mmseg's FCN head (3 x 3 ConvBNReLUs, dropout, 1 x 1 classifier) or CoinCheung's, then the
     model's bilinear resize of the logits to the input.
@@ -429,21 +514,32 @@ def booster_head_diagram(model: nn.Module, input_size: Shape = INPUT_SIZE,
     """
     head = model.get_submodule(module) if model.auxiliary_head is not None else None
     if isinstance(head, CoinCheungHead):
-        layers = [("conv", ConvBNAct, "3×3 conv"), ("drop", nn.Dropout, "dropout"),
-                  ("conv_out.0", nn.Sequential, "2× ↑, 3×3 conv"), ("conv_out.1", nn.Conv2d, "classifier")]
+        layers = [
+            ("conv", ConvBNAct, "3×3 conv"),
+            ("drop", nn.Dropout, "dropout"),
+            ("conv_out.0", nn.Sequential, "2× ↑, 3×3 conv"),
+            ("conv_out.1", nn.Conv2d, "classifier"),
+        ]
     else:
         layers = [(f"convs.{i}", ConvBNAct, f"3×3 conv {i + 1}") for i in range(len(getattr(head, "convs", [])))]
         layers += [("dropout", nn.Dropout2d, "dropout"), ("conv_seg", nn.Conv2d, "classifier")]
-    c = Canvas(model, input_size, f"Booster head: model.{module}", [1.3] * (1 + len(layers)) + [0.7, 1.3],
-               [1.15], root=module)
+    c = Canvas(
+        model, input_size, f"Booster head: model.{module}", [1.3] * (1 + len(layers)) + [0.7, 1.3], [1.15], root=module
+    )
     c.module(module, HEADS)
     source, source_cls = _booster_input(model, int(module.rsplit(".", 1)[1]))
-    c.add("input", 0, 0, source, source_cls, "input", kind="input", show_name=False,
-          details=source.rsplit(".", 1)[1])
+    c.add("input", 0, 0, source, source_cls, "input", kind="input", show_name=False, details=source.rsplit(".", 1)[1])
     previous = "input"
     for i, (name, cls, label) in enumerate(layers):
-        c.add(f"layer{i}", 1 + i, 0, f"{module}.{name}", cls, label,
-              details="2× nearest ↑\n3×3 conv" if name == "conv_out.0" else None)
+        c.add(
+            f"layer{i}",
+            1 + i,
+            0,
+            f"{module}.{name}",
+            cls,
+            label,
+            details="2× nearest ↑\n3×3 conv" if name == "conv_out.0" else None,
+        )
         c.arrow(previous, f"layer{i}")
         previous = f"layer{i}"
     c.op("up", 1 + len(layers), 0, "↑", caption="bilinear")
@@ -457,8 +553,8 @@ def booster_head_alt(diagram: Diagram) -> str:
     """The alt text of :func:`booster_head_diagram`."""
     layers = [b for b in diagram.boxes if b.name.startswith("layer")]
     steps = [b.label.replace("×", "x") for b in layers]
-    return (f"Diagram of a booster head: the {diagram.shape('input')} stage feature goes through "
-            f"{', '.join(steps[:-1])} and the {steps[-1]}, giving {ascii_shape(layers[-1].shape)} logits that "
-            f"are resized bilinearly to {diagram.shape('output')}.")
-
-
+    return (
+        f"Diagram of a booster head: the {diagram.shape('input')} stage feature goes through "
+        f"{', '.join(steps[:-1])} and the {steps[-1]}, giving {ascii_shape(layers[-1].shape)} logits that "
+        f"are resized bilinearly to {diagram.shape('output')}."
+    )

@@ -29,10 +29,7 @@ from torch import nn
 from bisenet.errors import UsageError
 from bisenet.layers import ConvBNAct, DepthwiseSeparableConv
 from bisenet.models.base import SegmentationModel
-from bisenet.models.bisenetv1 import (
-    AttentionRefinementModule,
-    FeatureFusionModule,
-)
+from bisenet.models.bisenetv1 import AttentionRefinementModule, FeatureFusionModule
 from bisenet.models.bisenetv2 import (
     BilateralGuidedAggregation,
     ConcatAggregation,
@@ -94,6 +91,7 @@ def trace_shapes(model: nn.Module, input_size: Shape, *, device: str = "meta") -
     shapes: dict[str, object] = {}
     handles = []
     for name, module in traced.named_modules():
+
         def record(_module: nn.Module, _inputs: tuple, output: object, name: str = name) -> None:
             shapes[name] = _shape_of(output)
 
@@ -308,8 +306,15 @@ class Canvas:
         root: the module whose names the boxes write relative to (``""``: the model). Default ``""``.
     """
 
-    def __init__(self, model: nn.Module, input_size: Shape, title: str, col_widths: list[float],
-                 row_heights: list[float], root: str = "") -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        input_size: Shape,
+        title: str,
+        col_widths: list[float],
+        row_heights: list[float],
+        root: str = "",
+    ) -> None:
         self.model = model
         self.input_size = tuple(input_size)
         self.shapes = trace_shapes(model, self.input_size)
@@ -334,9 +339,20 @@ class Canvas:
             raise UsageError(f"this diagram draws a {expected} at model.{name}, but the model has {found} there")
         return module
 
-    def add(self, name: str, col: float, row: float, module: str, cls: type | tuple[type, ...], label: str, *,
-            details: str | None = None, show_name: bool = True, kind: str | None = None,
-            within: str | None = None) -> Box:
+    def add(
+        self,
+        name: str,
+        col: float,
+        row: float,
+        module: str,
+        cls: type | tuple[type, ...],
+        label: str,
+        *,
+        details: str | None = None,
+        show_name: bool = True,
+        kind: str | None = None,
+        within: str | None = None,
+    ) -> Box:
         """A box for the submodule ``module`` (checked to be a ``cls``) with its traced shape.
 
         Args:
@@ -379,8 +395,17 @@ class Canvas:
         box = Box(name, label, "input", None, None, tuple(shape), lines, ["label", "shape"])
         return self._place(box, col, row)
 
-    def op(self, name: str, col: float, row: float, symbol: str, *, caption: str | None = None,
-           module: str | None = None, cls: type | tuple[type, ...] | None = None) -> Box:
+    def op(
+        self,
+        name: str,
+        col: float,
+        row: float,
+        symbol: str,
+        *,
+        caption: str | None = None,
+        module: str | None = None,
+        cls: type | tuple[type, ...] | None = None,
+    ) -> Box:
         """A circle for an operation: ``"+"``, ``"×"``, ``"C"`` (concatenation), ``"σ"``, ``"↑"``
         (resize); ``module``/``cls`` when a weightless module (a ReLU, a sigmoid) performs it.
         ``caption`` is written under the circle."""
@@ -396,13 +421,13 @@ class Canvas:
         self._cells[box.name] = (col, row)
         return box
 
-    def arrow(self, src: str, dst: str, label: str | None = None, bend: float = 0.0,
-              elbow: str | None = None) -> None:
+    def arrow(self, src: str, dst: str, label: str | None = None, bend: float = 0.0, elbow: str | None = None) -> None:
         """Data flowing from box ``src`` to box ``dst`` (see :class:`Arrow`)."""
         self.arrows.append(Arrow(src, dst, label, bend, elbow))
 
-    def group(self, module: str, cls: type | tuple[type, ...], label: str, members: list[str],
-              below: bool = False) -> None:
+    def group(
+        self, module: str, cls: type | tuple[type, ...], label: str, members: list[str], below: bool = False
+    ) -> None:
         """A frame around ``members`` (box names) for their enclosing ``module``, its label at
         the top (``below``: the bottom)."""
         self.module(module, cls)
@@ -452,9 +477,16 @@ class Canvas:
                 patch = Circle((box.x, box.y), OP_RADIUS, facecolor=colour, edgecolor="#333333", lw=0.9, zorder=2)
             else:
                 box.width, box.height = box_width, box_height
-                patch = FancyBboxPatch((box.x - box_width / 2, box.y - box_height / 2), box_width, box_height,
-                                       boxstyle="round,pad=0,rounding_size=0.05", facecolor=colour,
-                                       edgecolor="#333333", lw=0.9, zorder=2)
+                patch = FancyBboxPatch(
+                    (box.x - box_width / 2, box.y - box_height / 2),
+                    box_width,
+                    box_height,
+                    boxstyle="round,pad=0,rounding_size=0.05",
+                    facecolor=colour,
+                    edgecolor="#333333",
+                    lw=0.9,
+                    zorder=2,
+                )
             ax.add_patch(patch)
             patches[box.name] = patch
         for group in self.groups:
@@ -463,8 +495,16 @@ class Canvas:
             self._draw_arrow(ax, arrow, patches)
         ax.text(width / 2, height - 0.22, self.title, ha="center", va="center", fontsize=10, fontweight="bold")
         handles = [Patch(facecolor=KINDS[k][0], edgecolor="#333333", label=KINDS[k][1]) for k in kinds]
-        fig.legend(handles=handles, loc="lower center", ncol=legend_columns, fontsize=FONT_SIZE,
-                   frameon=False, handlelength=1.2, columnspacing=1.2, borderaxespad=0.1)
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=legend_columns,
+            fontsize=FONT_SIZE,
+            frameon=False,
+            handlelength=1.2,
+            columnspacing=1.2,
+            borderaxespad=0.1,
+        )
         return Diagram(fig, self.boxes, self.arrows, self.groups, self.title)
 
     @staticmethod
@@ -485,16 +525,26 @@ class Canvas:
         if box.kind == "op":
             texts = [ax.text(box.x, box.y, box.lines[0], ha="center", va="center", fontsize=10, zorder=3)]
             if len(box.lines) > 1:
-                texts.append(ax.text(box.x, box.y - OP_RADIUS - 0.04, box.lines[1], ha="center", va="top",
-                                     fontsize=FONT_SIZE, zorder=3))
+                texts.append(
+                    ax.text(
+                        box.x,
+                        box.y - OP_RADIUS - 0.04,
+                        box.lines[1],
+                        ha="center",
+                        va="top",
+                        fontsize=FONT_SIZE,
+                        zorder=3,
+                    )
+                )
             return texts
         n = len(box.lines)
         texts = []
         for i, (line, style) in enumerate(zip(box.lines, box.styles, strict=True)):
             y = box.y + (n / 2 - i - 0.5) * LINE
             font = {"label": dict(fontweight="bold"), "name": dict(family=MONO), "shape": dict(family=MONO)}
-            texts.append(ax.text(box.x, y, line, ha="center", va="center", fontsize=FONT_SIZE, zorder=3,
-                                 **font.get(style, {})))
+            texts.append(
+                ax.text(box.x, y, line, ha="center", va="center", fontsize=FONT_SIZE, zorder=3, **font.get(style, {}))
+            )
         return texts
 
     def _draw_group(self, ax: matplotlib.axes.Axes, group: Group) -> None:
@@ -503,13 +553,24 @@ class Canvas:
         right = max(b.x + b.width / 2 for b in members) + 0.08
         bottom = min(b.y - b.height / 2 for b in members) - 0.08 - (LINE if group.below else 0)
         top = max(b.y + b.height / 2 for b in members) + 0.08 + (0 if group.below else LINE)
-        ax.add_patch(FancyBboxPatch((left, bottom), right - left, top - bottom,
-                                    boxstyle="round,pad=0,rounding_size=0.08", facecolor="#f7f7f7",
-                                    edgecolor="#777777", lw=0.8, ls="--", zorder=0))
+        ax.add_patch(
+            FancyBboxPatch(
+                (left, bottom),
+                right - left,
+                top - bottom,
+                boxstyle="round,pad=0,rounding_size=0.08",
+                facecolor="#f7f7f7",
+                edgecolor="#777777",
+                lw=0.8,
+                ls="--",
+                zorder=0,
+            )
+        )
         group.frame = (left, bottom, right, top)
         y, va = (bottom + 0.02, "bottom") if group.below else (top - 0.02, "top")
-        ax.text(right - 0.06, y, group.label, ha="right", va=va, fontsize=FONT_SIZE, family=MONO,
-                color="#333333", zorder=1)
+        ax.text(
+            right - 0.06, y, group.label, ha="right", va=va, fontsize=FONT_SIZE, family=MONO, color="#333333", zorder=1
+        )
 
     def _draw_arrow(self, ax: matplotlib.axes.Axes, arrow: Arrow, patches: dict) -> None:
         a = next(b for b in self.boxes if b.name == arrow.src)
@@ -517,13 +578,34 @@ class Canvas:
         style = f"arc3,rad={arrow.bend}"
         if arrow.elbow is not None:
             style = "angle,angleA=0,angleB=90,rad=0" if arrow.elbow == "hv" else "angle,angleA=90,angleB=0,rad=0"
-        ax.add_patch(FancyArrowPatch((a.x, a.y), (b.x, b.y), patchA=patches[a.name], patchB=patches[b.name],
-                                     arrowstyle="-|>", mutation_scale=9, lw=1.0, color="#333333",
-                                     connectionstyle=style, shrinkA=1, shrinkB=1, zorder=1))
+        ax.add_patch(
+            FancyArrowPatch(
+                (a.x, a.y),
+                (b.x, b.y),
+                patchA=patches[a.name],
+                patchB=patches[b.name],
+                arrowstyle="-|>",
+                mutation_scale=9,
+                lw=1.0,
+                color="#333333",
+                connectionstyle=style,
+                shrinkA=1,
+                shrinkB=1,
+                zorder=1,
+            )
+        )
         if arrow.label:
             # at the middle of the arc: the chord's midpoint moved by rad x chord length, sideways
             mx, my = (a.x + b.x) / 2, (a.y + b.y) / 2
             dx, dy = b.x - a.x, b.y - a.y
             mx, my = mx + arrow.bend * dy / 2, my - arrow.bend * dx / 2
-            ax.text(mx, my, arrow.label, ha="center", va="center", fontsize=FONT_SIZE, zorder=3,
-                    bbox=dict(facecolor="white", edgecolor="none", pad=1.0))
+            ax.text(
+                mx,
+                my,
+                arrow.label,
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE,
+                zorder=3,
+                bbox=dict(facecolor="white", edgecolor="none", pad=1.0),
+            )

@@ -70,8 +70,13 @@ def verdict(mean: float, half_width: float, expect: str) -> str:
     return "inconclusive at this scale"
 
 
-def compare(scores: pd.DataFrame, contrasts: list[Contrast] | tuple[Contrast, ...], *, setup: str = "variant",
-            value: str = "mIoU") -> pd.DataFrame:
+def compare(
+    scores: pd.DataFrame,
+    contrasts: list[Contrast] | tuple[Contrast, ...],
+    *,
+    setup: str = "variant",
+    value: str = "mIoU",
+) -> pd.DataFrame:
     """One row per contrast whose set-ups all have runs: the seeds they share, each seed's value of
     the contrast, its mean, standard error, 95 % interval, the paper's value and the verdict.
 
@@ -90,12 +95,18 @@ def compare(scores: pd.DataFrame, contrasts: list[Contrast] | tuple[Contrast, ..
         if per_seed.empty:
             continue
         mean, se, half = interval(per_seed)
-        rows.append({
-            "claim": c.claim,
-            "contrast": c.label,
-            "seeds": len(per_seed),
-            "per seed": ", ".join(f"{v:+.2f}" for v in per_seed),
-            "mean": mean, "std error": se, "95% low": mean - half, "95% high": mean + half,
-            "paper": c.paper, "verdict": verdict(mean, half, c.expect),
-        })
+        rows.append(
+            {
+                "claim": c.claim,
+                "contrast": c.label,
+                "seeds": len(per_seed),
+                "per seed": ", ".join(f"{v:+.2f}" for v in per_seed),
+                "mean": mean,
+                "std error": se,
+                "95% low": mean - half,
+                "95% high": mean + half,
+                "paper": c.paper,
+                "verdict": verdict(mean, half, c.expect),
+            }
+        )
     return pd.DataFrame(rows)

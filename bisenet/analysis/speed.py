@@ -37,12 +37,18 @@ from bisenet.models import build_model
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 BACKENDS = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
-ORT_PROVIDERS = {"onnxruntime": ["CPUExecutionProvider"], "onnxruntime-int8": ["CPUExecutionProvider"],
-                 "onnxruntime-cuda": ["CUDAExecutionProvider"],
-                 "onnxruntime-tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider"]}
+ORT_PROVIDERS = {
+    "onnxruntime": ["CPUExecutionProvider"],
+    "onnxruntime-int8": ["CPUExecutionProvider"],
+    "onnxruntime-cuda": ["CUDAExecutionProvider"],
+    "onnxruntime-tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider"],
+}
 PAPER_OUTPUT = (1024, 2048)  # (H, W) the logits are resized to in the papers' protocol
-PAPER_PROTOCOL = {"bisenetv2": [(512, 1024)], "bisenetv2-large": [(512, 1024)],
-                  "bisenetv1": [(768, 1536), (1024, 2048)]}
+PAPER_PROTOCOL = {
+    "bisenetv2": [(512, 1024)],
+    "bisenetv2-large": [(512, 1024)],
+    "bisenetv1": [(768, 1536), (1024, 2048)],
+}
 PAPER_BATCHES = (1, 8)
 
 
@@ -96,15 +102,18 @@ def make_runner(
             raise UsageError(f"the {backend} backend runs the fp32 graph (or its int8 quantisation): use --dtype fp32")
         missing = [p for p in ORT_PROVIDERS[backend] if p not in ort.get_available_providers()]
         if missing:
-            raise UsageError(f"{backend} needs onnxruntime's {missing[0]}, which this onnxruntime lacks (available: "
-                             f"{', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a GPU machine")
+            raise UsageError(
+                f"{backend} needs onnxruntime's {missing[0]}, which this onnxruntime lacks (available: "
+                f"{', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a GPU machine"
+            )
         workdir = Path(workdir or tempfile.mkdtemp())
         path = export_onnx(model, workdir / "model.onnx", size=tuple(x.shape[-2:]), fold_bn=fold_bn, batch=x.shape[0])
         if backend == "onnxruntime-int8":
             from bisenet.quantize import RandomImages, quantize_int8
 
-            path = quantize_int8(path, workdir / "model-int8.onnx",
-                                 RandomImages(4, tuple(x.shape[-2:]), batch=x.shape[0]))
+            path = quantize_int8(
+                path, workdir / "model-int8.onnx", RandomImages(4, tuple(x.shape[-2:]), batch=x.shape[0])
+            )
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         session = ort.InferenceSession(str(path), options, providers=ORT_PROVIDERS[backend])
@@ -181,16 +190,21 @@ def benchmark(
     rows = []
     for group, group_sizes, batches in groups:
         for b in batches:
-            rows += _time_group(group, group_sizes, b, warmup, runs, dev, dtype, backends, fold_bn, channels_last,
-                                protocol)
+            rows += _time_group(
+                group, group_sizes, b, warmup, runs, dev, dtype, backends, fold_bn, channels_last, protocol
+            )
     return pd.DataFrame(rows)
 
 
-def _time_group(models, sizes, batch, warmup, runs, dev, dtype, backends, fold_bn, channels_last,
-                protocol) -> list[dict]:
+def _time_group(
+    models, sizes, batch, warmup, runs, dev, dtype, backends, fold_bn, channels_last, protocol
+) -> list[dict]:
     output_size = PAPER_OUTPUT if protocol == "paper" else None
-    what = (f"paper: logits resized to {PAPER_OUTPUT[0]}x{PAPER_OUTPUT[1]}" if output_size else "full: logits at the "
-            "input size")
+    what = (
+        f"paper: logits resized to {PAPER_OUTPUT[0]}x{PAPER_OUTPUT[1]}"
+        if output_size
+        else "full: logits at the input size"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for h, w in sizes:
@@ -200,8 +214,9 @@ def _time_group(models, sizes, batch, warmup, runs, dev, dtype, backends, fold_b
                 for backend in backends:
                     workdir = Path(tmp) / f"{name}-{backend}-{h}x{w}"
                     workdir.mkdir()
-                    runners[(name, backend)] = make_runner(m, x, backend, dtype, fold_bn, channels_last, workdir,
-                                                           output_size)
+                    runners[(name, backend)] = make_runner(
+                        m, x, backend, dtype, fold_bn, channels_last, workdir, output_size
+                    )
             try:
                 times = time_interleaved(runners, warmup, runs, dev)
             except (RuntimeError, MemoryError) as e:
@@ -212,13 +227,23 @@ def _time_group(models, sizes, batch, warmup, runs, dev, dtype, backends, fold_b
                 ) from None
             for (name, backend), t in times.items():
                 med = statistics.median(t)
-                rows.append(dict(
-                    model=name, backend=backend, protocol=what, size=f"{h}x{w}", batch=batch,
-                    dtype="int8" if backend == "onnxruntime-int8" else dtype,
-                    fold_bn=fold_bn, channels_last=channels_last,
-                    median_ms=med * 1e3, p10_ms=percentile(t, 0.1) * 1e3, p90_ms=percentile(t, 0.9) * 1e3,
-                    images_per_s=batch / med, runs=runs,
-                ))
+                rows.append(
+                    dict(
+                        model=name,
+                        backend=backend,
+                        protocol=what,
+                        size=f"{h}x{w}",
+                        batch=batch,
+                        dtype="int8" if backend == "onnxruntime-int8" else dtype,
+                        fold_bn=fold_bn,
+                        channels_last=channels_last,
+                        median_ms=med * 1e3,
+                        p10_ms=percentile(t, 0.1) * 1e3,
+                        p90_ms=percentile(t, 0.9) * 1e3,
+                        images_per_s=batch / med,
+                        runs=runs,
+                    )
+                )
     return rows
 
 

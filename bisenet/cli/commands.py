@@ -32,8 +32,9 @@ def cmd_flops(args: argparse.Namespace) -> int:
     h, w = args.size
     tables = []
     for name in args.model:
-        table = component_table(build_model(name, num_classes=args.num_classes, aux_heads=False), args.size,
-                                depth=args.depth)
+        table = component_table(
+            build_model(name, num_classes=args.num_classes, aux_heads=False), args.size, depth=args.depth
+        )
         print(f"{name}, 1x3x{h}x{w}, eval mode (fvcore: one multiply-add = 1 FLOP)")
         print(table.to_string(index=False, formatters={"params": "{:,}".format, "gflops": "{:.3f}".format}))
         tables.append(table.assign(model=name))
@@ -54,8 +55,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     info = provenance(str(device))
-    table = benchmark(args.model, args.size, args.batch, args.warmup, args.runs, str(device), args.dtype,
-                      args.backend, args.fold_bn, args.channels_last, protocol=args.protocol)
+    table = benchmark(
+        args.model,
+        args.size,
+        args.batch,
+        args.warmup,
+        args.runs,
+        str(device),
+        args.dtype,
+        args.backend,
+        args.fold_bn,
+        args.channels_last,
+        protocol=args.protocol,
+    )
     print("; ".join(f"{k}: {v}" for k, v in info.items()))
     print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, configurations interleaved")
     print(table.drop(columns=["runs"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
@@ -81,8 +93,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         model = load_model(saved, args.model)
         classes, palette = saved.classes, saved.palette
     elif args.model is None:
-        raise UsageError("export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
-                         "random weights, --model NAME")
+        raise UsageError(
+            "export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
+            "random weights, --model NAME"
+        )
     else:
         print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
         model = build_model(args.model, aux_heads=False).eval()
@@ -91,10 +105,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.calibration:
         raise UsageError("--calibration is for --int8")
     checks = []
-    path = export_onnx(model, args.onnx, args.size, argmax=args.argmax, dynamic=args.dynamic, opset=args.opset,
-                       classes=classes, palette=palette,
-                       check=lambda onnx_file: checks.extend(verify_onnx(model, onnx_file, args.size,
-                                                                         argmax=args.argmax, dynamic=args.dynamic)))
+    path = export_onnx(
+        model,
+        args.onnx,
+        args.size,
+        argmax=args.argmax,
+        dynamic=args.dynamic,
+        opset=args.opset,
+        classes=classes,
+        palette=palette,
+        check=lambda onnx_file: checks.extend(
+            verify_onnx(model, onnx_file, args.size, argmax=args.argmax, dynamic=args.dynamic)
+        ),
+    )
     print(f"wrote {path}")
     for line in checks:
         print(line)
@@ -115,23 +138,40 @@ def _export_int8(args: argparse.Namespace, model, classes, palette) -> int:
     from bisenet.quantize import CalibrationImages, int8_agreement, quantize_int8
 
     if args.calibration is None:
-        raise UsageError("--int8 needs --calibration DATA_ROOT (images to set the activation ranges from: the "
-                         "training split of MiniCity, Cityscapes or a folder dataset)")
+        raise UsageError(
+            "--int8 needs --calibration DATA_ROOT (images to set the activation ranges from: the "
+            "training split of MiniCity, Cityscapes or a folder dataset)"
+        )
     if args.argmax:
         raise UsageError("--int8 quantises the logits graph: drop --argmax")
     kind = resolve_dataset_kind(None, args.calibration)
     images = build_dataset(kind, args.calibration, "train", eval_pipeline(None))
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", args.size, dynamic=args.dynamic, opset=args.opset,
-                           classes=classes, palette=palette)
-        path = quantize_int8(fp32, args.onnx, CalibrationImages(images, args.calibration_images, args.size),
-                             method=args.calibration_method)
+        fp32 = export_onnx(
+            model,
+            Path(tmp) / "fp32.onnx",
+            args.size,
+            dynamic=args.dynamic,
+            opset=args.opset,
+            classes=classes,
+            palette=palette,
+        )
+        path = quantize_int8(
+            fp32,
+            args.onnx,
+            CalibrationImages(images, args.calibration_images, args.size),
+            method=args.calibration_method,
+        )
     probe = CalibrationImages(images, 2, args.size)
     shown = [torch.from_numpy(probe.get_next()["input"]) for _ in range(probe.count)]
-    print(f"wrote {path} (int8, {args.calibration_method} calibration on {min(args.calibration_images, len(images))} "
-          f"{kind} training image(s) at {args.size[0]}x{args.size[1]}; Resize kept in float)")
-    print(f"int8 and PyTorch fp32 agree on {100 * int8_agreement(model, path, shown):.2f} % of the pixels of "
-          f"{len(shown)} calibration image(s)")
+    print(
+        f"wrote {path} (int8, {args.calibration_method} calibration on {min(args.calibration_images, len(images))} "
+        f"{kind} training image(s) at {args.size[0]}x{args.size[1]}; Resize kept in float)"
+    )
+    print(
+        f"int8 and PyTorch fp32 agree on {100 * int8_agreement(model, path, shown):.2f} % of the pixels of "
+        f"{len(shown)} calibration image(s)"
+    )
     return 0
 
 
@@ -143,8 +183,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.output} exists: pass --overwrite to replace it, or give another output file")
     checkpoint = convert_checkpoint(args.source, args.input, args.output)
     aux = "with" if any(k.startswith("auxiliary_head.") for k in checkpoint.state_dict) else "without"
-    print(f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads "
-          f"-> {args.output}")
+    print(
+        f"{args.source} {checkpoint.model_name}, {checkpoint.num_classes} classes, {aux} auxiliary heads "
+        f"-> {args.output}"
+    )
     return 0
 
 
@@ -158,8 +200,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     saved = load_checkpoint(args.checkpoint)  # read once: the weights and a folder dataset's colours
     model = load_model(saved, args.model).to(device)
     palette = saved.palette
-    written = predict_inputs(model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device,
-                             palette=palette)
+    written = predict_inputs(
+        model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device, palette=palette
+    )
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
@@ -170,8 +213,9 @@ def cmd_minicity(args: argparse.Namespace) -> int:
     from bisenet.data.minicity import generate_minicity
 
     start = time.perf_counter()
-    out = generate_minicity(args.out, train=args.train, val=args.val, size=args.size, seed=args.seed,
-                            overwrite=args.overwrite)
+    out = generate_minicity(
+        args.out, train=args.train, val=args.val, size=args.size, seed=args.seed, overwrite=args.overwrite
+    )
     seconds = time.perf_counter() - start
     n = args.train + args.val
     h, w = args.size
@@ -182,24 +226,23 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.atomic import write_json
-    from bisenet.data import (
-        EVAL_SCALES,
-        build_dataset,
-        eval_pipeline,
-        resolve_dataset_kind,
-    )
+    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline, resolve_dataset_kind
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
     from bisenet.errors import UsageError
 
     if (args.checkpoint is None) == (args.onnx is None):
-        raise UsageError("give --checkpoint FILE (a PyTorch checkpoint) or --onnx FILE (an exported graph), one of them")
+        raise UsageError(
+            "give --checkpoint FILE (a PyTorch checkpoint) or --onnx FILE (an exported graph), one of them"
+        )
     if args.onnx is not None:  # an exported graph (fp32 or int8), run by onnxruntime on the CPU
         from bisenet.quantize import OnnxSegmenter
 
         if (args.device or "cpu") != "cpu" or args.model:
-            raise UsageError("--onnx runs the graph with ONNX Runtime on the CPU, and the graph says what it is: "
-                             "drop --device and --model")
+            raise UsageError(
+                "--onnx runs the graph with ONNX Runtime on the CPU, and the graph says what it is: "
+                "drop --device and --model"
+            )
         device = resolve_device("cpu")
         model = OnnxSegmenter(args.onnx)
         model_name = f"onnx: {args.onnx.name}"
@@ -212,22 +255,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
         model_name = model_spec(model)[0]
     args.data = resolve_dataset_kind(args.data, args.data_root)
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
-    dataset = build_dataset(args.data, args.data_root, args.split, eval_pipeline(scale),
-                            options=folder_options(args) if args.data == "folder" else None)
+    dataset = build_dataset(
+        args.data,
+        args.data_root,
+        args.split,
+        eval_pipeline(scale),
+        options=folder_options(args) if args.data == "folder" else None,
+    )
     if len(dataset.classes) != model.num_classes:
-        raise UsageError(f"{args.checkpoint or args.onnx} predicts {model.num_classes} classes, {dataset.name} has "
-                         f"{len(dataset.classes)}: another dataset's model?")
+        raise UsageError(
+            f"{args.checkpoint or args.onnx} predicts {model.num_classes} classes, {dataset.name} has "
+            f"{len(dataset.classes)}: another dataset's model?"
+        )
     if args.mode != "slide" and (args.crop or args.stride):
         raise UsageError(f"--crop and --stride are the windows of --mode slide; --mode {args.mode} would ignore them")
     crop, stride = args.crop or (1024, 1024), args.stride or (768, 768)
-    metrics = evaluate(model, dataset, args.mode, crop, stride, device=device, num_workers=args.workers,
-                       prediction_dir=args.predictions, label_ids=dataset.prediction_ids)
+    metrics = evaluate(
+        model,
+        dataset,
+        args.mode,
+        crop,
+        stride,
+        device=device,
+        num_workers=args.workers,
+        prediction_dir=args.predictions,
+        label_ids=dataset.prediction_ids,
+    )
     print(f"{model_name} on {dataset.name}, mode {args.mode}: {metrics.summary()}")
     print(metrics.to_dataframe().round(2).to_string())
     if args.json:
-        path = write_json(args.json, {"model": model_name, "checkpoint": str(args.checkpoint or args.onnx),
-                                      "data": args.data,
-                                      "split": args.split, "mode": args.mode, **metrics.__dict__})
+        path = write_json(
+            args.json,
+            {
+                "model": model_name,
+                "checkpoint": str(args.checkpoint or args.onnx),
+                "data": args.data,
+                "split": args.split,
+                "mode": args.mode,
+                **metrics.__dict__,
+            },
+        )
         print(f"wrote {path}")
     return 0
 
@@ -237,8 +304,10 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     from bisenet.recipes import recipe_table
 
     table = recipe_table(include_profiles=not args.model_zoo_only)
-    print("Recipes (batch = GPUs x images per GPU; 'config' columns: the values of the config of the same name, "
-          "mmsegmentation 1.2.2's or sssegmentation 1.7.0's as the 'config' column says)")
+    print(
+        "Recipes (batch = GPUs x images per GPU; 'config' columns: the values of the config of the same name, "
+        "mmsegmentation 1.2.2's or sssegmentation 1.7.0's as the 'config' column says)"
+    )
     print(table.to_string(index=False))
     if args.csv:
         print(f"wrote {write_csv(args.csv, table)}")
@@ -249,9 +318,13 @@ def folder_options(args: argparse.Namespace):
     """The folder-dataset options of a command's arguments (``_folder_options`` of the parser)."""
     from bisenet.data import FolderOptions
 
-    return FolderOptions(img_suffix=args.img_suffix, seg_suffix=args.seg_suffix,
-                         reduce_zero_label=args.reduce_zero_label, unknown_colour=args.unknown_colour,
-                         ignore_colour=tuple(args.ignore_colour))
+    return FolderOptions(
+        img_suffix=args.img_suffix,
+        seg_suffix=args.seg_suffix,
+        reduce_zero_label=args.reduce_zero_label,
+        unknown_colour=args.unknown_colour,
+        ignore_colour=tuple(args.ignore_colour),
+    )
 
 
 def _own_data_recipe(args: argparse.Namespace):
@@ -263,9 +336,19 @@ def _own_data_recipe(args: argparse.Namespace):
         raise UsageError("give --recipe NAME or --model NAME with --data-root, not both")
     if args.data_root is None:
         raise UsageError("--model NAME trains on your own data: give --data-root (a folder with classes.csv)")
-    recipe, report = data_recipe(args.model, args.data_root, data=args.data or "auto", options=folder_options(args),
-                                 crop=args.crop, iters=args.iters, epochs=args.epochs, batch=args.batch,
-                                 loss=args.loss or "ce", class_weights=args.class_weights, init=args.init)
+    recipe, report = data_recipe(
+        args.model,
+        args.data_root,
+        data=args.data or "auto",
+        options=folder_options(args),
+        crop=args.crop,
+        iters=args.iters,
+        epochs=args.epochs,
+        batch=args.batch,
+        loss=args.loss or "ce",
+        class_weights=args.class_weights,
+        init=args.init,
+    )
     for problem in report.problems:  # warnings only: errors were refused
         print(problem.describe())
     weights = "" if recipe.class_weights is None else f"; class weights (ENet) {list(recipe.class_weights)}"
@@ -279,8 +362,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bisenet.recipes import get_recipe
 
     amp = None if args.amp == "none" else args.amp  # "none" is applied below (None means "not given")
-    overrides = dict(iters=args.iters, amp=amp, gpus=args.gpus, batch_per_gpu=args.batch_per_gpu, lr=args.lr,
-                     workers=args.workers, seed=args.seed, bn_momentum_per_iteration=args.bn_momentum_per_iteration)
+    overrides = dict(
+        iters=args.iters,
+        amp=amp,
+        gpus=args.gpus,
+        batch_per_gpu=args.batch_per_gpu,
+        lr=args.lr,
+        workers=args.workers,
+        seed=args.seed,
+        bn_momentum_per_iteration=args.bn_momentum_per_iteration,
+    )
     overrides.update(loss=args.loss)  # (with --model already in the derived recipe; on --resume they still count)
     if args.model:
         recipe = _own_data_recipe(args)
@@ -291,16 +382,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UsageError("--class-weights is for your own data (--model with --data-root)")
         for flag in ("epochs", "crop", "batch"):
             if getattr(args, flag) is not None:
-                raise UsageError(f"--{flag} is for your own data (--model with --data-root); with --recipe use "
-                                 "--iters, --batch-per-gpu and the recipe's crop")
+                raise UsageError(
+                    f"--{flag} is for your own data (--model with --data-root); with --recipe use "
+                    "--iters, --batch-per-gpu and the recipe's crop"
+                )
     else:
         raise UsageError("give --recipe NAME (`bisenet recipes`), or --model NAME with --data-root for your own data")
     if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
         work_dir = args.work_dir or default_work_dir(recipe)
         saved = recipe_of_run(work_dir)
         if saved is not None and saved.name != recipe.name:
-            raise UsageError(f"--resume: {work_dir} holds a run of recipe {saved.name!r}, not {recipe.name!r}: "
-                             f"pass --recipe {saved.name} to continue it, or another --work-dir to start a new run")
+            raise UsageError(
+                f"--resume: {work_dir} holds a run of recipe {saved.name!r}, not {recipe.name!r}: "
+                f"pass --recipe {saved.name} to continue it, or another --work-dir to start a new run"
+            )
         recipe = saved or recipe
     recipe = recipe.with_(**{k: v for k, v in overrides.items() if v is not None})
     if args.amp == "none":
@@ -308,15 +403,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.channels_last is not None:
         recipe = recipe.with_(channels_last=args.channels_last)
     result = train(
-        recipe, data_root=args.data_root, work_dir=args.work_dir, resume=args.resume, device=args.device,
-        pretrained=args.pretrained, compile=args.compile, sync_bn=args.sync_bn,
-        stop_after=args.stop_after, tensorboard=args.tensorboard,
+        recipe,
+        data_root=args.data_root,
+        work_dir=args.work_dir,
+        resume=args.resume,
+        device=args.device,
+        pretrained=args.pretrained,
+        compile=args.compile,
+        sync_bn=args.sync_bn,
+        stop_after=args.stop_after,
+        tensorboard=args.tensorboard,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         best = "n/a" if result.best_miou is None else f"{100 * result.best_miou:.2f}"
-        print(f"stopped at iteration {result.iteration}; best val mIoU {best}; "
-              f"last checkpoint {result.last_checkpoint}; "
-              f"log {result.log}")
+        print(
+            f"stopped at iteration {result.iteration}; best val mIoU {best}; "
+            f"last checkpoint {result.last_checkpoint}; "
+            f"log {result.log}"
+        )
     return 0
 
 
@@ -370,9 +474,19 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         raise UsageError("--curves reads the kept runs' logs: add --keep-runs (and --val-every N for a curve)")
     variants = parse_variants(args.variants)
     results = run_ablation(
-        args.scale, variants, args.seeds, csv=csv, work_root=args.work_dir,
-        cache=args.cache, data_root=args.data_root, dataset=args.dataset, device=args.device, iters=args.iters,
-        val_interval=args.val_every, keep_runs=args.keep_runs, progress=not args.quiet,
+        args.scale,
+        variants,
+        args.seeds,
+        csv=csv,
+        work_root=args.work_dir,
+        cache=args.cache,
+        data_root=args.data_root,
+        dataset=args.dataset,
+        device=args.device,
+        iters=args.iters,
+        val_interval=args.val_every,
+        keep_runs=args.keep_runs,
+        progress=not args.quiet,
         command=_ablate_command(args),
     )
     print(f"{len(results)} runs in {csv}")
@@ -400,8 +514,19 @@ def _ablate_command(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
-ZOO_COLUMNS = ["source", "model", "dataset", "backbone", "crop", "miou", "miou_ms_flip", "memory_gb", "fps",
-               "fps_device", "sha256_prefix"]
+ZOO_COLUMNS = [
+    "source",
+    "model",
+    "dataset",
+    "backbone",
+    "crop",
+    "miou",
+    "miou_ms_flip",
+    "memory_gb",
+    "fps",
+    "fps_device",
+    "sha256_prefix",
+]
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:

@@ -2,9 +2,9 @@
 masks), the data checker, and the transforms."""
 
 from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset
+from bisenet.data.check import DataReport, check
 from bisenet.data.cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, Cityscapes
 from bisenet.data.cocostuff import COCOSTUFF_CLASSES, COCOStuff
-from bisenet.data.check import DataReport, check
 from bisenet.data.factory import DATASETS, EVAL_SCALES, build_dataset, resolve_dataset_kind
 from bisenet.data.folder import CAMVID_CLASSES, CamVid, ClassTable, FolderDataset, FolderOptions, read_classes
 from bisenet.data.minicity import MiniCity

@@ -173,7 +173,6 @@ class SegmentationDataset(torch.utils.data.Dataset):
         return self.transform(image, label, self.rng(index, epoch))
 
 
-
 def lookup_table(pairs: dict[int, int]) -> np.ndarray:
     """A 256-entry int16 table: file value -> train id, ``UNKNOWN`` for values not in ``pairs``."""
     table = np.full(256, UNKNOWN, dtype=np.int16)

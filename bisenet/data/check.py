@@ -95,9 +95,14 @@ class DataReport:
 
         pixels = self.pixels[split]
         total = max(int(pixels.sum()), 1)
-        return pd.DataFrame({"class": self.classes.names, "pixels": pixels.astype(np.int64),
-                             "share (%)": 100 * pixels / total, "images": self.images[split].astype(np.int64)}
-                            ).set_index("class")
+        return pd.DataFrame(
+            {
+                "class": self.classes.names,
+                "pixels": pixels.astype(np.int64),
+                "share (%)": 100 * pixels / total,
+                "images": self.images[split].astype(np.int64),
+            }
+        ).set_index("class")
 
     def plot(self, path: str | Path, split: str = "train") -> Path:
         """A bar chart of the class frequencies of ``split`` (share of pixels, log scale) to ``path``."""
@@ -127,13 +132,17 @@ class DataReport:
         lines = [f"{self.root}: {len(self.classes)} classes ({', '.join(self.classes.names)})"]
         for split, n in self.splits.items():
             modes = ", ".join(f"{m} {c}" for m, c in sorted(self.modes.get(split, {}).items())) or "none read"
-            lines.append(f"  {split}: {n} image/mask pairs; masks: {modes}; ignored pixels {self.ignored.get(split, 0):,}")
+            lines.append(
+                f"  {split}: {n} image/mask pairs; masks: {modes}; ignored pixels {self.ignored.get(split, 0):,}"
+            )
         first = next(iter(self.pixels), None)
         if first is not None:
             lines.append(f"class frequencies ({first}):")
             lines += ["  " + line for line in self.frequencies(first).round(3).to_string().splitlines()]
         errors = sum(p.severity == "error" for p in self.problems)
-        lines.append(f"{errors} error(s), {len(self.problems) - errors} warning(s)" if self.problems else "no problems found")
+        lines.append(
+            f"{errors} error(s), {len(self.problems) - errors} warning(s)" if self.problems else "no problems found"
+        )
         lines += [p.describe() for p in self.problems]
         lines.append("the data can be trained on" if self.ok else "fix the errors above before training")
         return "\n".join(lines)
@@ -186,8 +195,11 @@ def _read_pair(image_path: Path, mask_path: Path, table: ClassTable, options: Fo
             acc.note("outside-table", mask_path, *np.unique(ids[bad]).tolist()[:8])
             ids = np.where(bad, IGNORE_INDEX, ids)
     if image is not None and image.shape[:2] != ids.shape:
-        acc.note("size", mask_path, f"{image_path.name} {image.shape[1]}x{image.shape[0]} vs mask "
-                                    f"{ids.shape[1]}x{ids.shape[0]}")
+        acc.note(
+            "size",
+            mask_path,
+            f"{image_path.name} {image.shape[1]}x{image.shape[0]} vs mask {ids.shape[1]}x{ids.shape[0]}",
+        )
     counts = np.bincount(ids.ravel(), minlength=256)
     acc.pixels += counts[: len(table)]
     acc.images += counts[: len(table)] > 0
@@ -202,8 +214,11 @@ _MESSAGES = {
     "no-image": ("error", "masks without an image of the same name: add the images or remove the masks"),
     "missing-file": ("error", "files the list file names that do not exist"),
     "size": ("error", "masks whose size differs from their image's (never resized to fit: re-export them)"),
-    "rgb-gray": ("warning", "RGB masks with three identical channels: read as index masks (value = class id); if "
-                            "they were meant as colour masks, their gray colours are in no class"),
+    "rgb-gray": (
+        "warning",
+        "RGB masks with three identical channels: read as index masks (value = class id); if "
+        "they were meant as colour masks, their gray colours are in no class",
+    ),
 }
 
 
@@ -212,17 +227,29 @@ def _split_problems(split: str, acc: _Split, table: ClassTable, options: FolderO
     for kind, files in acc.files.items():
         seen = sorted(acc.details.get(kind, set()), key=str)
         if kind == "outside-table":
-            hint = (" (ids 1..C: --reduce-zero-label?)" if max(v for v in seen if isinstance(v, int)) == len(table)
-                    else "")
-            message = (f"masks with value(s) {seen[:8]} outside the {len(table)} classes of {CLASSES_FILE} (ids "
-                       f"0..{len(table) - 1}, 255 = ignore){hint}")
+            hint = (
+                " (ids 1..C: --reduce-zero-label?)" if max(v for v in seen if isinstance(v, int)) == len(table) else ""
+            )
+            message = (
+                f"masks with value(s) {seen[:8]} outside the {len(table)} classes of {CLASSES_FILE} (ids "
+                f"0..{len(table) - 1}, 255 = ignore){hint}"
+            )
             problems.append(Problem("error", kind, f"{split}: {message}", files))
         elif kind == "unknown-colour":
             severity = "warning" if options.unknown_colour == "ignore" else "error"
-            what = "read as ignore (--unknown-colour ignore)" if severity == "warning" else (
-                f"add them to {CLASSES_FILE}, fix the masks, or read them as ignore with --unknown-colour ignore")
-            problems.append(Problem(severity, kind, f"{split}: colour masks with colours that are no class, e.g. "
-                                                    f"{seen[:3]}: {what}", files))
+            what = (
+                "read as ignore (--unknown-colour ignore)"
+                if severity == "warning"
+                else (f"add them to {CLASSES_FILE}, fix the masks, or read them as ignore with --unknown-colour ignore")
+            )
+            problems.append(
+                Problem(
+                    severity,
+                    kind,
+                    f"{split}: colour masks with colours that are no class, e.g. {seen[:3]}: {what}",
+                    files,
+                )
+            )
         elif kind == "size":
             problems.append(Problem("error", kind, f"{split}: {_MESSAGES[kind][1]}; e.g. {seen[0]}", files))
         else:
@@ -236,31 +263,68 @@ def _signatures(split: str, acc: _Split, table: ClassTable, options: FolderOptio
     problems = []
     values = acc.raw_index_values
     if values and values <= {0, 255} and 255 in values and not options.reduce_zero_label:
-        problems.append(Problem("error", "binary-255", (
-            f"{split}: the masks hold only 0 and 255: a binary mask saved as 0/255? 255 means 'ignore', so every "
-            "foreground pixel would be ignored; save the foreground as 1 (mask // 255) with 2 classes in "
-            f"{CLASSES_FILE}")))
+        problems.append(
+            Problem(
+                "error",
+                "binary-255",
+                (
+                    f"{split}: the masks hold only 0 and 255: a binary mask saved as 0/255? 255 means 'ignore', "
+                    "so every "
+                    "foreground pixel would be ignored; save the foreground as 1 (mask // 255) with 2 classes in "
+                    f"{CLASSES_FILE}"
+                ),
+            )
+        )
     elif values and 0 not in values and not options.reduce_zero_label:
         ids = values - {IGNORE_INDEX}
         if ids and min(ids) >= 1 and max(ids) == len(table):
-            problems.append(Problem("error", "zero-label", (
-                f"{split}: the ids run 1..{len(table)} and 0 never appears: masks that count classes from 1? pass "
-                "--reduce-zero-label (0 = ignore, ids shift down by one), or renumber them from 0")))
+            problems.append(
+                Problem(
+                    "error",
+                    "zero-label",
+                    (
+                        f"{split}: the ids run 1..{len(table)} and 0 never appears: masks that count classes "
+                        "from 1? pass "
+                        "--reduce-zero-label (0 = ignore, ids shift down by one), or renumber them from 0"
+                    ),
+                )
+            )
         elif ids:
-            problems.append(Problem("warning", "no-zero", (
-                f"{split}: class 0 ({table.names[0]}) never appears: if the masks count from 1 and 0 means 'other', "
-                "pass --reduce-zero-label")))
+            problems.append(
+                Problem(
+                    "warning",
+                    "no-zero",
+                    (
+                        f"{split}: class 0 ({table.names[0]}) never appears: if the masks count from 1 and 0 "
+                        "means 'other', "
+                        "pass --reduce-zero-label"
+                    ),
+                )
+            )
     if split == "train":
         absent = [name for name, n in zip(table.names, acc.pixels, strict=True) if n == 0]
         if absent and sum(acc.modes.values()):
-            problems.append(Problem("warning", "absent-class", (
-                f"train: class(es) {absent} have no pixel: the model cannot learn them and their val IoU will be 0 "
-                "or NaN")))
+            problems.append(
+                Problem(
+                    "warning",
+                    "absent-class",
+                    (
+                        f"train: class(es) {absent} have no pixel: the model cannot learn them and their val IoU "
+                        "will be 0 "
+                        "or NaN"
+                    ),
+                )
+            )
     return problems
 
 
-def check(root: str | Path, splits: tuple[str, ...] = ("train", "val"), options: FolderOptions = FolderOptions(),
-          classes: ClassTable | None = None, progress: bool = True) -> DataReport:
+def check(
+    root: str | Path,
+    splits: tuple[str, ...] = ("train", "val"),
+    options: FolderOptions = FolderOptions(),
+    classes: ClassTable | None = None,
+    progress: bool = True,
+) -> DataReport:
     """Read every image/mask pair of ``splits`` once and report (see the module docstring).
 
     Args:
@@ -289,8 +353,11 @@ def check(root: str | Path, splits: tuple[str, ...] = ("train", "val"), options:
             if not (image_path.is_file() and mask_path.is_file()):
                 continue  # reported from the list file below
             _read_pair(image_path, mask_path, table, options, acc)
-        for kind, paths in (("no-mask", found.images_without_mask), ("no-image", found.masks_without_image),
-                            ("missing-file", found.missing_files)):
+        for kind, paths in (
+            ("no-mask", found.images_without_mask),
+            ("no-image", found.masks_without_image),
+            ("missing-file", found.missing_files),
+        ):
             for path in paths:
                 acc.note(kind, path)
         if not found.pairs:

@@ -68,8 +68,7 @@ def cityscapes_samples(root: Path, split: str) -> list[tuple[Path, Path]]:
     labels = sorted(label_dir.glob(f"*/*{LABEL_SUFFIX}"))
     if not images and not labels:
         raise DatasetError(
-            f"split {split!r} of {root} is empty: no {image_dir}/*/*{IMAGE_SUFFIX} and no "
-            f"{label_dir}/*/*{LABEL_SUFFIX}"
+            f"split {split!r} of {root} is empty: no {image_dir}/*/*{IMAGE_SUFFIX} and no {label_dir}/*/*{LABEL_SUFFIX}"
         )
     return pair_files(images, labels, IMAGE_SUFFIX, LABEL_SUFFIX, f"Cityscapes {split} split at {root}")
 
@@ -87,11 +86,7 @@ class Cityscapes(SegmentationDataset):
     prediction_ids = TRAIN_ID_TO_LABEL_ID  # what cityscapesscripts' evaluation reads
 
     def __init__(
-        self,
-        root: str | Path | None = None,
-        split: str = "train",
-        transform: Transform | None = None,
-        seed: int = 0,
+        self, root: str | Path | None = None, split: str = "train", transform: Transform | None = None, seed: int = 0
     ) -> None:
         self.root = resolve_root(root)
         self.split = split

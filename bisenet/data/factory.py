@@ -11,16 +11,30 @@ from bisenet.data.folder import CamVid, FolderDataset, FolderOptions, detect_dat
 from bisenet.data.minicity import MiniCity
 from bisenet.errors import UsageError
 
-DATASETS = {"cityscapes": Cityscapes, "minicity": MiniCity, "cocostuff": COCOStuff, "folder": FolderDataset,
-            "camvid": CamVid}
+DATASETS = {
+    "cityscapes": Cityscapes,
+    "minicity": MiniCity,
+    "cocostuff": COCOStuff,
+    "folder": FolderDataset,
+    "camvid": CamVid,
+}
 # mmseg's test-time resize (long side, short side); None keeps the image's own size
 # (Cityscapes' (2048, 1024) is its own size anyway).
-EVAL_SCALES: dict[str, tuple[int, int] | None] = {"cityscapes": None, "minicity": None, "cocostuff": (2048, 512),
-                                                  "folder": None, "camvid": None}
+EVAL_SCALES: dict[str, tuple[int, int] | None] = {
+    "cityscapes": None,
+    "minicity": None,
+    "cocostuff": (2048, 512),
+    "folder": None,
+    "camvid": None,
+}
 
 
 def build_dataset(
-    name: str, root: str | Path | None, split: str, transform: Transform | None = None, seed: int = 0,
+    name: str,
+    root: str | Path | None,
+    split: str,
+    transform: Transform | None = None,
+    seed: int = 0,
     options: FolderOptions | None = None,
 ) -> SegmentationDataset:
     """A split of dataset ``name`` ("auto": the kind ``root`` holds, :func:`detect_dataset`).
@@ -34,8 +48,9 @@ def build_dataset(
             raise UsageError("a folder dataset needs --data-root (the folder holding classes.csv)")
         return FolderDataset(root, split, transform=transform, seed=seed, options=options or FolderOptions())
     if options is not None and options != FolderOptions():
-        raise UsageError(f"the folder options (--reduce-zero-label, --img-suffix, ...) are for folder datasets, "
-                         f"not {name}")
+        raise UsageError(
+            f"the folder options (--reduce-zero-label, --img-suffix, ...) are for folder datasets, not {name}"
+        )
     return DATASETS[name](root, split, transform=transform, seed=seed)
 
 

@@ -89,8 +89,9 @@ def read_classes(path: str | Path) -> ClassTable:
             names.append(cells[0])
             colours.append(rgb)
     if len(names) < 2:
-        raise DatasetError(f"{path}: {len(names)} class(es); a segmentation needs at least 2 (e.g. background and "
-                           "the object)")
+        raise DatasetError(
+            f"{path}: {len(names)} class(es); a segmentation needs at least 2 (e.g. background and the object)"
+        )
     if len(names) > 255:
         raise DatasetError(f"{path}: {len(names)} classes; at most 255 (mask value 255 means 'ignore')")
     for kind, values in (("name", names), ("colour", colours)):
@@ -199,8 +200,10 @@ def find_pairs(root: str | Path, split: str, options: FolderOptions = FolderOpti
     }[layout]
     for folder in (image_dir, mask_dir):
         if not folder.is_dir():
-            raise DatasetError(f"{folder} does not exist: split {split!r} of {root} needs {image_dir.name}/ and "
-                               f"{mask_dir.name}/ folders ({layout} layout)")
+            raise DatasetError(
+                f"{folder} does not exist: split {split!r} of {root} needs {image_dir.name}/ and "
+                f"{mask_dir.name}/ folders ({layout} layout)"
+            )
     image_suffixes = (options.img_suffix,) if options.img_suffix else IMAGE_SUFFIXES
     # masks are looked for with every image suffix too, so that a JPEG mask is found and refused
     images = _stems(image_dir, image_suffixes)
@@ -221,8 +224,9 @@ def read_mask_values(path: Path) -> tuple[np.ndarray, str]:
     three channels are equal (read as index values), ("colour", (H, W, 3)) otherwise. A JPEG or
     unreadable file raises :class:`DatasetError`."""
     if path.suffix.lower() in JPEG_SUFFIXES:
-        raise DatasetError(f"mask {path} is a JPEG: its lossy compression changes label values at every edge; "
-                           "save the masks as PNG")
+        raise DatasetError(
+            f"mask {path} is a JPEG: its lossy compression changes label values at every edge; save the masks as PNG"
+        )
     try:
         with Image.open(path) as img:
             mode = img.mode
@@ -242,14 +246,16 @@ def read_mask_values(path: Path) -> tuple[np.ndarray, str]:
         raise DatasetError(f"mask {path} has mode {mode!r}: save it as a grayscale, palette or RGB PNG")
     if values.dtype != np.uint8:
         if values.min() < 0 or values.max() > 255:
-            raise DatasetError(f"mask {path} has values {values.min()}..{values.max()}; class ids must be 0..254 "
-                               "(255 = ignore)")
+            raise DatasetError(
+                f"mask {path} has values {values.min()}..{values.max()}; class ids must be 0..254 (255 = ignore)"
+            )
         values = values.astype(np.uint8)
     return values, "palette" if mode == "P" else "index"
 
 
-def colour_ids(rgb: np.ndarray, table: ClassTable, ignore_colour: tuple[int, int, int] = (0, 0, 0)
-               ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+def colour_ids(
+    rgb: np.ndarray, table: ClassTable, ignore_colour: tuple[int, int, int] = (0, 0, 0)
+) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """(H, W, 3) colours -> (H, W) class ids (255 for ``ignore_colour`` and for colours in no
     class) and the unknown colours found (those in no class and not ``ignore_colour``)."""
     codes = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
@@ -303,8 +309,10 @@ def mask_to_ids(path: Path, table: ClassTable, options: FolderOptions) -> tuple[
     bad = np.unique(ids[(ids >= len(table)) & (ids != IGNORE_INDEX)])
     if bad.size:
         hint = " (--reduce-zero-label? the ids then start at 1)" if int(bad.max()) == len(table) else ""
-        raise DatasetError(f"mask {path} has value(s) {bad.tolist()[:8]} outside the {len(table)} classes of "
-                           f"classes.csv (ids 0..{len(table) - 1}, 255 = ignore){hint}")
+        raise DatasetError(
+            f"mask {path} has value(s) {bad.tolist()[:8]} outside the {len(table)} classes of "
+            f"classes.csv (ids 0..{len(table) - 1}, 255 = ignore){hint}"
+        )
     return ids, mode
 
 
@@ -324,18 +332,31 @@ class FolderDataset(SegmentationDataset):
         classes: the class table; default ``ROOT/classes.csv``.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", transform: Transform | None = None, seed: int = 0,
-                 options: FolderOptions = FolderOptions(), classes: ClassTable | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        transform: Transform | None = None,
+        seed: int = 0,
+        options: FolderOptions = FolderOptions(),
+        classes: ClassTable | None = None,
+    ) -> None:
         root = Path(root).expanduser()
         if not root.is_dir():
             raise DatasetError(f"dataset root {root} does not exist (a folder with classes.csv, images/ and masks/)")
         self.table = classes or read_classes(root / CLASSES_FILE)
         self.options = options
         found = find_pairs(root, split, options)
-        problems = ([f"{len(found.images_without_mask)} image(s) without a mask, e.g. {found.images_without_mask[0]}"]
-                    if found.images_without_mask else [])
-        problems += ([f"{len(found.masks_without_image)} mask(s) without an image, e.g. {found.masks_without_image[0]}"]
-                     if found.masks_without_image else [])
+        problems = (
+            [f"{len(found.images_without_mask)} image(s) without a mask, e.g. {found.images_without_mask[0]}"]
+            if found.images_without_mask
+            else []
+        )
+        problems += (
+            [f"{len(found.masks_without_image)} mask(s) without an image, e.g. {found.masks_without_image[0]}"]
+            if found.masks_without_image
+            else []
+        )
         problems += [f"missing file {m}" for m in found.missing_files[:3]]
         if problems:
             raise DatasetError(f"split {split!r} of {root}: {'; '.join(problems)} (bisenet check-data lists them all)")
@@ -360,8 +381,19 @@ class FolderDataset(SegmentationDataset):
 # with the colours of the original CamVid label table (Brostow et al., 2009).
 CAMVID_CLASSES = ClassTable(
     ("sky", "building", "pole", "road", "sidewalk", "tree", "sign symbol", "fence", "car", "pedestrian", "bicyclist"),
-    ((128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (0, 0, 192), (128, 128, 0), (192, 128, 128),
-     (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192)),
+    (
+        (128, 128, 128),
+        (128, 0, 0),
+        (192, 192, 128),
+        (128, 64, 128),
+        (0, 0, 192),
+        (128, 128, 0),
+        (192, 128, 128),
+        (64, 64, 128),
+        (64, 0, 128),
+        (64, 64, 0),
+        (0, 128, 192),
+    ),
 )
 
 
@@ -370,10 +402,12 @@ class CamVid(FolderDataset):
     ``ROOT/{train,val,test}annot/*.png``, 11 classes, value 11 (void) ignored. The BiSeNet V1
     paper's second benchmark (Sec. 4, 960x720 images)."""
 
-    def __init__(self, root: str | Path, split: str = "train", transform: Transform | None = None,
-                 seed: int = 0) -> None:
-        super().__init__(root, split, transform, seed, FolderOptions(layout="camvid", void_values=(11,)),
-                         classes=CAMVID_CLASSES)
+    def __init__(
+        self, root: str | Path, split: str = "train", transform: Transform | None = None, seed: int = 0
+    ) -> None:
+        super().__init__(
+            root, split, transform, seed, FolderOptions(layout="camvid", void_values=(11,)), classes=CAMVID_CLASSES
+        )
 
 
 def detect_dataset(root: str | Path) -> str | None:
@@ -405,8 +439,15 @@ def regroup(groups: dict[str, list[str]], classes: tuple[str, ...]) -> np.ndarra
     return table
 
 
-def write_split(dataset: SegmentationDataset, root: str | Path, split: str, lookup: np.ndarray, table: ClassTable,
-                colour_masks: bool = True, count: int | None = None) -> int:
+def write_split(
+    dataset: SegmentationDataset,
+    root: str | Path,
+    split: str,
+    lookup: np.ndarray,
+    table: ClassTable,
+    colour_masks: bool = True,
+    count: int | None = None,
+) -> int:
     """Write ``dataset`` (any of the package's datasets) as split ``split`` of a folder dataset at
     ``root``: ``images/<split>/NAME.png`` and ``masks/<split>/NAME.png``, the masks' train ids
     mapped through ``lookup`` (:func:`regroup`) and saved as colour masks in ``table``'s colours
@@ -423,7 +464,9 @@ def write_split(dataset: SegmentationDataset, root: str | Path, split: str, look
     for folder in ("images", "masks"):
         (root / folder / split).mkdir(parents=True, exist_ok=True)
     if count is not None and not 0 <= count <= len(dataset):
-        raise DatasetError(f"count {count}: the {split} split to copy holds {len(dataset)} samples; ask for at most that")
+        raise DatasetError(
+            f"count {count}: the {split} split to copy holds {len(dataset)} samples; ask for at most that"
+        )
     n = len(dataset) if count is None else count
     for index in range(n):
         image, label = dataset.load(index)

@@ -126,7 +126,9 @@ class RandomCrop:
     to 10 times, as mmseg) while one class covers ``cat_max_ratio`` or more of the crop's
     labelled pixels. An image smaller than the crop is kept whole (``Pad`` fills it up)."""
 
-    def __init__(self, crop_size: tuple[int, int], cat_max_ratio: float = 0.75, ignore_index: int = IGNORE_INDEX) -> None:
+    def __init__(
+        self, crop_size: tuple[int, int], cat_max_ratio: float = 0.75, ignore_index: int = IGNORE_INDEX
+    ) -> None:
         self.crop_size = tuple(crop_size)
         self.cat_max_ratio = cat_max_ratio
         self.ignore_index = ignore_index
@@ -139,15 +141,15 @@ class RandomCrop:
         return top, min(top + self.crop_size[0], hw[0]), left, min(left + self.crop_size[1], hw[1])
 
     def __call__(self, image, label, rng: np.random.Generator):
-        t, b, l, r = self._window(label.shape, rng)
+        top, bottom, left, right = self._window(label.shape, rng)
         if self.cat_max_ratio < 1.0:
             for _ in range(10):
-                values, counts = np.unique(label[t:b, l:r], return_counts=True)
+                values, counts = np.unique(label[top:bottom, left:right], return_counts=True)
                 counts = counts[values != self.ignore_index]
                 if len(counts) > 1 and counts.max() / counts.sum() < self.cat_max_ratio:
                     break
-                t, b, l, r = self._window(label.shape, rng)
-        return image[t:b, l:r], label[t:b, l:r]
+                top, bottom, left, right = self._window(label.shape, rng)
+        return image[top:bottom, left:right], label[top:bottom, left:right]
 
     def __repr__(self) -> str:
         return f"RandomCrop(crop_size={self.crop_size}, cat_max_ratio={self.cat_max_ratio})"

@@ -27,7 +27,8 @@ def official_miou(prediction_files: Sequence[str | Path], ground_truth_files: Se
 
     if len(prediction_files) != len(ground_truth_files) or not prediction_files:
         raise CityscapesEvalError(
-            f"need as many predictions as ground truths (got {len(prediction_files)} and {len(ground_truth_files)}), and at least one"
+            f"need as many predictions as ground truths (got {len(prediction_files)} and "
+            f"{len(ground_truth_files)}), and at least one"
         )
     args = copy.copy(official.args)
     args.evalInstLevelScore = False

@@ -45,9 +45,7 @@ def evaluate(
     if num_classes is None:
         raise UsageError("evaluate() needs a model with a num_classes attribute (a bisenet model)")
     if dataset.classes and len(dataset.classes) != num_classes:
-        raise UsageError(
-            f"the model predicts {num_classes} classes but {dataset.name} has {len(dataset.classes)}"
-        )
+        raise UsageError(f"the model predicts {num_classes} classes but {dataset.name} has {len(dataset.classes)}")
     was_training = model.training
     model.eval()
     matrix = ConfusionMatrix(num_classes, device=device)

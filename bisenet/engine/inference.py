@@ -59,10 +59,7 @@ def slide_inference(
 
 @torch.inference_mode()
 def msflip_inference(
-    model: nn.Module,
-    images: torch.Tensor,
-    ratios: Sequence[float] = MSFLIP_RATIOS,
-    flip: bool = True,
+    model: nn.Module, images: torch.Tensor, ratios: Sequence[float] = MSFLIP_RATIOS, flip: bool = True
 ) -> torch.Tensor:
     """Average of softmax probabilities over scales (and horizontal flips), at the input size."""
     n, _, h, w = images.shape

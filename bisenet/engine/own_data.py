@@ -40,27 +40,48 @@ CITYSCAPES_TRAIN_IMAGES = 2975
 OWN_DATA_KINDS = ("folder", "camvid")
 
 
-def check_data(data_root: str | Path, kind: str, options: FolderOptions, splits: tuple[str, ...] = ("train", "val"),
-               progress: bool = True) -> DataReport:
+def check_data(
+    data_root: str | Path,
+    kind: str,
+    options: FolderOptions,
+    splits: tuple[str, ...] = ("train", "val"),
+    progress: bool = True,
+) -> DataReport:
     """:func:`bisenet.data.check` of a folder or CamVid root (CamVid with its built-in class table
     and layout; ``options`` then unused)."""
     if kind == "camvid":
-        return check(data_root, splits, FolderOptions(layout="camvid", void_values=(11,)), classes=CAMVID_CLASSES,
-                     progress=progress)
+        return check(
+            data_root,
+            splits,
+            FolderOptions(layout="camvid", void_values=(11,)),
+            classes=CAMVID_CLASSES,
+            progress=progress,
+        )
     return check(data_root, splits, options, progress=progress)
 
 
 def refuse_bad_data(report: DataReport) -> None:
     """Raise :class:`DatasetError` listing every error of the report (the files included)."""
     if not report.ok:
-        raise DatasetError(f"the data at {report.root} cannot be trained on (bisenet check-data shows the full "
-                           f"report):\n{report.errors()}")
+        raise DatasetError(
+            f"the data at {report.root} cannot be trained on (bisenet check-data shows the full "
+            f"report):\n{report.errors()}"
+        )
 
 
 def data_recipe(
-    model: str, data_root: str | Path, *, data: str = "auto", options: FolderOptions = FolderOptions(),
-    crop: tuple[int, int] | None = None, iters: int | None = None, epochs: float | None = None,
-    batch: int | None = None, loss: str = "ce", class_weights: str = "none", init: str | Path | None = None,
+    model: str,
+    data_root: str | Path,
+    *,
+    data: str = "auto",
+    options: FolderOptions = FolderOptions(),
+    crop: tuple[int, int] | None = None,
+    iters: int | None = None,
+    epochs: float | None = None,
+    batch: int | None = None,
+    loss: str = "ce",
+    class_weights: str = "none",
+    init: str | Path | None = None,
     progress: bool = True,
 ) -> tuple[Recipe, DataReport]:
     """The recipe for ``model`` on the folder (or CamVid) dataset at ``data_root`` (see the module
@@ -71,8 +92,10 @@ def data_recipe(
         raise UsageError(f"no model-zoo recipe to derive from for {model!r}; models: {', '.join(ZOO_RECIPE)}")
     kind = resolve_dataset_kind(data, data_root)
     if kind not in OWN_DATA_KINDS:
-        raise UsageError(f"{data_root} holds {kind}: train it with --recipe NAME (bisenet recipes lists the model "
-                         "zoo's); --model with --data-root is for folder datasets (a classes.csv) and CamVid")
+        raise UsageError(
+            f"{data_root} holds {kind}: train it with --recipe NAME (bisenet recipes lists the model "
+            "zoo's); --model with --data-root is for folder datasets (a classes.csv) and CamVid"
+        )
     if iters is not None and epochs is not None:
         raise UsageError("give --iters or --epochs, not both")
     if class_weights not in ("auto", "none"):
@@ -96,12 +119,28 @@ def data_recipe(
         weights = tuple(round(w, 6) for w in class_weights_from_frequencies(report.pixels["train"], method="enet"))
     every = max(1, iters // 10)
     recipe = zoo.with_(
-        name=f"{model}_{kind}_{Path(data_root).name}", model=model, dataset=kind, num_classes=len(report.classes),
-        crop_size=tuple(crop), scale=(max(height, width), min(height, width)), eval_scale=None, gpus=gpus,
-        batch_per_gpu=per_gpu, iters=iters, warmup_iters=min(zoo.warmup_iters, iters // 10), loss=loss,
-        ohem_min_kept=zoo.ohem_min_kept, class_weights=weights, init=str(init) if init else "",
-        data_options=asdict(options) if kind == "folder" else {}, val_interval=every, checkpoint_interval=every,
-        log_interval=min(zoo.log_interval, every), mmseg_config="", ssseg_config="", pretrained_backbone=False,
+        name=f"{model}_{kind}_{Path(data_root).name}",
+        model=model,
+        dataset=kind,
+        num_classes=len(report.classes),
+        crop_size=tuple(crop),
+        scale=(max(height, width), min(height, width)),
+        eval_scale=None,
+        gpus=gpus,
+        batch_per_gpu=per_gpu,
+        iters=iters,
+        warmup_iters=min(zoo.warmup_iters, iters // 10),
+        loss=loss,
+        ohem_min_kept=zoo.ohem_min_kept,
+        class_weights=weights,
+        init=str(init) if init else "",
+        data_options=asdict(options) if kind == "folder" else {},
+        val_interval=every,
+        checkpoint_interval=every,
+        log_interval=min(zoo.log_interval, every),
+        mmseg_config="",
+        ssseg_config="",
+        pretrained_backbone=False,
         workers=min(zoo.workers, os.cpu_count() or 1),
         notes=f"derived from {zoo.name} for {n_train} training images of median size {height}x{width}",
     )

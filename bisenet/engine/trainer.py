@@ -37,6 +37,7 @@ from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save
 from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
 from bisenet.devices import resolve_device
+from bisenet.engine.batchnorm import convert_sync_bn, per_iteration_bn_momentum
 from bisenet.engine.distributed import barrier, init_distributed
 from bisenet.engine.evaluator import evaluate
 from bisenet.engine.optim import WarmupPoly, build_optimizer, set_lr
@@ -57,8 +58,19 @@ DIVERGED_WEIGHT = 1e6
 # recipe fields that only say how often to log, validate or save, how many workers load the data,
 # and which modules --sync-bn would synchronise (whether it did is the run's own record, run.json):
 # a resumed run may change them; any other change would make it another run
-OPERATIONAL_FIELDS = ("workers", "log_interval", "val_interval", "checkpoint_interval", "checkpoint_minutes",
-                      "keep_checkpoints", "name", "notes", "mmseg_config", "ssseg_config", "sync_bn_modules")
+OPERATIONAL_FIELDS = (
+    "workers",
+    "log_interval",
+    "val_interval",
+    "checkpoint_interval",
+    "checkpoint_minutes",
+    "keep_checkpoints",
+    "name",
+    "notes",
+    "mmseg_config",
+    "ssseg_config",
+    "sync_bn_modules",
+)
 
 
 class NonFiniteLossError(TrainingError):
@@ -98,25 +110,10 @@ class Run:
 
 
 def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: str | Path | None, resume: bool) -> int:
-    """Refuse settings that cannot train; return the accumulation steps of this process."""
-    for field in ("iters", "gpus", "batch_per_gpu", "val_interval", "checkpoint_interval", "log_interval",
-                  "keep_checkpoints"):
-        value = getattr(recipe, field)
-        if not isinstance(value, int) or value < 1:
-            raise UsageError(f"recipe {recipe.name}: {field} must be a positive integer, got {value!r}")
-    if recipe.workers < 0:
-        raise UsageError(f"recipe {recipe.name}: workers must be >= 0, got {recipe.workers!r}")
-    for field in ("crop_size", "scale"):
-        value = tuple(getattr(recipe, field))
-        if len(value) != 2 or not all(isinstance(v, int) and v >= 32 for v in value):
-            raise UsageError(f"recipe {recipe.name}: {field} must be two sides of at least 32 pixels, got {value!r}")
-    low, high = recipe.ratio_range
-    if not 0 < low <= high:
-        raise UsageError(f"recipe {recipe.name}: ratio_range must satisfy 0 < low <= high, got {recipe.ratio_range!r}")
-    if not 0 < recipe.cat_max_ratio <= 1:
-        raise UsageError(f"recipe {recipe.name}: cat_max_ratio must be in (0, 1], got {recipe.cat_max_ratio!r}")
-    if not recipe.lr > 0 or not math.isfinite(recipe.lr):
-        raise UsageError(f"recipe {recipe.name}: the learning rate must be a positive number, got {recipe.lr!r}")
+    """Refuse settings that cannot train (the recipe's own values: :meth:`Recipe.check`; then what
+    this run adds: the ImageNet trunk, the fine-tuning start, the processes); return the
+    accumulation steps of this process."""
+    recipe.check()
     if pretrained is not None and not recipe.pretrained_backbone:
         raise UsageError(
             f"--pretrained {pretrained}: recipe {recipe.name} trains its network from scratch and would ignore it; "
@@ -124,26 +121,19 @@ def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: s
         )
     if pretrained is not None and not Path(pretrained).is_file():
         raise UsageError(f"--pretrained {pretrained} does not exist (a torchvision ResNet checkpoint, .pth)")
-    if recipe.class_weights is not None and len(recipe.class_weights) != recipe.num_classes:
-        raise UsageError(f"recipe {recipe.name}: {len(recipe.class_weights)} class weights for "
-                         f"{recipe.num_classes} classes")
     if recipe.init and not Path(recipe.init).is_file():
         raise UsageError(f"--init {recipe.init} does not exist (a checkpoint to fine-tune from)")
-    if recipe.amp not in (None, *AMP_DTYPES):
-        raise UsageError(f"amp must be fp16, bf16 or None, got {recipe.amp!r}")
-    if recipe.batch_per_gpu < 2:
-        raise UsageError(
-            f"batch_per_gpu must be at least 2, got {recipe.batch_per_gpu}: the BatchNorm layers after global "
-            "pooling (V2's context embedding, V1's ARM and FFM) need more than one value per channel in training"
-        )
     if recipe.global_batch % (world * recipe.batch_per_gpu):
         raise UsageError(
             f"the recipe's global batch {recipe.gpus}x{recipe.batch_per_gpu} = {recipe.global_batch} is not "
             f"a multiple of {world} processes x {recipe.batch_per_gpu} images"
         )
     if recipe.pretrained_backbone and pretrained is None and not resume:
-        kind = ("v1c (deep-stem) checkpoint (--pretrained resnet18_v1c.pth, as mmcv's open-mmlab://resnet18_v1c)"
-                if recipe.model_options.get("deep_stem") else "torchvision-format checkpoint (--pretrained resnet18.pth)")
+        kind = (
+            "v1c (deep-stem) checkpoint (--pretrained resnet18_v1c.pth, as mmcv's open-mmlab://resnet18_v1c)"
+            if recipe.model_options.get("deep_stem")
+            else "torchvision-format checkpoint (--pretrained resnet18.pth)"
+        )
         raise UsageError(
             f"recipe {recipe.name} starts from an ImageNet-pretrained trunk: pass the local path of a {kind}, "
             "or use a recipe that trains from scratch (without 'in1k-pre')"
@@ -158,8 +148,11 @@ def build_datasets(recipe: Recipe, data_root: str | Path | None) -> tuple[Segmen
     if recipe.dataset in OWN_DATA_KINDS:
         refuse_bad_data(check_data(data_root, recipe.dataset, options or FolderOptions(), progress=False))
     train_set = build_dataset(
-        recipe.dataset, data_root, "train",
-        train_pipeline(recipe.crop_size, recipe.scale, recipe.ratio_range, recipe.cat_max_ratio), seed=recipe.seed,
+        recipe.dataset,
+        data_root,
+        "train",
+        train_pipeline(recipe.crop_size, recipe.scale, recipe.ratio_range, recipe.cat_max_ratio),
+        seed=recipe.seed,
         options=options,
     )
     val_set = build_dataset(recipe.dataset, data_root, "val", eval_pipeline(recipe.eval_scale), options=options)
@@ -170,8 +163,16 @@ def build_datasets(recipe: Recipe, data_root: str | Path | None) -> tuple[Segmen
     return train_set, val_set
 
 
-def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum: int,
-              pretrained: str | Path | None, channels_last: bool, sync_bn: bool) -> Run:
+def build_run(
+    recipe: Recipe,
+    device: torch.device,
+    rank: int,
+    world: int,
+    accum: int,
+    pretrained: str | Path | None,
+    channels_last: bool,
+    sync_bn: bool,
+) -> Run:
     """The model (seeded by the recipe), its optimiser, schedule, gradient scaler and loss."""
     torch.manual_seed(recipe.seed)
     options = dict(recipe.model_options)
@@ -186,10 +187,16 @@ def build_run(recipe: Recipe, device: torch.device, rank: int, world: int, accum
     if recipe.bn_momentum_per_iteration:
         per_iteration_bn_momentum(model, accum)
     return Run(
-        recipe=recipe, device=device, rank=rank, world=world, accum=accum, model=model,
+        recipe=recipe,
+        device=device,
+        rank=rank,
+        world=world,
+        accum=accum,
+        model=model,
         optimizer=build_optimizer(model, recipe.lr, recipe.momentum, recipe.weight_decay, recipe.optimizer),
-        schedule=WarmupPoly(recipe.lr, recipe.iters, recipe.warmup_iters, recipe.warmup_ratio, recipe.poly_power,
-                            recipe.eta_min),
+        schedule=WarmupPoly(
+            recipe.lr, recipe.iters, recipe.warmup_iters, recipe.warmup_ratio, recipe.poly_power, recipe.eta_min
+        ),
         # fp16 runs on the CPU too (autocast and the scaler, slowly): what gpu-dryrun rehearses
         scaler=torch.amp.GradScaler(device.type, init_scale=recipe.loss_scale, enabled=recipe.amp == "fp16"),
         criterion=build_criterion(recipe),
@@ -201,41 +208,14 @@ def build_criterion(recipe: Recipe) -> SegmentationLoss:
     """The recipe's loss: its kind on the main head, the auxiliary heads weighted by
     ``aux_weights``, OHEM's threshold and minimum on every head that gets OHEM (the main one, and
     the auxiliary ones when ``ohem_on_aux``), its class weights."""
-    return SegmentationLoss(recipe.loss, recipe.aux_weights, ohem_thresh=recipe.ohem_thresh,
-                            ohem_min_kept=recipe.ohem_min_kept, ohem_on_aux=recipe.ohem_on_aux,
-                            class_weights=recipe.class_weights)
-
-
-def convert_sync_bn(model: nn.Module, modules: tuple[str, ...] = ()) -> nn.Module:
-    """Replace the BatchNorm layers of the named child modules (a recipe's ``sync_bn_modules``,
-    e.g. ``("decode_head", "auxiliary_head")``) by SyncBatchNorm, which normalises over the images
-    of every process; with no names, every BatchNorm of ``model``. Returns the model.
-
-    Args:
-        model: the network (BatchNorm layers with their running statistics and affine weights,
-            which SyncBatchNorm takes over).
-        modules: names of ``model``'s submodules (dotted paths allowed); () for all of it.
-    """
-    if not modules:
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    for name in modules:
-        parent, _, leaf = name.rpartition(".")
-        owner = model.get_submodule(parent) if parent else model
-        setattr(owner, leaf, nn.SyncBatchNorm.convert_sync_batchnorm(model.get_submodule(name)))
-    return model
-
-
-def per_iteration_bn_momentum(model: nn.Module, accum: int) -> None:
-    """Set each BatchNorm's momentum m to 1 - (1 - m) ** (1 / accum): with ``accum`` micro-batches
-    per iteration (each one's forward updates the running statistics), they then decay by
-    (1 - m) per iteration, as on the model zoo's GPUs (one update per iteration on each). The
-    forward pass is unchanged (it normalises with the micro-batch's own statistics); only the
-    running statistics, what evaluation uses, change. No-op for accum 1 or momentum None."""
-    if accum <= 1:
-        return
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.momentum is not None:
-            module.momentum = 1 - (1 - module.momentum) ** (1 / accum)
+    return SegmentationLoss(
+        recipe.loss,
+        recipe.aux_weights,
+        ohem_thresh=recipe.ohem_thresh,
+        ohem_min_kept=recipe.ohem_min_kept,
+        ohem_on_aux=recipe.ohem_on_aux,
+        class_weights=recipe.class_weights,
+    )
 
 
 def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:
@@ -247,8 +227,11 @@ def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:
     def plain(value):
         return list(map(plain, value)) if isinstance(value, (list, tuple)) else value
 
-    return [f"{k} {plain(saved.get(k, default[k]))!r} -> {plain(v)!r}" for k, v in new.items()
-            if k not in OPERATIONAL_FIELDS and plain(saved.get(k, default[k])) != plain(v)]
+    return [
+        f"{k} {plain(saved.get(k, default[k]))!r} -> {plain(v)!r}"
+        for k, v in new.items()
+        if k not in OPERATIONAL_FIELDS and plain(saved.get(k, default[k])) != plain(v)
+    ]
 
 
 def default_work_dir(recipe: Recipe) -> Path:
@@ -279,8 +262,11 @@ def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path | None
                 f"--resume: {work_dir} holds no run to resume (no {LOG_FILE}): drop --resume to start one"
             )
         if run.rank == 0:
-            print(f"--resume: {work_dir} holds no checkpoint yet (the run stopped before its first one): "
-                  "starting it again from iteration 0", flush=True)
+            print(
+                f"--resume: {work_dir} holds no checkpoint yet (the run stopped before its first one): "
+                "starting it again from iteration 0",
+                flush=True,
+            )
             truncate_log(log_path, 0)
         return 0, None, None
     path, checkpoint = found
@@ -346,7 +332,8 @@ def train_step(
             sums[k] = sums.get(k, 0.0) + v.item() / run.accum
     if not all(math.isfinite(v) for v in sums.values()):
         raise NonFiniteLossError(
-            f"non-finite loss at iteration {i}: " + ", ".join(f"{k}={v:.4g}" for k, v in sums.items())
+            f"non-finite loss at iteration {i}: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in sums.items())
             + f". Last good checkpoint: {last_checkpoint or 'none yet'}. Lower the learning rate "
             "(--lr), check the labels (values outside 0..C-1 and 255), or try --amp bf16 instead of fp16."
         )
@@ -397,12 +384,16 @@ def validate(
     """Evaluate on the validation set, log it, and keep ``best.pth`` (the best val mIoU so far);
     returns (metrics, best mIoU)."""
     metrics = evaluate(run.model, val_set, device=run.device, progress=False)
-    write_record(work_dir / LOG_FILE, {"kind": "val", "iter": done, "mIoU": metrics.mIoU, "mAcc": metrics.mAcc,
-                                       "aAcc": metrics.aAcc})
+    write_record(
+        work_dir / LOG_FILE,
+        {"kind": "val", "iter": done, "mIoU": metrics.mIoU, "mAcc": metrics.mAcc, "aAcc": metrics.aAcc},
+    )
     if metrics.mIoU is not None and (best is None or metrics.mIoU > best):
         best = metrics.mIoU
-        save_checkpoint(model_checkpoint(run, done, {"mIoU": metrics.mIoU, "mAcc": metrics.mAcc, "aAcc": metrics.aAcc}),
-                        work_dir / "best.pth")
+        save_checkpoint(
+            model_checkpoint(run, done, {"mIoU": metrics.mIoU, "mAcc": metrics.mAcc, "aAcc": metrics.aAcc}),
+            work_dir / "best.pth",
+        )
     return metrics, best
 
 
@@ -410,9 +401,15 @@ def model_checkpoint(run: Run, iteration: int, metrics: dict | None = None) -> C
     """The run's model at ``iteration``, in the package's checkpoint schema."""
     r = run.recipe
     return Checkpoint(
-        run.model.state_dict(), model_name=r.model, model_options=dict(r.model_options), recipe=r.to_dict(),
-        iteration=iteration, metrics=metrics or {}, provenance=provenance(str(run.device)),
-        classes=list(run.classes) or None, palette=[list(c) for c in run.palette] or None,
+        run.model.state_dict(),
+        model_name=r.model,
+        model_options=dict(r.model_options),
+        recipe=r.to_dict(),
+        iteration=iteration,
+        metrics=metrics or {},
+        provenance=provenance(str(run.device)),
+        classes=list(run.classes) or None,
+        palette=[list(c) for c in run.palette] or None,
     )
 
 
@@ -537,8 +534,17 @@ def train(
     if rank == 0:
         work_dir.mkdir(parents=True, exist_ok=True)
         flags = {"channels_last": channels_last, "compile": compile, "sync_bn": sync_bn and world > 1}
-        record_segment(work_dir, start, {"recipe": recipe.to_dict(), "world_size": world, "accumulation": accum,
-                                         **flags, **provenance(str(device))})
+        record_segment(
+            work_dir,
+            start,
+            {
+                "recipe": recipe.to_dict(),
+                "world_size": world,
+                "accumulation": accum,
+                **flags,
+                **provenance(str(device)),
+            },
+        )
         if sync_bn and world == 1:
             print("--sync-bn: one process has nothing to synchronise (SyncBatchNorm is BatchNorm here)", flush=True)
 
@@ -554,8 +560,15 @@ def train(
             done = i + 1
             bar.update(1)
             if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
-                record = {"kind": "train", "iter": done, "lr": lr, **terms, "time": time.perf_counter() - t0,
-                          "data_time": data_time, "memory_mb": peak_memory_mb(device)}
+                record = {
+                    "kind": "train",
+                    "iter": done,
+                    "lr": lr,
+                    **terms,
+                    "time": time.perf_counter() - t0,
+                    "data_time": data_time,
+                    "memory_mb": peak_memory_mb(device),
+                }
                 write_record(log_path, record)
                 bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
                 if writer:

@@ -70,10 +70,7 @@ def aligned_rule(fixed_upsampling: tuple[int, int]) -> str:
 
 
 def check_input(
-    x: torch.Tensor,
-    in_channels: int,
-    model_name: str,
-    fixed_upsampling: tuple[int, int] | None = None,
+    x: torch.Tensor, in_channels: int, model_name: str, fixed_upsampling: tuple[int, int] | None = None
 ) -> None:
     """Raise :class:`~bisenet.errors.UsageError` (a ``ValueError``) unless ``x`` is a float
     (N, in_channels, H, W) tensor, H, W >= 32, whose sides line up under ``fixed_upsampling``
@@ -96,9 +93,7 @@ def check_input(
     if x.dim() != 4:
         raise UsageError(f"{rule}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise UsageError(
-            f"{rule}; got dtype {x.dtype} (convert the image to float and normalise it first)"
-        )
+        raise UsageError(f"{rule}; got dtype {x.dtype} (convert the image to float and normalise it first)")
     n, c, h, w = x.shape
     if c != in_channels:
         raise UsageError(f"{rule}; got {c} channels in shape {tuple(x.shape)}")
@@ -186,9 +181,7 @@ class SegmentationModel(nn.Module):
         for head in self.auxiliary_head or []:
             head.init_classifier()
 
-    def forward(
-        self, x: torch.Tensor
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Eval mode: the logits (N, num_classes, H, W); train mode: ``(logits, [aux_logits, ...])``.
 
         Args:

@@ -96,9 +96,7 @@ class AttentionRefinementModule(nn.Module):
         super().__init__()
         self.conv_layer = ConvBNAct(in_channels, out_channels, 3)
         self.atten_conv_layer = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
-            ConvBNAct(out_channels, out_channels, 1, act=False),
-            nn.Sigmoid(),
+            nn.AdaptiveAvgPool2d(1), ConvBNAct(out_channels, out_channels, 1, act=False), nn.Sigmoid()
         )
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,8 +131,9 @@ class ContextPath(nn.Module):
         deep_stem: the trunk's "v1c" stem of three 3 x 3 convs (:class:`ResNet`). Default False.
     """
 
-    def __init__(self, *, depth: int = 18, in_channels: int = 3, out_channels: int = 128,
-                 deep_stem: bool = False) -> None:
+    def __init__(
+        self, *, depth: int = 18, in_channels: int = 3, out_channels: int = 128, deep_stem: bool = False
+    ) -> None:
         super().__init__()
         self.backbone = ResNet(depth=depth, in_channels=in_channels, deep_stem=deep_stem)
         c4, c5 = self.backbone.out_channels[2:]
@@ -286,8 +285,9 @@ class BiSeNetV1Backbone(nn.Module):
         super().__init__()
         check_config(config, BiSeNetV1Config)
         w = V1_WIDTHS[config.depth]
-        self.context_path = ContextPath(depth=config.depth, in_channels=in_channels, out_channels=w["context"],
-                                        deep_stem=config.deep_stem)
+        self.context_path = ContextPath(
+            depth=config.depth, in_channels=in_channels, out_channels=w["context"], deep_stem=config.deep_stem
+        )
         self.spatial_path = SpatialPath(in_channels, w["spatial"])
         self.ffm = FeatureFusionModule(w["spatial"][-1] + w["context"], w["fused"], attention=config.ffm_attention)
 

@@ -32,13 +32,7 @@ class FCNHead(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        num_classes: int,
-        *,
-        num_convs: int = 1,
-        dropout: float = 0.1,
+        self, in_channels: int, channels: int, num_classes: int, *, num_convs: int = 1, dropout: float = 0.1
     ) -> None:
         super().__init__()
         if num_convs < 1:
@@ -82,13 +76,7 @@ class CoinCheungHead(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        num_classes: int,
-        *,
-        expand: int | None = None,
-        dropout: float = 0.1,
+        self, in_channels: int, channels: int, num_classes: int, *, expand: int | None = None, dropout: float = 0.1
     ) -> None:
         super().__init__()
         self.conv = ConvBNAct(in_channels, channels, 3)

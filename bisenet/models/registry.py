@@ -182,7 +182,11 @@ def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
             if k not in entry.fixed and getattr(config, k) != getattr(defaults, k)
         }
         for k, param in entry.extra_parameters().items():
-            if hasattr(model, k) and param.default is not inspect.Parameter.empty and getattr(model, k) != param.default:
+            if (
+                hasattr(model, k)
+                and param.default is not inspect.Parameter.empty
+                and getattr(model, k) != param.default
+            ):
                 options[k] = getattr(model, k)
         if best is None or len(options) < len(best[1]):
             best = entry.name, options

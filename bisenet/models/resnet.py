@@ -84,9 +84,7 @@ class Bottleneck(nn.Module):
 def _downsample(in_channels: int, out_channels: int, stride: int) -> nn.Sequential | None:
     if stride == 1 and in_channels == out_channels:
         return None
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
-    )
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
 
 
 RESNET_DEPTHS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
@@ -121,9 +119,15 @@ class ResNet(nn.Module):
         self.deep_stem = deep_stem
         if deep_stem:  # (N, 3, H, W) -> (N, 32, H/2, W/2) -> (N, 32, H/2, W/2) -> (N, 64, H/2, W/2)
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-                nn.Conv2d(32, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-                nn.Conv2d(32, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+                nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(32),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(32, 32, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(32),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(32, 64, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(64),
+                nn.ReLU(inplace=True),
             )
         else:  # (N, 3, H, W) -> (N, 64, H/2, W/2)
             self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)

@@ -67,9 +67,11 @@ def real_pass(model: nn.Module, size: tuple[int, ...]) -> tuple[dict, dict, tupl
     run), and the eval-mode logits' shape. Written independently of ``trace_shapes``."""
     outputs, inputs, handles = {}, {}, []
     for name, module in model.named_modules():
+
         def hook(_m, args, out, name=name):
             outputs[name] = tuple(out.shape) if isinstance(out, torch.Tensor) else None
             inputs[name] = [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)]
+
         handles.append(module.register_forward_hook(hook))
     model.eval()
     model.training = True
@@ -171,7 +173,7 @@ def check_readable(drawn) -> None:
         for line, extent in own:
             assert inside(extent, r), f"{line!r} sticks out of box {box.name}"
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not overlap(rect(a), rect(b), margin=-0.05), f"{a.name} and {b.name} overlap (or touch)"
     for group in drawn.groups:
         for box in boxes:

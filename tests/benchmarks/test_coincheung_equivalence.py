@@ -10,8 +10,10 @@ import pytest
 import torch
 
 if not os.environ.get("COINCHEUNG_BISENET"):
-    pytest.skip("COINCHEUNG_BISENET is not set (a clone of CoinCheung/BiSeNet; optional side-by-side check)",
-                allow_module_level=True)
+    pytest.skip(
+        "COINCHEUNG_BISENET is not set (a clone of CoinCheung/BiSeNet; optional side-by-side check)",
+        allow_module_level=True,
+    )
 
 from coincheung_env import build_coincheung_model  # noqa: E402
 
@@ -22,7 +24,9 @@ NAMES = {"bisenetv2": "bisenetv2", "bisenetv1": "bisenetv1-r18"}
 
 
 @pytest.mark.parametrize("theirs", list(NAMES))
-@pytest.mark.parametrize("size", [(64, 128), (96, 160)])  # sides his nearest-4x BGA accepts (multiples of 32 do; see base.side_aligns)
+@pytest.mark.parametrize(
+    "size", [(64, 128), (96, 160)]
+)  # sides his nearest-4x BGA accepts (multiples of 32 do; see base.side_aligns)
 def test_from_coincheung_equals_his_eval_output(theirs, size):
     torch.manual_seed(0)
     reference = randomize_bn_statistics(build_coincheung_model(os.environ["COINCHEUNG_BISENET"], theirs), seed=1)

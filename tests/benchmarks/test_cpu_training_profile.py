@@ -10,13 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cpu_training_profile import (
-    LOGS_FILE,
-    SUMMARY_FILE,
-    minicity_description,
-    run_tables,
-    train_command,
-)
+from cpu_training_profile import LOGS_FILE, SUMMARY_FILE, minicity_description, run_tables, train_command
 
 from bisenet.analysis.provenance import provenance
 
@@ -57,8 +51,15 @@ def test_the_writer_rebuilds_the_committed_summary_from_the_committed_logs(commi
     measured = summary.set_index("recipe")
     recorded = PROVENANCE[2:] + [c for c in ("load_1min",) if c in measured.columns]  # newer files
     info = measured.iloc[0][recorded].astype(str).to_dict()
-    runs = [{"recipe": r, "work_dir": d, "wall_clock_s": measured.loc[r, "wall_clock_s"],
-             "peak_rss_mb": measured.loc[r, "peak_rss_mb"]} for r, d in dirs.items()]
+    runs = [
+        {
+            "recipe": r,
+            "work_dir": d,
+            "wall_clock_s": measured.loc[r, "wall_clock_s"],
+            "peak_rss_mb": measured.loc[r, "peak_rss_mb"],
+        }
+        for r, d in dirs.items()
+    ]
     rebuilt, rebuilt_logs = (as_written(t) for t in run_tables(runs, info, minicity_description()))
     key = ["recipe", "kind", "iter"]
     pd.testing.assert_frame_equal(rebuilt.set_index("recipe").loc[measured.index], measured)
@@ -72,8 +73,11 @@ def as_written(table: pd.DataFrame) -> pd.DataFrame:
 
 def test_a_new_run_gets_this_machines_provenance(tmp_path):
     (tmp_path / "log.jsonl").write_text(
-        json.dumps({"kind": "train", "iter": 10, "loss": 1.0, "time": 0.5, "data_time": 0.1}) + "\n"
-        + json.dumps({"kind": "val", "iter": 10, "mIoU": 0.1, "mAcc": 0.2, "aAcc": 0.3}) + "\n")
+        json.dumps({"kind": "train", "iter": 10, "loss": 1.0, "time": 0.5, "data_time": 0.1})
+        + "\n"
+        + json.dumps({"kind": "val", "iter": 10, "mIoU": 0.1, "mAcc": 0.2, "aAcc": 0.3})
+        + "\n"
+    )
     info = provenance("cpu")
     run = {"recipe": "bisenetv2-cpu", "work_dir": tmp_path, "wall_clock_s": 12.0, "peak_rss_mb": 900}
     summary, logs = run_tables([run], info, "toy data")

@@ -18,8 +18,19 @@ RUN = REPO / "benchmarks" / "gpu" / "run.sh"
 PROVENANCE = ["gpu", "driver", "torch", "cuda", "commit", "date", "device", "status", "error", "step"]
 COLUMNS = {
     "gpu_correctness.csv": ["check", "model", "dtype", "mode", "quantity", "error_value", "tolerance", "passed"],
-    "gpu_inference.csv": ["model", "size", "batch", "dtype", "backend", "protocol", "median_ms", "p10_ms", "p90_ms",
-                          "images_per_s", "ratio_to_mmseg"],
+    "gpu_inference.csv": [
+        "model",
+        "size",
+        "batch",
+        "dtype",
+        "backend",
+        "protocol",
+        "median_ms",
+        "p10_ms",
+        "p90_ms",
+        "images_per_s",
+        "ratio_to_mmseg",
+    ],
     "gpu_training.csv": ["config", "micro_step_ms", "iteration_ms", "peak_memory_gib", "zoo_memory_gb"],
     "gpu_dataloading.csv": ["pipeline", "workers", "images_per_s", "steady_images_per_s", "data_bound"],
     "gpu_estimate.csv": ["config", "layout", "s_per_iter", "total_hours", "rests_on"],
@@ -34,8 +45,9 @@ def dry_run(tmp_path_factory) -> tuple[Path, float, str]:
     out = tmp_path_factory.mktemp("gpu-check") / "out"
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     t0 = time.monotonic()
-    done = subprocess.run(["bash", str(RUN), "--dry-run", str(out)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", str(RUN), "--dry-run", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
     seconds = time.monotonic() - t0
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out, seconds, done.stdout
@@ -70,8 +82,14 @@ def test_correctness_checks_pass_on_the_cpu(dry_run):
     assert judged.passed.astype(str).eq("True").all(), judged[judged.passed.astype(str) != "True"].to_string()
     fb = table[table.check == "forward-backward"]
     assert set(fb.model) == {"bisenetv2", "bisenetv1-r18"}
-    assert set(zip(fb.dtype, fb["mode"], strict=True)) == {("fp32", "fp32"), ("fp32", "tf32"), ("fp16", "autocast"),
-                                             ("bf16", "autocast"), ("fp16", "cast"), ("bf16", "cast")}
+    assert set(zip(fb.dtype, fb["mode"], strict=True)) == {
+        ("fp32", "fp32"),
+        ("fp32", "tf32"),
+        ("fp16", "autocast"),
+        ("bf16", "autocast"),
+        ("fp16", "cast"),
+        ("bf16", "cast"),
+    }
     assert {"logits (eval)", "grad (eval): all", "logits (train)", "loss (train)"} <= set(fb.quantity)
     training = table[(table.check == "training") & (table.status == "ok")]
     assert set(training.dtype) == {"fp16", "bf16"} and "losses finite" in set(training.quantity)

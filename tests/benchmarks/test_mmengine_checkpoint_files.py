@@ -35,8 +35,10 @@ def _save_as_the_runner_does(model, path, iterations: int = 3) -> None:
     hub = MessageHub.get_instance(f"bisenet-test-{time.time_ns()}")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     wrapper = OptimWrapper(optimizer)
-    schedulers = [LinearLR(optimizer, start_factor=0.1, by_epoch=False, begin=0, end=1000),
-                  PolyLR(optimizer, eta_min=1e-4, power=0.9, begin=1000, end=160000, by_epoch=False)]
+    schedulers = [
+        LinearLR(optimizer, start_factor=0.1, by_epoch=False, begin=0, end=1000),
+        PolyLR(optimizer, eta_min=1e-4, power=0.9, begin=1000, end=160000, by_epoch=False),
+    ]
     model.train()
     for i in range(iterations):
         loss = model(torch.randn(2, 3, 64, 64), mode="tensor").mean()  # mmseg's EncoderDecoder, logits
@@ -47,9 +49,16 @@ def _save_as_the_runner_does(model, path, iterations: int = 3) -> None:
         hub.update_scalar("train/lr", np.float64(optimizer.param_groups[0]["lr"]))
         hub.update_info("iter", i + 1)
     model.eval()
-    meta = {"epoch": 0, "iter": iterations, "cfg": "model = dict(type='EncoderDecoder')\n", "seed": np.int64(304128),
-            "experiment_name": "test", "time": time.strftime("%Y%m%d_%H%M%S"), "mmengine_version": mmengine.__version__,
-            "dataset_meta": {"classes": tuple(f"c{i}" for i in range(19)), "palette": [[i, i, i] for i in range(19)]}}
+    meta = {
+        "epoch": 0,
+        "iter": iterations,
+        "cfg": "model = dict(type='EncoderDecoder')\n",
+        "seed": np.int64(304128),
+        "experiment_name": "test",
+        "time": time.strftime("%Y%m%d_%H%M%S"),
+        "mmengine_version": mmengine.__version__,
+        "dataset_meta": {"classes": tuple(f"c{i}" for i in range(19)), "palette": [[i, i, i] for i in range(19)]},
+    }
     checkpoint = {
         "meta": meta,
         "state_dict": weights_to_cpu(model.state_dict()),
@@ -78,6 +87,10 @@ def test_a_file_mmengine_writes_loads_safely_and_equal(name, tmp_path, minicity)
     assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-4
     assert type(load_model(path)).__name__ == type(ours).__name__
     out = tmp_path / "m.json"
-    assert main(["eval", "--checkpoint", str(path), "--data", "minicity", "--data-root", str(minicity),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            ["eval", "--checkpoint", str(path), "--data", "minicity", "--data-root", str(minicity), "--json", str(out)]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["model"] == name

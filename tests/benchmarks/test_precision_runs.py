@@ -22,7 +22,11 @@ def test_a_row_is_what_the_run_says(minicity, tmp_path):
     row = run_row(tmp_path / "run")
     log = read_log(result.log)
     assert (row["recipe"], row["seed"], row["precision"], row["iterations"]) == (
-        "bisenetv2-smoke", 3, "bf16 + channels_last", 2)
+        "bisenetv2-smoke",
+        3,
+        "bf16 + channels_last",
+        2,
+    )
     assert row["final_val_mIoU"] == round(100 * log[log.kind == "val"]["mIoU"].iloc[-1], 2)
     assert row["threads"] and row["commit"] and "--seed 3" in row["command"]
     assert "--amp none" not in row["command"]

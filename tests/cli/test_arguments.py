@@ -20,7 +20,10 @@ def places(tmp_path, v2_checkpoint):
     a_file = tmp_path / "a_file.txt"
     a_file.write_text("x")
     valid = {
-        "models": [], "recipes": [], "book-cache": [], "bench": [],
+        "models": [],
+        "recipes": [],
+        "book-cache": [],
+        "bench": [],
         "flops": ["--model", "bisenetv2"],
         "export": ["--onnx", str(tmp_path / "m.onnx")],
         "convert": ["--from", "mmseg", str(v2_checkpoint), str(tmp_path / "out.pth")],
@@ -33,14 +36,27 @@ def places(tmp_path, v2_checkpoint):
         "check-data": ["--data-root", str(folder)],
     }
     malformed = {
-        a.positive_int: ["0", "-3", "x"], a.non_negative_int: ["-1", "1.5"], a.positive_float: ["0", "-0.1", "nan"],
-        a.fraction: ["5", "-0.1"], a.size: ["16x16", "512by1024"], a.sizes: ["512x1024,10x10"],
-        a.model_names: ["bisenetv3"], a.model_name: ["bisenetv2,bisenetv1-r18", "nope"], a.opset: ["5", "99"],
-        a.existing_file: [str(tmp_path / "missing.pth"), str(folder)], a.input_file: [str(folder)],
+        a.positive_int: ["0", "-3", "x"],
+        a.non_negative_int: ["-1", "1.5"],
+        a.positive_float: ["0", "-0.1", "nan"],
+        a.fraction: ["5", "-0.1"],
+        a.size: ["16x16", "512by1024"],
+        a.sizes: ["512x1024,10x10"],
+        a.model_names: ["bisenetv3"],
+        a.model_name: ["bisenetv2,bisenetv1-r18", "nope"],
+        a.opset: ["5", "99"],
+        a.existing_file: [str(tmp_path / "missing.pth"), str(folder)],
+        a.input_file: [str(folder)],
         a.input_dir: [str(a_file)],
-        a.output_file: [str(folder), str(a_file / "inside.csv")], a.output_dir: [str(a_file)],
-        a.rgb: ["1,2", "0,0,300", "red"], a.suffix: ["png", "a/b.png"],
-        a.seeds: ["a,b", "-1"], _recipe: ["nope"], _variants: ["nope"], _backends: ["gpu"], _zoo_row: ["nope.pth"],
+        a.output_file: [str(folder), str(a_file / "inside.csv")],
+        a.output_dir: [str(a_file)],
+        a.rgb: ["1,2", "0,0,300", "red"],
+        a.suffix: ["png", "a/b.png"],
+        a.seeds: ["a,b", "-1"],
+        _recipe: ["nope"],
+        _variants: ["nope"],
+        _backends: ["gpu"],
+        _zoo_row: ["nope.pth"],
     }
     return valid, malformed
 
@@ -62,8 +78,11 @@ def argv_with(valid: list[str], action: argparse.Action, value: str) -> list[str
     """``valid`` with ``action``'s value replaced by (or given as) ``value``."""
     argv = list(valid)
     if not action.option_strings:  # a positional: the n-th one of the valid list
-        positional = [i for i, word in enumerate(argv) if not word.startswith("--")
-                      and (i == 0 or not argv[i - 1].startswith("--"))]
+        positional = [
+            i
+            for i, word in enumerate(argv)
+            if not word.startswith("--") and (i == 0 or not argv[i - 1].startswith("--"))
+        ]
         argv[positional[POSITION[action.dest]]] = value
         return argv
     option = action.option_strings[0]
@@ -94,10 +113,17 @@ def test_every_option_refuses_a_malformed_value_in_one_line(places, capsys):
     assert checked > 80  # every typed option of the twelve commands
 
 
-@pytest.mark.parametrize("command", ["flops", "export", "convert", "predict", "train", "ablate", "minicity", "eval",
-                                     "zoo"])
+@pytest.mark.parametrize(
+    "command", ["flops", "export", "convert", "predict", "train", "ablate", "minicity", "eval", "zoo"]
+)
 def test_each_command_has_its_options_typed(command):
     """A new option without a checking type (or choices) would skip the test above."""
-    untyped = [option for c, option, action in cases() if c == command and action.type is None and not action.choices
-               and action.dest not in ("device", "split", "data", "source", "inputs")]
+    untyped = [
+        option
+        for c, option, action in cases()
+        if c == command
+        and action.type is None
+        and not action.choices
+        and action.dest not in ("device", "split", "data", "source", "inputs")
+    ]
     assert not untyped, f"bisenet {command}: options without a type: {untyped}"

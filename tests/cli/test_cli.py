@@ -38,8 +38,21 @@ def test_models_lists_parameter_counts(capsys):
 def test_bench_prints_and_writes_provenance(tmp_path, capsys):
     csv = tmp_path / "bench.csv"
     code = main(
-        ["bench", "--model", "bisenetv2,bisenetv1-r18", "--size", "64x128,96x96",
-         "--runs", "2", "--warmup", "1", "--threads", "1", "--csv", str(csv)]
+        [
+            "bench",
+            "--model",
+            "bisenetv2,bisenetv1-r18",
+            "--size",
+            "64x128,96x96",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--csv",
+            str(csv),
+        ]
     )
     assert code == 0
     table = pd.read_csv(csv)
@@ -65,19 +78,23 @@ def test_bad_arguments_are_explained(args, message):
 
 
 def test_help_is_quick_and_imports_no_torch():
-    code = ("import sys\nfrom bisenet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "assert 'torch' not in sys.modules, 'bisenet --help imported torch'\n")
+    code = (
+        "import sys\nfrom bisenet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'bisenet --help imported torch'\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "models" in out.stdout and "ablate" in out.stdout and "later chapters" not in out.stdout
 
 
 def test_importing_the_package_runs_no_subprocess():
-    code = ("import subprocess\ncalls = []\nreal = subprocess.Popen.__init__\n"
-            "def spy(self, *a, **k):\n    calls.append(a[0] if a else k.get('args'))\n    real(self, *a, **k)\n"
-            "subprocess.Popen.__init__ = spy\n"
-            "import bisenet, bisenet.engine, bisenet.cli, bisenet.ablation, bisenet.trained, bisenet.analysis.provenance\n"
-            "assert not calls, calls\n")
+    code = (
+        "import subprocess\ncalls = []\nreal = subprocess.Popen.__init__\n"
+        "def spy(self, *a, **k):\n    calls.append(a[0] if a else k.get('args'))\n    real(self, *a, **k)\n"
+        "subprocess.Popen.__init__ = spy\n"
+        "import bisenet, bisenet.engine, bisenet.cli, bisenet.ablation, bisenet.trained, bisenet.analysis.provenance\n"
+        "assert not calls, calls\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
@@ -94,8 +111,17 @@ def test_a_library_bug_is_not_reported_as_bad_input(monkeypatch):
 
 
 def test_bad_input_is_reported_without_a_traceback(tmp_path):
-    out = run("eval", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "missing.pth"), "--data", "minicity",
-              "--data-root", str(tmp_path))
+    out = run(
+        "eval",
+        "--model",
+        "bisenetv2",
+        "--checkpoint",
+        str(tmp_path / "missing.pth"),
+        "--data",
+        "minicity",
+        "--data-root",
+        str(tmp_path),
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"argument --checkpoint: no such file, got '{tmp_path / 'missing.pth'}'" in out.stderr
 
@@ -127,8 +153,10 @@ def test_messages_say_what_is_wrong_and_what_to_do(minicity, tmp_path, capsys, m
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     checks = [
         (["eval", "--checkpoint", str(v2_checkpoint), "--data", "minicity", "--device", "cuda"], "no CUDA device"),
-        (["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity"],
-         "no MiniCity root given (--data-root)"),
+        (
+            ["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity"],
+            "no MiniCity root given (--data-root)",
+        ),
         (["minicity", "--out", str(minicity), "--train", "1", "--val", "1"], "--overwrite"),
         (["minicity", "--out", str(tmp_path / "huge"), "--size", "100000x100000"], "at most 8,388,608 pixels"),
         (["ablate", "--scale", "smoke", "--dataset", "cityscapes"], "without its data root"),
@@ -142,8 +170,22 @@ def test_messages_say_what_is_wrong_and_what_to_do(minicity, tmp_path, capsys, m
     assert main(["book-cache"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     monkeypatch.delenv("BISENET_CACHE")
-    assert main(["eval", "--model", "bisenetv2", "--checkpoint", str(v2_checkpoint), "--data", "minicity",
-                 "--data-root", str(minicity)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(v2_checkpoint),
+                "--data",
+                "minicity",
+                "--data-root",
+                str(minicity),
+            ]
+        )
+        == 0
+    )
     assert "on MiniCity val at" in capsys.readouterr().out
 
 
@@ -162,9 +204,11 @@ def test_a_corrupt_cached_model_says_to_delete_it(tmp_path, monkeypatch):
 
 def test_an_output_never_overwrites_an_input_or_another_output(v2_checkpoint, tmp_path, capsys):
     before = v2_checkpoint.read_bytes()
-    for argv in (["export", "--checkpoint", str(v2_checkpoint), "--onnx", str(v2_checkpoint)],
-                 ["eval", "--checkpoint", str(v2_checkpoint), "--data", "minicity", "--json", str(v2_checkpoint)],
-                 ["bench", "--csv", str(tmp_path / "b.csv"), "--plot", str(tmp_path / "b.csv")]):
+    for argv in (
+        ["export", "--checkpoint", str(v2_checkpoint), "--onnx", str(v2_checkpoint)],
+        ["eval", "--checkpoint", str(v2_checkpoint), "--data", "minicity", "--json", str(v2_checkpoint)],
+        ["bench", "--csv", str(tmp_path / "b.csv"), "--plot", str(tmp_path / "b.csv")],
+    ):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert "would overwrite" in err and len(err.strip().splitlines()) == 1, err
@@ -172,18 +216,39 @@ def test_an_output_never_overwrites_an_input_or_another_output(v2_checkpoint, tm
 
 
 def test_lists_with_repeats_and_empty_lists_are_refused(capsys):
-    for argv in (["bench", "--backend", "compile,compile"], ["bench", "--model", "bisenetv2,bisenetv2"],
-                 ["ablate", "--scale", "smoke", "--variants", "detail,detail"],
-                 ["ablate", "--scale", "smoke", "--seeds", "0,0"], ["ablate", "--scale", "smoke", "--variants", ""],
-                 ["models", "--num-classes", "99999999999"], ["bench", "--threads", "100000"],
-                 ["predict", "--checkpoint", "x", "--scale", "100000x100000", "y"]):
+    for argv in (
+        ["bench", "--backend", "compile,compile"],
+        ["bench", "--model", "bisenetv2,bisenetv2"],
+        ["ablate", "--scale", "smoke", "--variants", "detail,detail"],
+        ["ablate", "--scale", "smoke", "--seeds", "0,0"],
+        ["ablate", "--scale", "smoke", "--variants", ""],
+        ["models", "--num-classes", "99999999999"],
+        ["bench", "--threads", "100000"],
+        ["predict", "--checkpoint", "x", "--scale", "100000x100000", "y"],
+    ):
         assert main(argv) == 2, argv
         assert len(capsys.readouterr().err.strip().splitlines()) == 1, argv
 
 
 def test_options_a_mode_would_ignore_are_refused(v2_checkpoint, minicity, capsys):
-    assert main(["eval", "--checkpoint", str(v2_checkpoint), "--model", "bisenetv2", "--data", "minicity",
-                 "--data-root", str(minicity), "--crop", "64x64"]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(v2_checkpoint),
+                "--model",
+                "bisenetv2",
+                "--data",
+                "minicity",
+                "--data-root",
+                str(minicity),
+                "--crop",
+                "64x64",
+            ]
+        )
+        == 2
+    )
     assert "--mode whole would ignore them" in capsys.readouterr().err
     assert main(["export", "--onnx", "m.onnx"]) == 2
     assert "export needs --checkpoint FILE" in capsys.readouterr().err
@@ -205,17 +270,73 @@ def test_ctrl_c_during_training_is_one_line_with_what_to_do(minicity, tmp_path, 
     assert code == 130 and len(err) == 1 and "iteration 3" in err[0] and "iter_2.pth" in err[0], err
     monkeypatch.undo()
     # resumed without the options it was started with: it continues the run as it was
-    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
-                 "--resume", "--iters", "5"]) == 2  # another run than the one in the folder
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "bisenetv2-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path),
+                "--resume",
+                "--iters",
+                "5",
+            ]
+        )
+        == 2
+    )  # another run than the one in the folder
     assert "another recipe: iters 4 -> 5" in capsys.readouterr().err
-    assert main(["train", "--recipe", "bisenetv1-r18-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
-                 "--resume"]) == 2  # another model's recipe is not swapped for the run's own
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "bisenetv1-r18-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path),
+                "--resume",
+            ]
+        )
+        == 2
+    )  # another model's recipe is not swapped for the run's own
     assert "holds a run of recipe 'bisenetv2-smoke', not 'bisenetv1-r18-smoke'" in capsys.readouterr().err
-    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
-                 "--resume", "--stop-after", "1"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "bisenetv2-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path),
+                "--resume",
+                "--stop-after",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "already at iteration 2" in capsys.readouterr().err
-    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
-                 "--resume"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "bisenetv2-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path),
+                "--resume",
+            ]
+        )
+        == 0
+    )
     assert "stopped at iteration 4" in capsys.readouterr().out
 
 
@@ -229,10 +350,27 @@ def test_train_amp_none_and_no_channels_last_override_a_recipe_that_has_them(min
     real, known = recipes.get_recipe, recipes.all_recipes
     monkeypatch.setattr(recipes, "get_recipe", lambda name: fast if name == "fast-smoke" else real(name))
     monkeypatch.setattr(recipes, "all_recipes", lambda: {**known(), "fast-smoke": fast})
-    assert main(["train", "--recipe", "fast-smoke", "--data-root", str(minicity), "--work-dir",
-                 str(tmp_path / "as-is")]) == 0
-    assert main(["train", "--recipe", "fast-smoke", "--data-root", str(minicity), "--work-dir",
-                 str(tmp_path / "fp32"), "--amp", "none", "--no-channels-last"]) == 0
+    assert (
+        main(["train", "--recipe", "fast-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path / "as-is")])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "fast-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path / "fp32"),
+                "--amp",
+                "none",
+                "--no-channels-last",
+            ]
+        )
+        == 0
+    )
     as_is, fp32 = (json.loads((tmp_path / d / "run.json").read_text()) for d in ("as-is", "fp32"))
     assert (as_is["recipe"]["amp"], as_is["recipe"]["channels_last"], as_is["channels_last"]) == ("bf16", True, True)
     assert (fp32["recipe"]["amp"], fp32["recipe"]["channels_last"], fp32["channels_last"]) == (None, False, False)
@@ -250,6 +388,23 @@ def test_an_unwritable_cache_is_one_line(tmp_path, monkeypatch, capsys):
 def test_train_can_decay_batchnorm_statistics_per_iteration(minicity, tmp_path, capsys):
     from bisenet.checkpoint import load_checkpoint
 
-    assert main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--work-dir", str(tmp_path),
-                 "--iters", "2", "--gpus", "2", "--bn-momentum-per-iteration"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "bisenetv2-smoke",
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path),
+                "--iters",
+                "2",
+                "--gpus",
+                "2",
+                "--bn-momentum-per-iteration",
+            ]
+        )
+        == 0
+    )
     assert load_checkpoint(tmp_path / "iter_2.pth").recipe["bn_momentum_per_iteration"] is True

@@ -37,7 +37,10 @@ def make_folder(root: Path, n: int = 3, colour: bool = True) -> Path:
     for split, offset in (("train", 0), ("val", 100)):
         for i in range(n):
             ids = _ids(offset + i)
-            _save(root / "images" / split / f"s{i}.png", np.random.default_rng(i).integers(0, 255, (*ids.shape, 3), dtype=np.uint8))
+            _save(
+                root / "images" / split / f"s{i}.png",
+                np.random.default_rng(i).integers(0, 255, (*ids.shape, 3), dtype=np.uint8),
+            )
             _save(root / "masks" / split / f"s{i}.png", COLOURS[ids] if colour else ids)
     return root
 
@@ -131,8 +134,20 @@ def _plant(root: Path) -> dict[str, str]:
 def test_check_catches_every_planted_mistake_with_its_file(tmp_path, capsys):
     clean = make_folder(tmp_path / "clean")
     assert check(clean, progress=False).ok
-    assert main(["check-data", "--data-root", str(clean), "--plot", str(tmp_path / "f.png"),
-                 "--csv", str(tmp_path / "f.csv")]) == 0
+    assert (
+        main(
+            [
+                "check-data",
+                "--data-root",
+                str(clean),
+                "--plot",
+                str(tmp_path / "f.png"),
+                "--csv",
+                str(tmp_path / "f.csv"),
+            ]
+        )
+        == 0
+    )
     assert "the data can be trained on" in capsys.readouterr().out and (tmp_path / "f.png").stat().st_size > 0
     broken = tmp_path / "broken"
     shutil.copytree(clean, broken)
@@ -149,8 +164,10 @@ def test_check_catches_every_planted_mistake_with_its_file(tmp_path, capsys):
 
 
 def test_binary_and_shifted_masks_are_recognised(tmp_path):
-    for name, transform, kind in (("binary", lambda ids: np.where(ids > 0, 255, 0), "binary-255"),
-                                  ("shifted", lambda ids: np.where(ids == 255, 1, ids + 1), "zero-label")):
+    for name, transform, kind in (
+        ("binary", lambda ids: np.where(ids > 0, 255, 0), "binary-255"),
+        ("shifted", lambda ids: np.where(ids == 255, 1, ids + 1), "zero-label"),
+    ):
         root = make_folder(tmp_path / name, colour=False)
         for mask in (root / "masks").rglob("*.png"):
             _save(mask, transform(np.asarray(Image.open(mask))).astype(np.uint8))

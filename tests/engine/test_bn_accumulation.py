@@ -1,5 +1,5 @@
 """BatchNorm running statistics under gradient accumulation (Recipe.bn_momentum_per_iteration,
-bisenet.engine.trainer.per_iteration_bn_momentum)."""
+bisenet.engine.batchnorm.per_iteration_bn_momentum)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from torch import nn
 
 from bisenet.checkpoint import read_checkpoint
 from bisenet.engine import trainer as trainer_module
-from bisenet.engine.trainer import per_iteration_bn_momentum, recipe_changes, train
+from bisenet.engine.batchnorm import per_iteration_bn_momentum
+from bisenet.engine.trainer import recipe_changes, train
 from bisenet.recipes import Recipe, get_recipe
 
 
@@ -49,10 +50,12 @@ def _train_and_watch(recipe, data_root, work_dir, monkeypatch):
         run = original(*args, **kwargs)
         for name, m in run.model.named_modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
+
                 def hook(module, inputs, output, name=name):
                     if module.training:
                         var, mean = torch.var_mean(inputs[0].detach(), dim=(0, 2, 3), unbiased=True)
                         seen.setdefault(name, []).append((mean, var))
+
                 m.register_forward_hook(hook)
         return run
 
@@ -71,7 +74,8 @@ def test_per_iteration_momentum_in_training_follows_the_closed_form(minicity, tm
     states, watched = {}, {}
     for option in (False, True):
         states[option], watched[option] = _train_and_watch(
-            base.with_(bn_momentum_per_iteration=option), minicity, tmp_path / str(option), monkeypatch)
+            base.with_(bn_momentum_per_iteration=option), minicity, tmp_path / str(option), monkeypatch
+        )
     on, off = states[True], states[False]
     params = [k for k in on if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     assert all(torch.equal(on[k], off[k]) for k in params), "the option changed the weights"
@@ -79,10 +83,20 @@ def test_per_iteration_momentum_in_training_follows_the_closed_form(minicity, tm
         state = states[option]
         assert len(watched[option]) > 50
         for name, [(mu1, v1), (mu2, v2)] in watched[option].items():
-            torch.testing.assert_close(state[f"{name}.running_mean"], (1 - m) * m * mu1 + m * mu2,
-                                       rtol=1e-4, atol=1e-5, msg=f"{name} (option {option})")
-            torch.testing.assert_close(state[f"{name}.running_var"], (1 - m) ** 2 + (1 - m) * m * v1 + m * v2,
-                                       rtol=1e-4, atol=1e-5, msg=f"{name} (option {option})")
+            torch.testing.assert_close(
+                state[f"{name}.running_mean"],
+                (1 - m) * m * mu1 + m * mu2,
+                rtol=1e-4,
+                atol=1e-5,
+                msg=f"{name} (option {option})",
+            )
+            torch.testing.assert_close(
+                state[f"{name}.running_var"],
+                (1 - m) ** 2 + (1 - m) * m * v1 + m * v2,
+                rtol=1e-4,
+                atol=1e-5,
+                msg=f"{name} (option {option})",
+            )
     name = next(iter(watched[True]))
     assert not torch.allclose(on[f"{name}.running_var"], off[f"{name}.running_var"])
 
@@ -94,4 +108,5 @@ def test_the_option_is_part_of_a_runs_identity_and_old_checkpoints_stay_resumabl
     assert recipe_changes(old, recipe) == []
     assert Recipe.from_dict(old) == recipe
     assert recipe_changes(old, recipe.with_(bn_momentum_per_iteration=True)) == [
-        "bn_momentum_per_iteration False -> True"]
+        "bn_momentum_per_iteration False -> True"
+    ]

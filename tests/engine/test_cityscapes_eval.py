@@ -50,7 +50,9 @@ def test_minicity_val_agrees_with_cityscapesscripts(tmp_path):
     dataset = MiniCity(root, "val", transform=eval_pipeline(None))
     preds = tmp_path / "preds"
     ours = evaluate(model, dataset, prediction_dir=preds, label_ids=TRAIN_ID_TO_LABEL_ID, progress=False)
-    official = official_miou([prediction_path(i, preds) for i, _ in dataset.samples], [lab for _, lab in dataset.samples])
+    official = official_miou(
+        [prediction_path(i, preds) for i, _ in dataset.samples], [lab for _, lab in dataset.samples]
+    )
     assert ours.mIoU == pytest.approx(official["mIoU"], abs=1e-6)
     assert ours.classes_evaluated >= 5
 

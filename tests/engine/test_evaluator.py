@@ -32,8 +32,21 @@ def test_cli_eval_on_a_checkpoint(val_tree, tmp_path, capsys):
     ckpt = tmp_path / "model.pth"
     torch.save({"model": model.state_dict()}, ckpt)
     out = tmp_path / "metrics.json"
-    code = main(["eval", "--model", "bisenetv2", "--checkpoint", str(ckpt), "--data", "minicity",
-                 "--data-root", str(val_tree), "--json", str(out)])
+    code = main(
+        [
+            "eval",
+            "--model",
+            "bisenetv2",
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            "minicity",
+            "--data-root",
+            str(val_tree),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     expected = evaluate(model, Cityscapes(val_tree, "val", transform=eval_pipeline(None)), progress=False)
@@ -44,13 +57,55 @@ def test_cli_eval_on_a_checkpoint(val_tree, tmp_path, capsys):
 def test_cli_eval_errors_are_explained(tmp_path, capsys):
     ckpt = tmp_path / "model.pth"
     torch.save({"model": build_model("bisenetv1-r18").state_dict()}, ckpt)
-    assert main(["eval", "--model", "bisenetv2", "--checkpoint", str(ckpt), "--data", "minicity",
-                 "--data-root", str(tmp_path / "none")]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(ckpt),
+                "--data",
+                "minicity",
+                "--data-root",
+                str(tmp_path / "none"),
+            ]
+        )
+        == 2
+    )
     assert "does not fit BiSeNetV2" in capsys.readouterr().err
-    assert main(["eval", "--model", "bisenetv1-r18", "--checkpoint", str(ckpt), "--data", "minicity",
-                 "--data-root", str(tmp_path / "none")]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bisenetv1-r18",
+                "--checkpoint",
+                str(ckpt),
+                "--data",
+                "minicity",
+                "--data-root",
+                str(tmp_path / "none"),
+            ]
+        )
+        == 2
+    )
     assert "bisenet minicity --out" in capsys.readouterr().err
     (tmp_path / "broken.pth").write_bytes(b"\x00" * 10)
-    assert main(["eval", "--model", "bisenetv2", "--checkpoint", str(tmp_path / "broken.pth"),
-                 "--data", "minicity", "--data-root", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bisenetv2",
+                "--checkpoint",
+                str(tmp_path / "broken.pth"),
+                "--data",
+                "minicity",
+                "--data-root",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "cannot read checkpoint" in capsys.readouterr().err

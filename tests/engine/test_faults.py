@@ -66,8 +66,13 @@ trainer.train(recipe, data_root=root, work_dir=work, resume=resume, progress=Fal
 
 def child(mode: str, arg: float, root, work) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(arg), str(root), str(work)], env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(arg), str(root), str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if out.returncode not in (0, -9):
         raise AssertionError(f"{mode} {arg}: exit {out.returncode}\n{out.stderr[-3000:]}")
     return out.returncode
@@ -79,8 +84,12 @@ def reference(minicity, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result = train(get_recipe("bisenetv2-smoke").with_(**RECIPE), data_root=minicity,
-                       work_dir=tmp_path_factory.mktemp("reference"), progress=False)
+        result = train(
+            get_recipe("bisenetv2-smoke").with_(**RECIPE),
+            data_root=minicity,
+            work_dir=tmp_path_factory.mktemp("reference"),
+            progress=False,
+        )
     finally:
         torch.set_num_threads(threads)
     return read_checkpoint(result.last_checkpoint)["model"], read_log(result.log)

@@ -22,8 +22,20 @@ def _weights(path):
 
 
 def test_the_dryrun_recipe_is_the_gpu_recipe_at_toy_sizes():
-    sizes = {"name", "notes", "crop_size", "scale", "batch_per_gpu", "iters", "warmup_iters", "val_interval",
-             "checkpoint_interval", "log_interval", "ohem_min_kept", "workers"}
+    sizes = {
+        "name",
+        "notes",
+        "crop_size",
+        "scale",
+        "batch_per_gpu",
+        "iters",
+        "warmup_iters",
+        "val_interval",
+        "checkpoint_interval",
+        "log_interval",
+        "ohem_min_kept",
+        "workers",
+    }
     for model, recipe in DRYRUN.recipes.items():
         gpu = get_profile("gpu").recipe(model).to_dict()
         differ = {k for k, v in recipe.to_dict().items() if v != gpu[k]}

@@ -25,8 +25,12 @@ from bisenet.errors import DatasetError
 from bisenet.interop import init_from
 from bisenet.losses import class_weights_from_frequencies
 
-GROUPS = {"background": ["building", "vegetation", "sky", "sidewalk", "terrain", "wall", "fence"],
-          "road": ["road"], "vehicle": ["car", "truck", "bus"], "person": ["person", "rider"]}
+GROUPS = {
+    "background": ["building", "vegetation", "sky", "sidewalk", "terrain", "wall", "fence"],
+    "road": ["road"],
+    "vehicle": ["car", "truck", "bus"],
+    "person": ["person", "rider"],
+}
 COLOURS = ((70, 70, 70), (128, 64, 128), (0, 0, 142), (220, 20, 60))
 
 
@@ -75,25 +79,73 @@ CONVENTIONS = {
 
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
 def test_each_convention_trains_evaluates_predicts_and_exports(convention, own, tmp_path, capsys):
-    root = own if convention.startswith("folder") else _as_index_masks(own, tmp_path / "data",
-                                                                      "mmseg" if "mmseg" in convention else "list")
+    root = (
+        own
+        if convention.startswith("folder")
+        else _as_index_masks(own, tmp_path / "data", "mmseg" if "mmseg" in convention else "list")
+    )
     flags = CONVENTIONS[convention]
     work = tmp_path / "work"
-    assert main(["train", "--model", "bisenetv2", "--data-root", str(root), "--iters", "2", "--batch", "2",
-                 "--crop", "64x64", "--work-dir", str(work), "--workers", "0", *flags]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "bisenetv2",
+                "--data-root",
+                str(root),
+                "--iters",
+                "2",
+                "--batch",
+                "2",
+                "--crop",
+                "64x64",
+                "--work-dir",
+                str(work),
+                "--workers",
+                "0",
+                *flags,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "bisenetv2 on folder: crops 64x64, batch 1x2, 2 iterations" in out
     saved = load_checkpoint(work / "iter_2.pth")
     assert saved.classes == list(GROUPS) and saved.palette == [list(c) for c in COLOURS] and saved.num_classes == 4
     # eval: the dataset kind from the root, the model from the file
-    assert main(["eval", "--checkpoint", str(work / "iter_2.pth"), "--data-root", str(root), *flags,
-                 "--json", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(work / "iter_2.pth"),
+                "--data-root",
+                str(root),
+                *flags,
+                "--json",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "m.json").read_text())["data"] == "folder"
-    image = next(p for p in sorted(root.rglob("*")) if p.suffix in (".png", ".jpg") and "val" in str(p)
-                 and "mask" not in str(p) and "ann" not in str(p) and "label" not in str(p))
+    image = next(
+        p
+        for p in sorted(root.rglob("*"))
+        if p.suffix in (".png", ".jpg")
+        and "val" in str(p)
+        and "mask" not in str(p)
+        and "ann" not in str(p)
+        and "label" not in str(p)
+    )
     assert main(["predict", "--checkpoint", str(work / "iter_2.pth"), str(image), "--out", str(tmp_path / "pred")]) == 0
-    assert main(["export", "--checkpoint", str(work / "iter_2.pth"), "--onnx", str(tmp_path / "m.onnx"),
-                 "--size", "64x128"]) == 0
+    assert (
+        main(
+            ["export", "--checkpoint", str(work / "iter_2.pth"), "--onnx", str(tmp_path / "m.onnx"), "--size", "64x128"]
+        )
+        == 0
+    )
     import onnxruntime as ort
 
     meta = ort.InferenceSession(str(tmp_path / "m.onnx")).get_modelmeta().custom_metadata_map
@@ -119,8 +171,24 @@ def test_bad_data_is_refused_before_the_first_iteration(own, tmp_path, capsys):
     (broken / "masks" / "train" / "00001.png").rename(broken / "masks" / "train" / "00001.jpg")
     (broken / "images" / "train" / "extra.png").write_bytes((own / "images" / "train" / "00000.png").read_bytes())
     work = tmp_path / "work"
-    assert main(["train", "--model", "bisenetv2", "--data-root", str(broken), "--iters", "2", "--batch", "2",
-                 "--work-dir", str(work)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "bisenetv2",
+                "--data-root",
+                str(broken),
+                "--iters",
+                "2",
+                "--batch",
+                "2",
+                "--work-dir",
+                str(work),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "cannot be trained on" in err and "00001.jpg" in err and "extra.png" in err and "Traceback" not in err
     assert not work.exists()  # nothing was trained, nothing written
@@ -136,15 +204,42 @@ def test_init_across_class_counts(own, tmp_path, capsys):
     target = build_model("bisenetv2", num_classes=4)
     report = init_from(target, tmp_path / "city.pth")
     reshaped = {r.split(" ")[0] for r in report.reshaped}
-    assert reshaped == {"decode_head.conv_seg.weight", "decode_head.conv_seg.bias",
-                        *{f"auxiliary_head.{i}.conv_seg.{p}" for i in range(4) for p in ("weight", "bias")}}
-    assert torch.equal(target.backbone.detail.detail_branch[0][0].conv.weight,
-                       source.backbone.detail.detail_branch[0][0].conv.weight)
-    assert "loaded" in report.summary() and "decode_head.conv_seg.weight (19, 1024, 1, 1) != (4, 1024, 1, 1)" in report.summary()
+    assert reshaped == {
+        "decode_head.conv_seg.weight",
+        "decode_head.conv_seg.bias",
+        *{f"auxiliary_head.{i}.conv_seg.{p}" for i in range(4) for p in ("weight", "bias")},
+    }
+    assert torch.equal(
+        target.backbone.detail.detail_branch[0][0].conv.weight, source.backbone.detail.detail_branch[0][0].conv.weight
+    )
+    assert (
+        "loaded" in report.summary()
+        and "decode_head.conv_seg.weight (19, 1024, 1, 1) != (4, 1024, 1, 1)" in report.summary()
+    )
     # from the command line, with a fine-tuning run whose first weights are the checkpoint's
     work = tmp_path / "work"
-    assert main(["train", "--model", "bisenetv2", "--data-root", str(own), "--iters", "1", "--batch", "2",
-                 "--crop", "64x64", "--init", str(tmp_path / "city.pth"), "--work-dir", str(work)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "bisenetv2",
+                "--data-root",
+                str(own),
+                "--iters",
+                "1",
+                "--batch",
+                "2",
+                "--crop",
+                "64x64",
+                "--init",
+                str(tmp_path / "city.pth"),
+                "--work-dir",
+                str(work),
+            ]
+        )
+        == 0
+    )
     assert "--init" in capsys.readouterr().out and load_checkpoint(work / "iter_1.pth").recipe["init"]
     with pytest.raises(Exception, match="of the parameters of BiSeNetV1 fit the checkpoint"):
         init_from(build_model("bisenetv1-r18", num_classes=4), tmp_path / "city.pth")
@@ -179,8 +274,26 @@ def test_camvid_preset_trains(tmp_path):
                 (root / folder).mkdir(parents=True, exist_ok=True)
                 Image.fromarray(array).save(root / folder / f"0001TP_{i:06d}.png")
     assert main(["check-data", "--data-root", str(root)]) == 0
-    assert main(["train", "--model", "bisenetv2", "--data-root", str(root), "--iters", "1", "--batch", "2",
-                 "--crop", "64x64", "--work-dir", str(tmp_path / "w")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "bisenetv2",
+                "--data-root",
+                str(root),
+                "--iters",
+                "1",
+                "--batch",
+                "2",
+                "--crop",
+                "64x64",
+                "--work-dir",
+                str(tmp_path / "w"),
+            ]
+        )
+        == 0
+    )
     assert load_checkpoint(tmp_path / "w" / "iter_1.pth").classes[3] == "road"
     assert model_from_checkpoint(tmp_path / "w" / "iter_1.pth").num_classes == 11
     assert FolderOptions() == FolderOptions()  # (the default options compare equal: build_dataset relies on it)
@@ -199,8 +312,9 @@ def test_the_same_through_the_python_api(own, tmp_path):
     model = model_from_checkpoint(saved)
     metrics = evaluate(model, FolderDataset(own, "val", transform=eval_pipeline(None)), progress=False)
     assert metrics.classes_evaluated >= 1
-    assert predict_inputs(model, [own / "images" / "val" / "00000.png"], tmp_path / "p", palette=saved.palette,
-                          progress=False)
+    assert predict_inputs(
+        model, [own / "images" / "val" / "00000.png"], tmp_path / "p", palette=saved.palette, progress=False
+    )
     export_onnx(model, tmp_path / "m.onnx", size=(64, 128), classes=saved.classes, palette=saved.palette)
     import onnx
 

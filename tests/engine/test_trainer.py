@@ -75,7 +75,9 @@ def test_non_finite_loss_stops_with_the_facts(minicity, tmp_path, monkeypatch):
             return {k: v * float("nan") for k, v in terms.items()}
 
     monkeypatch.setattr(trainer_module, "SegmentationLoss", NaNLoss)
-    with pytest.raises(NonFiniteLossError, match="iteration 0: loss=nan, loss_main=nan.*Last good checkpoint: none yet"):
+    with pytest.raises(
+        NonFiniteLossError, match="iteration 0: loss=nan, loss_main=nan.*Last good checkpoint: none yet"
+    ):
         train(get_recipe("bisenetv2-smoke"), data_root=minicity, work_dir=tmp_path, progress=False)
 
 
@@ -119,11 +121,32 @@ def test_missing_dataset_says_how_to_make_it(tmp_path):
 
 @pytest.mark.slow
 def test_torchrun_two_processes_equal_one_process_with_the_same_global_batch(minicity, tmp_path):
-    common = ["--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--iters", "3",
-              "--gpus", "2", "--batch-per-gpu", "2"]
+    common = [
+        "--recipe",
+        "bisenetv2-smoke",
+        "--data-root",
+        str(minicity),
+        "--iters",
+        "3",
+        "--gpus",
+        "2",
+        "--batch-per-gpu",
+        "2",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "bisenet", "train", *common, "--work-dir", str(tmp_path / "ddp")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "bisenet",
+        "train",
+        *common,
+        "--work-dir",
+        str(tmp_path / "ddp"),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     # Same thread count as the workers: BN over two values per channel (after global pooling)
@@ -156,13 +179,12 @@ def test_out_of_memory_suggests_batch_or_crop(minicity, tmp_path, monkeypatch):
 # --- bad input, interruption and faults (nothing lost, nothing silently wrong) -------------------------
 
 
-def test_a_diverging_run_writes_no_poisoned_checkpoint_and_names_the_good_one(minicity, tmp_path, capsys,
-                                                                              monkeypatch):
+def test_a_diverging_run_writes_no_poisoned_checkpoint_and_names_the_good_one(minicity, tmp_path, capsys, monkeypatch):
     from bisenet.checkpoint import non_finite
     from bisenet.cli import main
 
     # a learning rate that is fine for two iterations, then absurd: the weights blow up at iteration 2
-    monkeypatch.setattr(trainer_module, "WarmupPoly", lambda *a, **k: (lambda i: 0.01 if i < 2 else 1e12))
+    monkeypatch.setattr(trainer_module, "WarmupPoly", lambda *a, **k: lambda i: 0.01 if i < 2 else 1e12)
     recipe = get_recipe("bisenetv2-smoke").with_(iters=8, checkpoint_interval=1, val_interval=1)
     with pytest.raises(NonFiniteLossError) as caught:
         train(recipe, data_root=minicity, work_dir=tmp_path / "w", progress=False)
@@ -183,8 +205,21 @@ def test_a_diverging_run_writes_no_poisoned_checkpoint_and_names_the_good_one(mi
     err = capsys.readouterr().err
     assert code == 2 and "NaN or infinite" in err and "Traceback" not in err
     # the command line says it in one line, no traceback
-    code = main(["train", "--recipe", "bisenetv2-smoke", "--data-root", str(minicity), "--lr", "1e12",
-                 "--work-dir", str(tmp_path / "cli"), "--iters", "8"])
+    code = main(
+        [
+            "train",
+            "--recipe",
+            "bisenetv2-smoke",
+            "--data-root",
+            str(minicity),
+            "--lr",
+            "1e12",
+            "--work-dir",
+            str(tmp_path / "cli"),
+            "--iters",
+            "8",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and ("non-finite" in err or "NaN" in err) and "Traceback" not in err
 
@@ -207,8 +242,11 @@ def test_resume_refuses_another_run_and_records_each_part(minicity, tmp_path):
 
     recipe = get_recipe("bisenetv2-smoke").with_(iters=4)
     train(recipe, data_root=minicity, work_dir=tmp_path, stop_after=2, progress=False)
-    for other, field in [(recipe.with_(lr=0.5), "lr"), (recipe.with_(iters=9), "iters"),
-                         (get_recipe("bisenetv1-r18-smoke").with_(iters=4), "model")]:
+    for other, field in [
+        (recipe.with_(lr=0.5), "lr"),
+        (recipe.with_(iters=9), "iters"),
+        (get_recipe("bisenetv1-r18-smoke").with_(iters=4), "model"),
+    ]:
         with pytest.raises(UsageError, match=f"another recipe: .*{field}"):
             train(other, data_root=minicity, work_dir=tmp_path, resume=True, progress=False)
     # how often it logs or saves may change; the first part of the run stays on record
@@ -222,8 +260,12 @@ def test_settings_that_cannot_work_are_refused_before_anything_is_written(minici
     from bisenet.errors import UsageError
 
     base = get_recipe("bisenetv2-smoke")
-    for recipe, message in [(base.with_(iters=0), "iters must be a positive"), (base.with_(gpus=0), "gpus must be"),
-                            (base.with_(lr=-1.0), "learning rate"), (base.with_(workers=-2), "workers")]:
+    for recipe, message in [
+        (base.with_(iters=0), "iters must be a positive"),
+        (base.with_(gpus=0), "gpus must be"),
+        (base.with_(lr=-1.0), "learning rate"),
+        (base.with_(workers=-2), "workers"),
+    ]:
         with pytest.raises(UsageError, match=message):
             train(recipe, data_root=minicity, work_dir=tmp_path / "w", progress=False)
     with pytest.raises(UsageError, match="stop_after"):
@@ -277,8 +319,9 @@ def test_a_bad_file_read_by_a_worker_is_named_in_one_line(minicity, tmp_path):
 
 
 def test_a_time_based_checkpoint_saves_a_long_recipe_early(minicity, tmp_path):
-    recipe = get_recipe("bisenetv2-smoke").with_(iters=3, checkpoint_interval=1000, checkpoint_minutes=0.0,
-                                                 keep_checkpoints=5)
+    recipe = get_recipe("bisenetv2-smoke").with_(
+        iters=3, checkpoint_interval=1000, checkpoint_minutes=0.0, keep_checkpoints=5
+    )
     train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
     assert [i for i, _ in iteration_checkpoints(tmp_path)] == [1, 2, 3]
 

@@ -30,9 +30,7 @@ def test_component_shapes():
     assert GatherExpansionLayer(16, 16, stride=1)(f).shape == (2, 16, 16, 32)
     assert ContextEmbeddingBlock(16, 16)(f).shape == f.shape
     outs = SemanticBranch()(x)
-    assert [o.shape[1:] for o in outs] == [
-        (16, 16, 32), (32, 8, 16), (64, 4, 8), (128, 2, 4), (128, 2, 4)
-    ]
+    assert [o.shape[1:] for o in outs] == [(16, 16, 32), (32, 8, 16), (64, 4, 8), (128, 2, 4), (128, 2, 4)]
     bga = BilateralGuidedAggregation(128)
     assert bga(torch.randn(2, 128, 8, 16), torch.randn(2, 128, 2, 4)).shape == (2, 128, 8, 16)
 
@@ -52,9 +50,7 @@ def test_paper_ge_layer_without_depthwise_relu_changes_the_function_not_the_weig
     assert a.shape == b.shape and not torch.allclose(a, b)
     variant = build_model("bisenetv2", ge_dw_relu=False)
     assert not any(
-        isinstance(m.dwconv[-1].act, torch.nn.ReLU)
-        for m in variant.modules()
-        if isinstance(m, GatherExpansionLayer)
+        isinstance(m.dwconv[-1].act, torch.nn.ReLU) for m in variant.modules() if isinstance(m, GatherExpansionLayer)
     )
 
 

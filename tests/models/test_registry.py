@@ -21,8 +21,16 @@ from bisenet.models import (
 )
 
 ALL = ["bisenetv2", "bisenetv2-large", "bisenetv1-r18", "bisenetv1-r50", "bisenetv1-r101"]
-V2_PRESETS = {"mmseg": bisenetv2.MMSEG_OPTIONS, "paper": bisenetv2.PAPER_OPTIONS, "coincheung": bisenetv2.COINCHEUNG_OPTIONS}
-V1_PRESETS = {"mmseg": bisenetv1.MMSEG_OPTIONS, "paper": bisenetv1.PAPER_OPTIONS, "coincheung": bisenetv1.COINCHEUNG_OPTIONS}
+V2_PRESETS = {
+    "mmseg": bisenetv2.MMSEG_OPTIONS,
+    "paper": bisenetv2.PAPER_OPTIONS,
+    "coincheung": bisenetv2.COINCHEUNG_OPTIONS,
+}
+V1_PRESETS = {
+    "mmseg": bisenetv1.MMSEG_OPTIONS,
+    "paper": bisenetv1.PAPER_OPTIONS,
+    "coincheung": bisenetv1.COINCHEUNG_OPTIONS,
+}
 
 
 def test_registry_names():
@@ -42,12 +50,30 @@ def test_unknown_model_and_option_are_named():
 
 def test_model_options_and_fixed_values():
     assert model_options("bisenetv2") == [
-        "aggregation", "aux_channels", "bga_out_bn_relu", "bga_pointwise_bias", "bga_upsample", "branches",
-        "ce_last_bn_relu", "decode_channels", "depth", "dropout", "expand_ratio", "ge_dw_relu", "head",
-        "in_channels", "semantic_ratio", "width",
+        "aggregation",
+        "aux_channels",
+        "bga_out_bn_relu",
+        "bga_pointwise_bias",
+        "bga_upsample",
+        "branches",
+        "ce_last_bn_relu",
+        "decode_channels",
+        "depth",
+        "dropout",
+        "expand_ratio",
+        "ge_dw_relu",
+        "head",
+        "in_channels",
+        "semantic_ratio",
+        "width",
     ]
-    assert model_options("bisenetv1-r18") == ["deep_stem", "dropout", "ffm_attention", "in_channels",
-                                              "pretrained_backbone"]
+    assert model_options("bisenetv1-r18") == [
+        "deep_stem",
+        "dropout",
+        "ffm_attention",
+        "in_channels",
+        "pretrained_backbone",
+    ]
     # the name fixes V2-L's width and depth and V1's depth: they are not options
     assert not {"width", "depth"} & set(model_options("bisenetv2-large"))
     with pytest.raises(TypeError, match="bisenetv2-large has no option \\['width'\\]"):
@@ -78,7 +104,9 @@ def test_model_spec_round_trips_every_registered_model(name):
         spec_name, options = model_spec(model)
         rebuilt = build_model(spec_name, num_classes=3, aux_heads=aux, **options)
         assert rebuilt.config == model.config
-        assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+        assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+            k: v.shape for k, v in model.state_dict().items()
+        }
 
 
 @pytest.mark.structure
@@ -117,8 +145,12 @@ def test_presets_are_the_documented_options():
 )
 def test_build_model_with_a_preset_equals_the_class_with_its_config(name, preset):
     options = (V2_PRESETS if "v2" in name else V1_PRESETS)[preset]
-    fixed = {"bisenetv2-large": dict(width=2, depth=3), "bisenetv1-r18": dict(depth=18),
-             "bisenetv1-r50": dict(depth=50), "bisenetv1-r101": dict(depth=101)}.get(name, {})
+    fixed = {
+        "bisenetv2-large": dict(width=2, depth=3),
+        "bisenetv1-r18": dict(depth=18),
+        "bisenetv1-r50": dict(depth=50),
+        "bisenetv1-r101": dict(depth=101),
+    }.get(name, {})
     torch.manual_seed(3)
     built = build_model(name, num_classes=5, **options)
     model_class, config_class = (BiSeNetV2, BiSeNetV2Config) if "v2" in name else (BiSeNetV1, BiSeNetV1Config)
@@ -136,15 +168,23 @@ def test_build_model_with_a_preset_equals_the_class_with_its_config(name, preset
 
 
 @pytest.mark.structure
-@pytest.mark.parametrize("name, preset", [(n, p) for n in ("bisenetv2-large",) for p in V2_PRESETS]
-                         + [(n, p) for n in ("bisenetv1-r50", "bisenetv1-r101") for p in V1_PRESETS])
+@pytest.mark.parametrize(
+    "name, preset",
+    [(n, p) for n in ("bisenetv2-large",) for p in V2_PRESETS]
+    + [(n, p) for n in ("bisenetv1-r50", "bisenetv1-r101") for p in V1_PRESETS],
+)
 def test_a_preset_on_a_name_with_fixed_fields_builds_the_class_with_its_config(name, preset):
     options = (V2_PRESETS if "v2" in name else V1_PRESETS)[preset]
-    fixed = {"bisenetv2-large": dict(width=2, depth=3), "bisenetv1-r50": dict(depth=50),
-             "bisenetv1-r101": dict(depth=101)}[name]
+    fixed = {
+        "bisenetv2-large": dict(width=2, depth=3),
+        "bisenetv1-r50": dict(depth=50),
+        "bisenetv1-r101": dict(depth=101),
+    }[name]
     model_class, config_class = (BiSeNetV2, BiSeNetV2Config) if "v2" in name else (BiSeNetV1, BiSeNetV1Config)
     built = build_model(name, num_classes=5, **options)
     direct = model_class(num_classes=5, config=config_class(**fixed, **options))
     assert type(built) is model_class and built.config == direct.config == config_class(**fixed, **options)
-    assert [(k, v.shape) for k, v in built.state_dict().items()] == [(k, v.shape) for k, v in direct.state_dict().items()]
+    assert [(k, v.shape) for k, v in built.state_dict().items()] == [
+        (k, v.shape) for k, v in direct.state_dict().items()
+    ]
     assert model_spec(built) == (name, options)

@@ -37,9 +37,7 @@ def test_parameter_counts_match_mmseg(name, inference, with_aux):
     assert sum(p.numel() for p in build_model(name).parameters()) == with_aux
 
 
-@pytest.mark.parametrize(
-    "name, gflops", [("bisenetv2", 24.75), ("bisenetv1-r18", 29.72), ("bisenetv1-r50", 198.02)]
-)
+@pytest.mark.parametrize("name, gflops", [("bisenetv2", 24.75), ("bisenetv1-r18", 29.72), ("bisenetv1-r50", 198.02)])
 def test_fvcore_flops_match_mmseg(name, gflops):
     total = count_flops(build_model(name, aux_heads=False), (512, 1024)).total() / 1e9
     assert total == pytest.approx(gflops, rel=0.005)

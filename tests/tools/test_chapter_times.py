@@ -18,8 +18,11 @@ def test_a_new_measurement_replaces_its_chapter_and_profile_and_keeps_the_rest()
     old = pd.DataFrame({"chapter": ["a", "a", "b"], "profile": ["smoke", "cpu", "smoke"], "seconds": [1.0, 50.0, 2.0]})
     new = pd.DataFrame({"chapter": ["a"], "profile": ["smoke"], "seconds": [1.5]})
     merged = merge(old, new)
-    assert sorted(zip(merged.chapter, merged.profile, merged.seconds)) == [("a", "cpu", 50.0), ("a", "smoke", 1.5),
-                                                                            ("b", "smoke", 2.0)]
+    assert sorted(zip(merged.chapter, merged.profile, merged.seconds)) == [
+        ("a", "cpu", 50.0),
+        ("a", "smoke", 1.5),
+        ("b", "smoke", 2.0),
+    ]
     assert merge(None, new).equals(new)
 
 
@@ -32,11 +35,25 @@ def test_the_chapters_measured_are_the_notebooks_of_the_table_of_contents():
 def test_a_notebook_is_timed_in_its_own_folder_and_a_failing_one_reported(tmp_path):
     def notebook(code: str) -> Path:
         path = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
-        path.write_text(json.dumps({
-            "cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": code, "outputs": [],
-                       "execution_count": None}],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5}))
+        path.write_text(
+            json.dumps(
+                {
+                    "cells": [
+                        {
+                            "cell_type": "code",
+                            "id": "c1",
+                            "metadata": {},
+                            "source": code,
+                            "outputs": [],
+                            "execution_count": None,
+                        }
+                    ],
+                    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                    "nbformat": 4,
+                    "nbformat_minor": 5,
+                }
+            )
+        )
         return path
 
     (tmp_path / "marker.txt").write_text("here")
@@ -48,8 +65,19 @@ def test_a_notebook_is_timed_in_its_own_folder_and_a_failing_one_reported(tmp_pa
 
 def test_the_committed_times_carry_their_provenance():
     table = pd.read_csv(ROOT / "book" / "data" / "chapter_times.csv")
-    for column in ("chapter", "profile", "seconds", "status", "notebook_sha256", "date", "commit", "cpu", "threads",
-                   "device", "command"):
+    for column in (
+        "chapter",
+        "profile",
+        "seconds",
+        "status",
+        "notebook_sha256",
+        "date",
+        "commit",
+        "cpu",
+        "threads",
+        "device",
+        "command",
+    ):
         assert column in table.columns, column
     assert set(table.profile) <= {"smoke", "cpu", "gpu", "gpu-dryrun"}
     assert (table.seconds > 0).all() and table.status.notna().all()

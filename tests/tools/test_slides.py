@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.slides import (build_decks, chapter_title, deck_name, myst_to_markdown, read_bibliography,
-                          slide_notebook)
+from tools.slides import build_decks, chapter_title, deck_name, myst_to_markdown, read_bibliography, slide_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,25 +21,38 @@ def cell(kind: str, source: str, tags=(), outputs=None) -> dict:
 
 
 def tiny_notebook() -> dict:
-    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     return {
         "cells": [
             cell("markdown", "# 9. A tiny chapter\n\n**Prerequisites:** none."),
             cell("markdown", "## Untagged\n\nleft out of the slides"),
             cell("markdown", "## The idea\n\n$k^2 C$ as in {cite}`yu2018bisenet`, see {term}`BGA`.", ["slide"]),
-            cell("code", "print('shown')", ["slide"],
-                 [{"output_type": "stream", "name": "stdout", "text": "shown\n"}]),
-            cell("code", "hidden_code = 1", ["slide-continue", "remove-input"],
-                 [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}]),
+            cell("code", "print('shown')", ["slide"], [{"output_type": "stream", "name": "stdout", "text": "shown\n"}]),
+            cell(
+                "code",
+                "hidden_code = 1",
+                ["slide-continue", "remove-input"],
+                [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}],
+            ),
             cell("code", "never = 2", ["slide", "remove-cell"]),
-            cell("code", "figure_code = 3", ["slide-output"],
-                 [{"output_type": "stream", "name": "stdout", "text": ["figure ", "output\n"]}]),
-            cell("markdown", "## Exercises\n\n1. Do it.\n\n```{admonition} Solutions\n:class: dropdown\n\n1. secret\n```",
-                 ["slide"]),
+            cell(
+                "code",
+                "figure_code = 3",
+                ["slide-output"],
+                [{"output_type": "stream", "name": "stdout", "text": ["figure ", "output\n"]}],
+            ),
+            cell(
+                "markdown",
+                "## Exercises\n\n1. Do it.\n\n```{admonition} Solutions\n:class: dropdown\n\n1. secret\n```",
+                ["slide"],
+            ),
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
 
 
@@ -48,8 +60,15 @@ def test_only_tagged_cells_make_slides_after_a_title_slide_and_before_a_link_bac
     bib = read_bibliography(ROOT / "book" / "references.bib")
     deck = slide_notebook(tiny_notebook(), "../notebooks/09_tiny.html", bib)
     kinds = [(c["cell_type"], c["metadata"]["slideshow"]["slide_type"]) for c in deck["cells"]]
-    assert kinds == [("markdown", "slide"), ("markdown", "slide"), ("code", "slide"), ("code", "-"),
-                     ("code", "slide"), ("markdown", "slide"), ("markdown", "slide")]
+    assert kinds == [
+        ("markdown", "slide"),
+        ("markdown", "slide"),
+        ("code", "slide"),
+        ("code", "-"),
+        ("code", "slide"),
+        ("markdown", "slide"),
+        ("markdown", "slide"),
+    ]
     text = [c["source"] for c in deck["cells"]]
     assert text[0] == "# 9. A tiny chapter"
     assert "left out" not in "".join(text) and "never" not in "".join(text)
@@ -65,10 +84,13 @@ def test_only_tagged_cells_make_slides_after_a_title_slide_and_before_a_link_bac
 
 def test_myst_becomes_plain_markdown():
     bib = {"a2020": "Ann et al., 2020", "b2021": "Bo and Cy, 2021"}
-    out = myst_to_markdown("(sec-x)=\n## T\n\n{cite}`a2020,b2021`; {term}`booster heads <booster>`; "
-                           "{doc}`../notebooks/04_bisenetv1`; {numref}`Figure %s <fig-a>`; {math}`x^2`\n\n"
-                           "$$\ny = 1\n$$ (eq-y)\n\n```{note} Careful\n:class: tip\n\nbody line\n```\n\n"
-                           "```{bibliography}\n```", bib)
+    out = myst_to_markdown(
+        "(sec-x)=\n## T\n\n{cite}`a2020,b2021`; {term}`booster heads <booster>`; "
+        "{doc}`../notebooks/04_bisenetv1`; {numref}`Figure %s <fig-a>`; {math}`x^2`\n\n"
+        "$$\ny = 1\n$$ (eq-y)\n\n```{note} Careful\n:class: tip\n\nbody line\n```\n\n"
+        "```{bibliography}\n```",
+        bib,
+    )
     assert "(sec-x)=" not in out and "bibliography" not in out
     assert "(Ann et al., 2020; Bo and Cy, 2021)" in out
     assert "booster heads;" in out and "04_bisenetv1;" in out and "Figure;" in out and "$x^2$" in out
@@ -112,8 +134,10 @@ def test_equations_keep_the_books_numbers_on_the_slides(tmp_path):
 
     page = tmp_path / "notebooks" / "02_x.html"
     page.parent.mkdir()
-    page.write_text('<span class="eqno">(2)<a class="headerlink" href="#equation-eq-iou" '
-                    'title="Link to this equation">#</a></span>\\[')
+    page.write_text(
+        '<span class="eqno">(2)<a class="headerlink" href="#equation-eq-iou" '
+        'title="Link to this equation">#</a></span>\\['
+    )
     (tmp_path / "slides").mkdir()  # a deck's own copy is not read
     (tmp_path / "slides" / "02_x.slides.html").write_text(page.read_text().replace("(2)", "(9)"))
     numbers = equation_numbers(tmp_path)

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # written independently of the tool: a fenced admonition or dropdown titled Solution(s), up to the
 # first closing fence of the same character and at least the same length
-BLOCK = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?:admonition|dropdown)\}[ \t]+Solutions?\b.*?\n"
-                   r"(?:.*\n)*? {0,3}(?P=fence)[`:]*[ \t]*(?:\n|$)", re.M | re.I)
+BLOCK = re.compile(
+    r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?:admonition|dropdown)\}[ \t]+Solutions?\b.*?\n"
+    r"(?:.*\n)*? {0,3}(?P=fence)[`:]*[ \t]*(?:\n|$)",
+    re.M | re.I,
+)
 
 
 def markdown_cells(nb: dict) -> list[str]:
@@ -61,9 +64,11 @@ def test_both_formats_any_fence_and_other_admonitions_kept():
     assert n == 2
     assert "x = 1" not in stripped and "answer" not in stripped
     assert "keep me" in stripped and "Solutions are not this." in stripped
-    assert stripped == ("## Exercises\n\n1. First.\n\n2. Second.\n\n"
-                        "```{admonition} Run this chapter yourself\nkeep me\n```\n\n"
-                        "```{note}\nSolutions are not this.\n```\n")
+    assert stripped == (
+        "## Exercises\n\n1. First.\n\n2. Second.\n\n"
+        "```{admonition} Run this chapter yourself\nkeep me\n```\n\n"
+        "```{note}\nSolutions are not this.\n```\n"
+    )
 
 
 def test_a_block_at_the_end_leaves_no_trailing_blank_lines():
@@ -80,11 +85,27 @@ def test_the_copy_holds_the_book_without_solutions_and_points_at_the_full_builds
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
     (root / "book" / "intro.md").write_text("# Intro\n\n```{dropdown} Solution\nx\n```\n")
     (root / "tests" / "keys" / "k.txt").write_text("key")
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["## Exercises\n", "\n",
-                     "```{admonition} Solutions\n", ":class: dropdown\n", "\n", "1. a\n", "```"]},
-                    {"cell_type": "code", "metadata": {}, "source": ["print(1)"], "outputs": [],
-                     "execution_count": None}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": [
+                    "## Exercises\n",
+                    "\n",
+                    "```{admonition} Solutions\n",
+                    ":class: dropdown\n",
+                    "\n",
+                    "1. a\n",
+                    "```",
+                ],
+            },
+            {"cell_type": "code", "metadata": {}, "source": ["print(1)"], "outputs": [], "execution_count": None},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (root / "notebooks" / "a.ipynb").write_text(json.dumps(nb))
     out = tmp_path / "students"
     counts = make_copy(out, root=root, cache=tmp_path / "cache")

@@ -156,8 +156,7 @@ def generate_minicity(
         meta_path.unlink()
     elif out.is_dir() and any(out.iterdir()):
         raise RunExistsError(
-            f"{out} is not empty and holds no MiniCity ({META_FILE} is missing); "
-            "choose another folder or empty it"
+            f"{out} is not empty and holds no MiniCity ({META_FILE} is missing); choose another folder or empty it"
         )
 
     if announce is not None:

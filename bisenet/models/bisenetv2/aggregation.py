@@ -28,8 +28,8 @@ class BilateralGuidedAggregation(nn.Module):
     out = ConvBNReLU 3 x 3 ( a * sigmoid(c)  +  resize(b * sigmoid(d)) ).
 
     Departures: mmseg resizes bilinearly to the other feature's size (the paper: 4x upsampling;
-    CoinCheung: 4x nearest, ``upsample="nearest4x"``, which needs each input side, rounded up to a multiple of 8, to be a
-    multiple of 32: ``bisenet.models.base.side_aligns``);
+    CoinCheung: 4x nearest, ``upsample="nearest4x"``, which needs each input side, rounded up to
+    a multiple of 8, to be a multiple of 32: ``bisenet.models.base.side_aligns``);
     mmseg's pointwise convs have biases (CoinCheung's not: ``pointwise_bias=False``); mmseg's
     output conv has BN + ReLU (the paper: plain 3 x 3 conv, ``out_bn_relu=False``).
 
@@ -69,8 +69,7 @@ class BilateralGuidedAggregation(nn.Module):
             DepthwiseSeparableConv(channels, channels, 3, pointwise_norm=False, pointwise_bias=pointwise_bias)
         )
         self.detail_down = nn.Sequential(
-            ConvBNAct(channels, channels, 3, stride=2, act=False),
-            nn.AvgPool2d(kernel_size=3, stride=2, padding=1),
+            ConvBNAct(channels, channels, 3, stride=2, act=False), nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
         )
         self.semantic_conv = nn.Sequential(ConvBNAct(cs, channels, 3, act=False))
         self.semantic_dwconv = nn.Sequential(

@@ -56,8 +56,7 @@ class StemBlock(nn.Module):
         super().__init__()
         self.conv_first = ConvBNAct(in_channels, out_channels, 3, stride=2)
         self.convs = nn.Sequential(
-            ConvBNAct(out_channels, out_channels // 2, 1),
-            ConvBNAct(out_channels // 2, out_channels, 3, stride=2),
+            ConvBNAct(out_channels, out_channels // 2, 1), ConvBNAct(out_channels // 2, out_channels, 3, stride=2)
         )
         self.pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.fuse_last = ConvBNAct(out_channels * 2, out_channels, 3)
@@ -97,13 +96,7 @@ class GatherExpansionLayer(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        *,
-        expand_ratio: int = 6,
-        stride: int = 1,
-        dw_relu: bool = True,
+        self, in_channels: int, out_channels: int, *, expand_ratio: int = 6, stride: int = 1, dw_relu: bool = True
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -116,18 +109,14 @@ class GatherExpansionLayer(nn.Module):
         mid = in_channels * expand_ratio
         self.conv1 = ConvBNAct(in_channels, in_channels, 3)
         if stride == 1:
-            self.dwconv = nn.Sequential(
-                ConvBNAct(in_channels, mid, 3, groups=in_channels, act=dw_relu),
-            )
+            self.dwconv = nn.Sequential(ConvBNAct(in_channels, mid, 3, groups=in_channels, act=dw_relu))
             self.shortcut = None
         else:
             self.dwconv = nn.Sequential(
                 ConvBNAct(in_channels, mid, 3, stride=2, groups=in_channels, act=False),
                 ConvBNAct(mid, mid, 3, groups=mid, act=dw_relu),
             )
-            self.shortcut = nn.Sequential(
-                DepthwiseSeparableConv(in_channels, out_channels, 3, stride=2),
-            )
+            self.shortcut = nn.Sequential(DepthwiseSeparableConv(in_channels, out_channels, 3, stride=2))
         self.conv2 = nn.Sequential(ConvBNAct(mid, out_channels, 1, act=False))
         self.act = nn.ReLU(inplace=True)
 

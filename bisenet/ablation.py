@@ -214,6 +214,7 @@ def run_ablation(
     """
     from bisenet.checkpoint import latest_valid
     from bisenet.devices import resolve_device
+    from bisenet.engine.run_log import LOG_FILE, read_run_info
     from bisenet.engine.trainer import train
 
     device = str(resolve_device(device))  # refused now, not after the data is made
@@ -255,7 +256,7 @@ def run_ablation(
                 continue
             recipe = VARIANTS[name].recipe(base, seed)
             work_dir = work_root / f"{name}-seed{seed}"
-            metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
+            metrics = _final_metrics(work_dir / LOG_FILE, recipe.iters)
             start = time.perf_counter()
             if metrics is None:
                 resume = work_dir.exists() and latest_valid(work_dir) is not None
@@ -269,11 +270,11 @@ def run_ablation(
                     device=device,
                     progress=progress,
                 )
-                metrics = _final_metrics(work_dir / "log.jsonl", recipe.iters)
+                metrics = _final_metrics(work_dir / LOG_FILE, recipe.iters)
             train_s = time.perf_counter() - start
             if name not in costs:
                 costs[name] = complexity(name, flops_size)
-            info = json.loads((work_dir / "run.json").read_text())
+            info = read_run_info(work_dir) or {}
             row = {
                 "variant": name,
                 "table": VARIANTS[name].table,
@@ -322,18 +323,18 @@ def learning_curves(
     ``variants`` and ``seeds`` are read, every one kept when None); a run not yet
     at its end contributes what it has (``complete`` says which reached their last iteration). A
     validation repeated after a resume counts once (the later record)."""
-    from bisenet.engine.run_log import read_log
+    from bisenet.engine.run_log import LOG_FILE, read_log, read_run_info
 
     work_root = Path(work_root)
     rows = []
     for name in variants or list(VARIANTS):
-        for log in sorted(work_root.glob(f"{name}-seed*/log.jsonl")):
+        for log in sorted(work_root.glob(f"{name}-seed*/{LOG_FILE}")):
             seed = int(log.parent.name.rsplit("-seed", 1)[1])
             if seeds is not None and seed not in seeds:
                 continue
             records = read_log(log)
             val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last")
-            info = json.loads((log.parent / "run.json").read_text())
+            info = read_run_info(log.parent) or {}
             iters = info["recipe"]["iters"]
             run = {
                 "iters": iters,

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bisenet.atomic import atomic_path
 from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -472,6 +473,9 @@ def write_split(
         image, label = dataset.load(index)
         name = f"{index:05d}.png"
         ids = lookup[label]
-        Image.fromarray(image).save(root / "images" / split / name)
-        Image.fromarray(colours[ids] if colour_masks else ids).save(root / "masks" / split / name)
+        # PNG files written whole or not at all (a crash leaves no half image for a later run)
+        with atomic_path(root / "images" / split / name, keep_suffix=True) as tmp:
+            Image.fromarray(image).save(tmp)
+        with atomic_path(root / "masks" / split / name, keep_suffix=True) as tmp:
+            Image.fromarray(colours[ids] if colour_masks else ids).save(tmp)
     return n

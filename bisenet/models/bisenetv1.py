@@ -51,8 +51,9 @@ FFM_ATTENTIONS = ("mmseg", "coincheung", "paper")
 
 
 def _check_ffm_attention(attention: str) -> None:
+    """The one check of the FFM's attention option (the config's and the module's)."""
     if attention not in FFM_ATTENTIONS:
-        raise ValueError(f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {attention!r}")
+        raise UsageError(f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {attention!r}")
 
 
 class SpatialPath(nn.Module):
@@ -168,7 +169,7 @@ class FeatureFusionModule(nn.Module):
         in_channels: c_s + c_c, the channels of the concatenated features (required).
         out_channels: channels of the fused feature and of the attention (required).
         attention: ``"mmseg"``, ``"coincheung"`` or ``"paper"``; anything else raises
-            ``ValueError``. Default ``"mmseg"``.
+            :class:`bisenet.errors.UsageError`. Default ``"mmseg"``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, attention: FFMAttention = "mmseg") -> None:
@@ -239,8 +240,7 @@ class BiSeNetV1Config:
     def __post_init__(self) -> None:
         if self.depth not in V1_WIDTHS:
             raise UsageError(f"BiSeNetV1 depth must be one of {sorted(V1_WIDTHS)}, got {self.depth}")
-        if self.ffm_attention not in FFM_ATTENTIONS:
-            raise UsageError(f"ffm_attention must be 'mmseg', 'coincheung' or 'paper', got {self.ffm_attention!r}")
+        _check_ffm_attention(self.ffm_attention)
 
 
 MMSEG_OPTIONS: dict[str, Any] = {}

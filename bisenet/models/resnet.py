@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bisenet.errors import CheckpointError
+
 
 class BasicBlock(nn.Module):
     """Two 3 x 3 convs with a residual connection (ResNet-18/34).
@@ -159,26 +161,31 @@ class ResNet(nn.Module):
 
         Accepts a bare state dict or one wrapped in ``{"state_dict": ...}``; the classifier
         (``fc.*``) is dropped. Every trunk parameter must be present with the right shape,
-        otherwise ``ValueError`` names the file and the offending keys. Returns the ignored keys.
+        otherwise :class:`bisenet.errors.CheckpointError` names the file and the offending keys. Returns
+        the ignored keys.
 
         Args:
-            path: the local checkpoint file (required); a missing file raises
-                ``FileNotFoundError``.
+            path: the local checkpoint file (required); a missing or unreadable one raises
+                :class:`bisenet.errors.CheckpointError`.
         """
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(
+            raise CheckpointError(
                 f"pretrained backbone checkpoint not found: {path} (give the local path of a "
                 f"torchvision ResNet-{self.depth} state dict, e.g. resnet{self.depth}-*.pth)"
             )
-        try:
+        try:  # tensors only: a file that asks for anything else is refused, never run
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-            raise ValueError(f"cannot read pretrained backbone checkpoint {path}: {e}") from e
+            # torch's own text would suggest weights_only=False, which would run the file's code
+            raise CheckpointError(
+                f"cannot read pretrained backbone checkpoint {path} ({type(e).__name__}): give a torchvision "
+                f"ResNet-{self.depth} state dict saved with torch.save"
+            ) from None
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         if not isinstance(state, dict):
-            raise ValueError(f"{path} does not hold a state dict (found {type(state).__name__})")
+            raise CheckpointError(f"{path} does not hold a state dict (found {type(state).__name__})")
         ignored = sorted(k for k in state if k.startswith("fc."))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         own = self.state_dict()
@@ -186,7 +193,7 @@ class ResNet(nn.Module):
         unexpected = [k for k in state if k not in own]
         wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
         if missing or unexpected or wrong:
-            raise ValueError(
+            raise CheckpointError(
                 f"{path} is not a {'v1c (deep-stem) ' if self.deep_stem else 'torchvision '}"
                 f"ResNet-{self.depth} checkpoint: "
                 f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"

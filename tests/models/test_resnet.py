@@ -32,15 +32,19 @@ def test_pretrained_backbone_loads_from_a_local_path(tmp_path, wrap):
 
 
 def test_pretrained_backbone_errors_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing.pth"):
+    from bisenet.errors import CheckpointError
+
+    # the package's own error (one line from the CLI), never torch's advice to load unsafely
+    with pytest.raises(CheckpointError, match="nothing.pth"):
         build_model("bisenetv1-r18", pretrained_backbone=tmp_path / "nothing.pth")
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="garbage.pth"):
+    with pytest.raises(CheckpointError, match="garbage.pth") as refused:
         build_model("bisenetv1-r18", pretrained_backbone=garbage)
+    assert "weights_only" not in str(refused.value)
     r50 = tmp_path / "resnet50.pth"
     _torchvision_style_checkpoint(r50, 50)
-    with pytest.raises(ValueError, match="resnet50.pth is not a torchvision ResNet-18"):
+    with pytest.raises(CheckpointError, match="resnet50.pth is not a torchvision ResNet-18"):
         build_model("bisenetv1-r18", pretrained_backbone=r50)
 
 

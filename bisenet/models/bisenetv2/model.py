@@ -357,4 +357,4 @@ def bisenetv2_large(
         aux_heads: build the booster heads. Default True.
         in_channels: channels of the input image. Default 3.
     """
-    return BiSeNetV2(num_classes=num_classes, aux_heads=aux_heads, in_channels=in_channels, config=config)
+    return bisenetv2(config, num_classes=num_classes, aux_heads=aux_heads, in_channels=in_channels)

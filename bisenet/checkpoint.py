@@ -36,7 +36,7 @@ from torch import nn
 from bisenet.atomic import atomic_write, remove_stale
 from bisenet.errors import CheckpointError
 from bisenet.models import build_model
-from bisenet.safe_load import UnsafeCheckpoint, safe_torch_load
+from bisenet.safe_load import UnsafeCheckpoint, load_failure, safe_torch_load
 
 FORMAT = "bisenet-checkpoint-1"
 AUX_PREFIX = "auxiliary_head."
@@ -150,11 +150,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} is not safe to load: {e}") from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
         # torch's first line says what failed; its advice to load with weights_only=False (which
-        # would run code from the file) is not repeated
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        # would run code from the file) is never repeated (safe_load.load_failure)
         raise CheckpointError(
-            f"cannot read checkpoint {path} (not a PyTorch checkpoint, or truncated): {reason}"
-        ) from e
+            f"cannot read checkpoint {path}: {load_failure(e)}"
+        ) from None
     if not isinstance(data, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, not a dict")
     return data

@@ -24,6 +24,7 @@ from the file.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def safe_torch_load(path: str | Path) -> Any:
     or function raises :class:`UnsafeCheckpoint` (a ``ValueError``) naming them; nothing from it
     runs. Errors of an unreadable file are torch's own."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return _quiet_load(path)
     except Exception as first:  # noqa: BLE001 - torch raises many types; only an unsafe name is retried
         if "weights_only" not in str(first) and "Unsupported global" not in str(first):
             raise
@@ -109,8 +110,8 @@ def safe_torch_load(path: str | Path) -> Any:
     if refused:
         raise UnsafeCheckpoint(
             f"it would run code or build objects outside the weights to load ({', '.join(refused)}); it was "
-            "refused and nothing from it was executed. If you trust where it comes from, load it yourself "
-            "with torch.load(..., weights_only=False) and save its state dict with torch.save"
+            "refused and nothing from it was executed. Ask whoever made it for the weights alone: a state dict "
+            "saved with torch.save(model.state_dict(), path)"
         )
     allowed = [(obj, name) for name, obj in numpy.items()] + [(inert_getattr, "builtins.getattr")]
     for name in names:
@@ -118,7 +119,28 @@ def safe_torch_load(path: str | Path) -> Any:
             placeholder = type(name.rsplit(".", 1)[1], (Inert,), {"pickled_as": name})
             allowed.append((placeholder, name))
     with safe_globals(allowed):
+        return _quiet_load(path)
+
+
+def _quiet_load(path: str | Path) -> Any:
+    """torch.load with weights only, without the warnings torch prints for old file formats (the
+    caller reports a failure in one line of its own)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_failure(error: BaseException) -> str:
+    """What went wrong when torch could not read a file, in one line, for a message. Torch's text
+    for a pickle it refuses advises loading with ``weights_only`` off, which would run the file's
+    code: that advice is never passed on."""
+    text = str(error)
+    if "weights_only" in text or "Weights only load failed" in text or "Unsupported global" in text:
+        return (
+            "it holds Python objects other than tensors and plain values (a pickle that would run code to "
+            "load); nothing from it was executed"
+        )
+    return f"not a PyTorch checkpoint, or truncated ({(text.strip().splitlines() or [type(error).__name__])[0]})"
 
 
 class UnsafeCheckpoint(ValueError):

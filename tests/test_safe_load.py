@@ -188,3 +188,53 @@ def test_a_truncated_file_is_still_called_truncated(tmp_path):
     path.write_bytes(b"PK\x03\x04 cut")
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint, or truncated"):
         read_checkpoint(path)
+
+
+class _RunsCode:
+    """A pickle payload that would create a file if it were ever run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy", "plain pickle"])
+def test_no_message_ever_advises_loading_unsafely(tmp_path, capsys, layout, minicity):
+    """Whatever the file's layout, the refusal never passes on torch's advice to retry with
+    weights_only=False (which would run the payload), and the payload never runs."""
+    import pickle
+
+    marker = tmp_path / "ran"
+    path = tmp_path / f"evil-{layout.replace(' ', '-')}.pth"
+    if layout == "zip":
+        torch.save({"state_dict": _RunsCode(marker)}, path)
+    elif layout == "legacy":
+        torch.save({"state_dict": _RunsCode(marker)}, path, _use_new_zipfile_serialization=False)
+    else:
+        path.write_bytes(pickle.dumps({"x": _RunsCode(marker)}))
+    with pytest.raises(CheckpointError) as refused:
+        read_checkpoint(path)
+    assert "weights_only" not in str(refused.value) and "nothing from it was executed" in str(refused.value)
+    for option in ("--checkpoint", "--init"):
+        args = ["eval", "--checkpoint", str(path), "--data-root", str(minicity)]
+        if option == "--init":
+            args = [
+                "train",
+                "--recipe",
+                "bisenetv2-smoke",
+                "--init",
+                str(path),
+                "--data-root",
+                str(minicity),
+                "--work-dir",
+                str(tmp_path / "run"),
+                "--iters",
+                "1",
+            ]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+        assert "weights_only" not in err
+    assert not marker.exists()

@@ -151,9 +151,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
         # torch's first line says what failed; its advice to load with weights_only=False (which
         # would run code from the file) is never repeated (safe_load.load_failure)
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {load_failure(e)}"
-        ) from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {load_failure(e)}") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, not a dict")
     return data

@@ -17,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from bisenet.atomic import atomic_path, atomic_write
-from bisenet.data.base import read_image
+from bisenet.data.base import EXIF_ORIENTATION, read_image
 from bisenet.data.transforms import eval_pipeline
 from bisenet.errors import BiSeNetError, InputNotFoundError, UsageError
 
@@ -114,7 +114,13 @@ def _check_images(images: list[Path], scale: tuple[int, int] | None) -> None:
         try:
             with Image.open(path) as img:
                 w, h = img.size
+                if img.getexif().get(EXIF_ORIENTATION, 1) >= 5:  # turned by 90 degrees when read
+                    w, h = h, w
                 img.verify()
+        except Image.DecompressionBombError as e:
+            raise UsageError(
+                f"image {path} has more pixels than Pillow opens safely ({e}): downscale it first"
+            ) from None
         except (OSError, ValueError, SyntaxError) as e:
             raise UsageError(f"cannot read image {path}: {e}") from None
         if scale is None and min(h, w) < MIN_INPUT_SIZE:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bisenet.errors import DatasetError
 
@@ -27,13 +27,32 @@ UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outs
 Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple]
 
 
+EXIF_ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the stored image by 90 degrees
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """The image as every viewer shows it: a camera's EXIF orientation tag (a phone photo stored
+    sideways) applied, so that masks drawn on the shown view line up with it. No tag: unchanged."""
+    return ImageOps.exif_transpose(img)
+
+
+def _too_large(path: Path, error: Exception) -> DatasetError:
+    return DatasetError(
+        f"image {path} has more pixels than Pillow opens safely ({error}): downscale it first (e.g. to the "
+        "size the model is evaluated at)"
+    )
+
+
 def read_image(path: Path) -> np.ndarray:
-    """An RGB image as a (H, W, 3) uint8 array; a missing, unreadable or truncated file raises
+    """An RGB image as a (H, W, 3) uint8 array, upright (:func:`upright`: its EXIF orientation
+    applied); a missing, unreadable or truncated file raises
     :class:`DatasetError` naming it (we fail rather than skip: a silently smaller dataset gives
-    numbers that cannot be compared). A 16-bit image is brought to 8 bits by its top byte
+    numbers that cannot be compared), as does an image too large to decode safely (Pillow's
+    decompression-bomb limit). A 16-bit image is brought to 8 bits by its top byte
     (Pillow's own conversion would clip it to white); a floating-point or 32-bit one is refused."""
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as opened:
+            img = upright(opened)
             if img.mode.startswith("I;16"):
                 return np.repeat((np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8)[..., None], 3, axis=2)
             if img.mode in ("I", "F"):
@@ -42,6 +61,8 @@ def read_image(path: Path) -> np.ndarray:
                     "RGB or grayscale image"
                 )
             return np.asarray(img.convert("RGB"))
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (OSError, ValueError, SyntaxError) as e:
         raise DatasetError(f"cannot read image {path}: {e} (re-extract or remove this file)") from e
 
@@ -49,10 +70,13 @@ def read_image(path: Path) -> np.ndarray:
 def read_label(path: Path) -> np.ndarray:
     """A single-channel label PNG as a (H, W) uint8 array; errors as :func:`read_image`."""
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as opened:
+            img = upright(opened)
             if img.mode not in ("L", "P", "I", "I;16"):
                 raise DatasetError(f"label {path} has mode {img.mode!r}; expected a single-channel PNG")
             label = np.asarray(img)
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (OSError, ValueError, SyntaxError) as e:
         raise DatasetError(f"cannot read label {path}: {e} (re-extract or remove this file)") from e
     if label.ndim != 2:

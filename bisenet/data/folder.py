@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from bisenet.atomic import atomic_path
-from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, read_image
+from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, read_image, upright
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -229,9 +229,12 @@ def read_mask_values(path: Path) -> tuple[np.ndarray, str]:
             f"mask {path} is a JPEG: its lossy compression changes label values at every edge; save the masks as PNG"
         )
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as opened:
+            img = upright(opened)  # as its image is read: a mask drawn on the shown view
             mode = img.mode
             values = np.asarray(img)
+    except Image.DecompressionBombError as e:
+        raise DatasetError(f"mask {path} has more pixels than Pillow opens safely ({e}): downscale it first") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise DatasetError(f"cannot read mask {path}: {e} (re-export or remove this file)") from e
     if mode in ("RGB", "RGBA"):

@@ -113,10 +113,11 @@ def _check_images(images: list[Path], scale: tuple[int, int] | None) -> None:
     for path in images:
         try:
             with Image.open(path) as img:
+                img.verify()  # must come first after opening (Pillow)
+            with Image.open(path) as img:
                 w, h = img.size
                 if img.getexif().get(EXIF_ORIENTATION, 1) >= 5:  # turned by 90 degrees when read
                     w, h = h, w
-                img.verify()
         except Image.DecompressionBombError as e:
             raise UsageError(
                 f"image {path} has more pixels than Pillow opens safely ({e}): downscale it first"

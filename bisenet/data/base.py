@@ -27,6 +27,22 @@ UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outs
 Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple]
 
 
+def read_text_file(path: Path, what: str) -> str:
+    """A text file a user wrote (a class table, a list of files), as text: UTF-8, with or without
+    the byte-order mark that Excel's "CSV UTF-8" puts first (dropped). Any other encoding raises
+    :class:`DatasetError` naming the file, the line and what to do, rather than guessing the
+    encoding (a guess can turn a class name into another)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{what} {path}, line {line}: byte 0x{data[e.start]:02x} is not UTF-8 text (a Latin-1 or Windows "
+            "file?): save it as UTF-8 (in Excel: 'CSV UTF-8')"
+        ) from None
+
+
 EXIF_ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the stored image by 90 degrees
 
 

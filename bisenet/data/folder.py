@@ -29,6 +29,7 @@ Problems are errors that name the file and the value and say what to do; nothing
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,15 @@ import numpy as np
 from PIL import Image
 
 from bisenet.atomic import atomic_path
-from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, read_image, upright
+from bisenet.data.base import (
+    IGNORE_INDEX,
+    DatasetError,
+    SegmentationDataset,
+    Transform,
+    read_image,
+    read_text_file,
+    upright,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -70,25 +79,25 @@ def read_classes(path: str | Path) -> ClassTable:
             "order (e.g. 'road,128,64,128')"
         )
     names, colours = [], []
-    with open(path, newline="", encoding="utf-8") as f:
-        for number, row in enumerate(csv.reader(f), start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            cells = [cell.strip() for cell in row]
-            if number == 1 and [c.lower() for c in cells] == ["name", "r", "g", "b"]:
-                continue
-            if len(cells) != 4:
-                raise DatasetError(f"{path}, line {number}: expected 'name,r,g,b', got {row!r}")
-            try:
-                rgb = tuple(int(v) for v in cells[1:])
-            except ValueError:
-                raise DatasetError(f"{path}, line {number}: r, g, b must be integers 0..255, got {cells[1:]}") from None
-            if not all(0 <= v <= 255 for v in rgb):
-                raise DatasetError(f"{path}, line {number}: r, g, b must be 0..255, got {rgb}")
-            if not cells[0]:
-                raise DatasetError(f"{path}, line {number}: the class has no name")
-            names.append(cells[0])
-            colours.append(rgb)
+    text = read_text_file(path, "class table")
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        cells = [cell.strip() for cell in row]
+        if number == 1 and [c.lower() for c in cells] == ["name", "r", "g", "b"]:
+            continue
+        if len(cells) != 4:
+            raise DatasetError(f"{path}, line {number}: expected 'name,r,g,b', got {row!r}")
+        try:
+            rgb = tuple(int(v) for v in cells[1:])
+        except ValueError:
+            raise DatasetError(f"{path}, line {number}: r, g, b must be integers 0..255, got {cells[1:]}") from None
+        if not all(0 <= v <= 255 for v in rgb):
+            raise DatasetError(f"{path}, line {number}: r, g, b must be 0..255, got {rgb}")
+        if not cells[0]:
+            raise DatasetError(f"{path}, line {number}: the class has no name")
+        names.append(cells[0])
+        colours.append(rgb)
     if len(names) < 2:
         raise DatasetError(
             f"{path}: {len(names)} class(es); a segmentation needs at least 2 (e.g. background and the object)"
@@ -184,7 +193,7 @@ def find_pairs(root: str | Path, split: str, options: FolderOptions = FolderOpti
         if not list_file.is_file():
             raise DatasetError(f"{list_file} does not exist: the list of 'image,mask' lines of split {split!r}")
         pairs, missing = [], []
-        for number, line in enumerate(list_file.read_text().splitlines(), start=1):
+        for number, line in enumerate(read_text_file(list_file, "list file").splitlines(), start=1):
             if not line.strip():
                 continue
             parts = [p.strip() for p in line.split(",")]

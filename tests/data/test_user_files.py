@@ -1,5 +1,5 @@
-"""Phone photos: a JPEG whose EXIF orientation tag turns it is read as every viewer shows it, so
-that a mask drawn on that view lines up with it (bisenet.data.base.upright)."""
+"""Files from the real world: phone photos turned by their EXIF tag (read as every viewer shows
+them), images too large to decode, text files from spreadsheets and old editors."""
 
 from __future__ import annotations
 
@@ -40,3 +40,19 @@ def test_an_image_too_large_to_decode_safely_is_refused_in_one_message(tmp_path,
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 4096 pixels is then a "bomb"
     with pytest.raises(DatasetError, match="more pixels than Pillow opens safely"):
         read_image(path)
+
+
+def test_text_files_from_spreadsheets_and_other_encodings(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: read as if it were not there. A Latin-1
+    file (a class named "Straße" saved by an old editor) is refused naming the line, never
+    guessed and never a traceback."""
+    from bisenet.data.folder import read_classes
+
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("name,r,g,b\nroad,128,64,128\nStraße,0,0,142\n".encode("utf-8-sig"))
+    table = read_classes(bom)
+    assert table.names == ("road", "Straße")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("road,128,64,128\nStraße,0,0,142\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"latin\.csv, line 2: byte 0xdf is not UTF-8 text.*CSV UTF-8"):
+        read_classes(latin)

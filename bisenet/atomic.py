@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from bisenet.errors import OutputError
+from bisenet.errors import FolderInUseError, OutputError
 
 TMP_GLOBS = (".*.tmp", ".*.tmp.*")  # what a killed writer may leave behind
 
@@ -174,3 +174,50 @@ def check_writable(path: str | Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {path}: no permission to write in {parent}")
     return path
+
+
+LOCK_FILE = ".bisenet.lock"
+
+
+@contextlib.contextmanager
+def owned_folder(folder: str | Path, what: str = "run") -> Iterator[Path]:
+    """Hold ``folder`` (created if needed) for this process for the block: an exclusive ``flock``
+    on ``folder/.bisenet.lock``, which holds this process's id, and which the system releases if
+    the process dies. A second process asking for the same folder is refused at once with
+    :class:`~bisenet.errors.FolderInUseError` naming the first one's id (two runs writing one
+    folder would interleave their logs and overwrite each other's checkpoints). Where ``flock``
+    does not exist (Windows) the block runs unlocked.
+
+    Args:
+        folder: the work folder.
+        what: what holds it, for the message ("training run").
+    """
+    folder = Path(folder)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield folder
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(folder / LOCK_FILE, "a+")
+    except OSError as e:
+        raise OutputError(f"cannot create {folder / LOCK_FILE}: {e.strerror or e} (is the folder writable?)") from e
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise FolderInUseError(
+                f"{folder} is in use by another {what} (process {holder}): wait for it to end, or give another "
+                "--work-dir"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield folder
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -32,6 +32,11 @@ class RunExistsError(BiSeNetError, FileExistsError):
     """A work folder or output already holds a run or a file that would be overwritten."""
 
 
+class FolderInUseError(BiSeNetError, RuntimeError):
+    """A work folder another process is using (a second ``train`` on the same ``--work-dir``); the
+    message names that process."""
+
+
 class InputNotFoundError(BiSeNetError, FileNotFoundError):
     """An input file or folder named on the command line does not exist."""
 

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from bisenet.analysis.provenance import provenance
+from bisenet.atomic import owned_folder
 from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save_checkpoint
 from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
@@ -500,109 +501,112 @@ def train(
     if stop_after is not None and stop_after > recipe.iters:
         raise UsageError(f"stop_after {stop_after} is past the end of the run ({recipe.iters} iterations)")
 
-    train_set, val_set = build_datasets(recipe, data_root)
-    channels_last = recipe.channels_last if channels_last is None else channels_last
-    run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
-    run.classes, run.palette = tuple(train_set.classes), tuple(tuple(c) for c in train_set.palette)
-    start, best, last_checkpoint = 0, None, None
-    if resume:
-        start, best, last_checkpoint = resume_run(run, work_dir)
-    elif rank == 0 and log_path.exists():
-        found = latest_valid(work_dir)
-        where = f"checkpoints up to {found[0].name}" if found else "no checkpoint yet"
-        raise RunExistsError(
-            f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
-            f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
-        )
-    if recipe.init and start == 0:  # fine-tuning: the checkpoint's weights wherever they fit
-        report = init_from(run.model, recipe.init)
+    # the folder is this run's alone: a second run on it is refused, naming this process (rank 0
+    # holds it; the other processes of a torchrun job share it)
+    with owned_folder(work_dir, "training run") if rank == 0 else contextlib.nullcontext():
+        train_set, val_set = build_datasets(recipe, data_root)
+        channels_last = recipe.channels_last if channels_last is None else channels_last
+        run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
+        run.classes, run.palette = tuple(train_set.classes), tuple(tuple(c) for c in train_set.palette)
+        start, best, last_checkpoint = 0, None, None
+        if resume:
+            start, best, last_checkpoint = resume_run(run, work_dir)
+        elif rank == 0 and log_path.exists():
+            found = latest_valid(work_dir)
+            where = f"checkpoints up to {found[0].name}" if found else "no checkpoint yet"
+            raise RunExistsError(
+                f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
+                f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
+            )
+        if recipe.init and start == 0:  # fine-tuning: the checkpoint's weights wherever they fit
+            report = init_from(run.model, recipe.init)
+            if rank == 0:
+                print(report.summary(), flush=True)
+        if start >= recipe.iters:  # nothing left to train
+            return TrainResult(work_dir, start, best, last_checkpoint, log_path)
+        if stop_after is not None and stop_after <= start:
+            raise UsageError(f"stop_after {stop_after}: the run in {work_dir} is already at iteration {start}")
+
+        net = run.model
+        if world > 1:
+            device_ids = [device.index] if device.type == "cuda" else None
+            net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
+        if compile:
+            net = torch.compile(net)
+        batches = training_batches(run, train_set, start)
+        writer = open_tensorboard(work_dir) if tensorboard and rank == 0 else None
         if rank == 0:
-            print(report.summary(), flush=True)
-    if start >= recipe.iters:  # nothing left to train
-        return TrainResult(work_dir, start, best, last_checkpoint, log_path)
-    if stop_after is not None and stop_after <= start:
-        raise UsageError(f"stop_after {stop_after}: the run in {work_dir} is already at iteration {start}")
+            work_dir.mkdir(parents=True, exist_ok=True)
+            flags = {"channels_last": channels_last, "compile": compile, "sync_bn": sync_bn and world > 1}
+            record_segment(
+                work_dir,
+                start,
+                {
+                    "recipe": recipe.to_dict(),
+                    "world_size": world,
+                    "accumulation": accum,
+                    **flags,
+                    **provenance(str(device)),
+                },
+            )
+            if sync_bn and world == 1:
+                print("--sync-bn: one process has nothing to synchronise (SyncBatchNorm is BatchNorm here)", flush=True)
 
-    net = run.model
-    if world > 1:
-        device_ids = [device.index] if device.type == "cuda" else None
-        net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
-    if compile:
-        net = torch.compile(net)
-    batches = training_batches(run, train_set, start)
-    writer = open_tensorboard(work_dir) if tensorboard and rank == 0 else None
-    if rank == 0:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        flags = {"channels_last": channels_last, "compile": compile, "sync_bn": sync_bn and world > 1}
-        record_segment(
-            work_dir,
-            start,
-            {
-                "recipe": recipe.to_dict(),
-                "world_size": world,
-                "accumulation": accum,
-                **flags,
-                **provenance(str(device)),
-            },
-        )
-        if sync_bn and world == 1:
-            print("--sync-bn: one process has nothing to synchronise (SyncBatchNorm is BatchNorm here)", flush=True)
-
-    stop = min(recipe.iters, stop_after if stop_after is not None else recipe.iters)
-    bar = tqdm(total=stop - start, desc=recipe.name, disable=not progress or rank != 0)
-    saved_at = time.monotonic()
-    net.train()
-    i = start
-    try:
-        for i in range(start, stop):
-            t0 = time.perf_counter()
-            lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
-            done = i + 1
-            bar.update(1)
-            if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
-                record = {
-                    "kind": "train",
-                    "iter": done,
-                    "lr": lr,
-                    **terms,
-                    "time": time.perf_counter() - t0,
-                    "data_time": data_time,
-                    "memory_mb": peak_memory_mb(device),
-                }
-                write_record(log_path, record)
-                bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
-                if writer:
-                    for k, v in record.items():
-                        if k not in ("kind", "iter"):
-                            writer.add_scalar(f"train/{k}", v, done)
-            if done % recipe.val_interval == 0 or done == recipe.iters:
-                if rank == 0:
-                    metrics, best = validate(run, val_set, done, work_dir, best)
-                    if writer and metrics.mIoU is not None:
-                        writer.add_scalar("val/mIoU", metrics.mIoU, done)
-                barrier(world)
-            due = done % recipe.checkpoint_interval == 0 or done == stop
-            # and one every checkpoint_minutes, so that a long recipe (first checkpoint at 16,000
-            # iterations) never loses hours; only rank 0 writes, so only a due one waits for it
-            timed = rank == 0 and time.monotonic() - saved_at >= 60 * recipe.checkpoint_minutes
-            if due or timed:
-                if rank == 0:
-                    last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
-                    saved_at = time.monotonic()
-                if due:
+        stop = min(recipe.iters, stop_after if stop_after is not None else recipe.iters)
+        bar = tqdm(total=stop - start, desc=recipe.name, disable=not progress or rank != 0)
+        saved_at = time.monotonic()
+        net.train()
+        i = start
+        try:
+            for i in range(start, stop):
+                t0 = time.perf_counter()
+                lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
+                done = i + 1
+                bar.update(1)
+                if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
+                    record = {
+                        "kind": "train",
+                        "iter": done,
+                        "lr": lr,
+                        **terms,
+                        "time": time.perf_counter() - t0,
+                        "data_time": data_time,
+                        "memory_mb": peak_memory_mb(device),
+                    }
+                    write_record(log_path, record)
+                    bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
+                    if writer:
+                        for k, v in record.items():
+                            if k not in ("kind", "iter"):
+                                writer.add_scalar(f"train/{k}", v, done)
+                if done % recipe.val_interval == 0 or done == recipe.iters:
+                    if rank == 0:
+                        metrics, best = validate(run, val_set, done, work_dir, best)
+                        if writer and metrics.mIoU is not None:
+                            writer.add_scalar("val/mIoU", metrics.mIoU, done)
                     barrier(world)
-    except OutputError as e:  # a log line, best.pth or a checkpoint the disk refused
-        raise TrainingError(
-            f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
-            "is intact: free some space and continue with --resume"
-        ) from e
-    except KeyboardInterrupt:  # Ctrl-C: say where the run stands (every file it wrote is whole)
-        raise KeyboardInterrupt(
-            f"training stopped in iteration {i + 1}; the last checkpoint is {last_checkpoint or 'none yet'}: "
-            "continue with --resume"
-        ) from None
-    finally:
-        bar.close()  # a message that follows starts on its own line
-    if writer:
-        writer.close()
-    return TrainResult(work_dir, stop, best, last_checkpoint, log_path)
+                due = done % recipe.checkpoint_interval == 0 or done == stop
+                # and one every checkpoint_minutes, so that a long recipe (first checkpoint at 16,000
+                # iterations) never loses hours; only rank 0 writes, so only a due one waits for it
+                timed = rank == 0 and time.monotonic() - saved_at >= 60 * recipe.checkpoint_minutes
+                if due or timed:
+                    if rank == 0:
+                        last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
+                        saved_at = time.monotonic()
+                    if due:
+                        barrier(world)
+        except OutputError as e:  # a log line, best.pth or a checkpoint the disk refused
+            raise TrainingError(
+                f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
+                "is intact: free some space and continue with --resume"
+            ) from e
+        except KeyboardInterrupt:  # Ctrl-C: say where the run stands (every file it wrote is whole)
+            raise KeyboardInterrupt(
+                f"training stopped in iteration {i + 1}; the last checkpoint is {last_checkpoint or 'none yet'}: "
+                "continue with --resume"
+            ) from None
+        finally:
+            bar.close()  # a message that follows starts on its own line
+        if writer:
+            writer.close()
+        return TrainResult(work_dir, stop, best, last_checkpoint, log_path)

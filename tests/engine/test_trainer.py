@@ -340,3 +340,48 @@ def test_impossible_crops_and_stops_are_refused(minicity, tmp_path):
         train(base.with_(crop_size=(0, 0)), data_root=minicity, work_dir=tmp_path, progress=False)
     with pytest.raises(UsageError, match="past the end of the run"):
         train(base.with_(iters=2), data_root=minicity, work_dir=tmp_path, stop_after=5, progress=False)
+
+
+def test_a_second_run_on_a_work_folder_in_use_is_refused_naming_the_first(tmp_path, capsys, minicity):
+    """Two `train` runs started together on one --work-dir: the second is refused at once, naming the
+    first's process, instead of interleaving logs and overwriting checkpoints."""
+    import subprocess
+    import sys
+    import time
+
+    from bisenet.cli import main
+
+    work = tmp_path / "run"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from bisenet.atomic import owned_folder\n"
+            f"with owned_folder({str(work)!r}, 'training run'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = [
+            "train",
+            "--recipe",
+            "bisenetv2-smoke",
+            "--data-root",
+            str(minicity),
+            "--work-dir",
+            str(work),
+            "--iters",
+            "1",
+        ]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"is in use by another training run (process {holder.pid})" in err and err.startswith("error: ")
+        assert not (work / "log.jsonl").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    assert main(args) == 0  # the folder is free again once its holder is gone

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +213,7 @@ def run_ablation(
     """
     from bisenet.checkpoint import latest_valid
     from bisenet.devices import resolve_device
-    from bisenet.engine.run_log import LOG_FILE, read_run_info
+    from bisenet.engine.run_log import LOG_FILE, read_run_info, remove_run
     from bisenet.engine.trainer import train
 
     device = str(resolve_device(device))  # refused now, not after the data is made
@@ -261,7 +260,7 @@ def run_ablation(
             if metrics is None:
                 resume = work_dir.exists() and latest_valid(work_dir) is not None
                 if work_dir.exists() and not resume:  # interrupted before its first checkpoint
-                    shutil.rmtree(work_dir)
+                    remove_run(work_dir)  # what a run wrote; anything else in the folder is kept
                 train(
                     recipe.with_(dataset=dataset),
                     data_root=data_root,
@@ -307,7 +306,9 @@ def run_ablation(
             if progress:
                 print(f"{name} seed {seed}: val mIoU {row['mIoU']:.2f} % ({train_s:.0f} s)", flush=True)
             if not keep_runs:
-                shutil.rmtree(work_dir, ignore_errors=True)
+                kept = remove_run(work_dir)  # only what the run wrote
+                if kept and progress:
+                    print(f"{work_dir}: kept {', '.join(kept)}, which no run wrote", flush=True)
     new = pd.DataFrame(rows)
     return pd.concat([done, new], ignore_index=True) if len(done) else new
 

@@ -447,3 +447,19 @@ def test_verdicts_test_table2s_claims_on_the_aggregation_x_booster_grid():
     assert table.loc["BGA beats concatenation", "verdict"] == "not reproduced: the opposite"
     assert table.loc["the booster helps BGA and summation alike", "verdict"] == "differ"  # 6.0 against 3.0
     assert pd.isna(table.loc["the booster helps summation", "paper"])  # not a row of the paper
+
+
+def test_the_grid_deletes_only_what_its_runs_wrote(minicity, tmp_path, capsys):
+    """A run folder named like a grid's (<variant>-seed<N>) that holds a user's notes: the grid
+    trains there, then deletes the run's files and keeps the notes (it used to delete the folder)."""
+    work = tmp_path / "runs"
+    notes = work / "bga-seed0" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("my notes")
+    rows = run_ablation(
+        "smoke", ["bga"], seeds=(0,), work_root=work, data_root=minicity, dataset="minicity", flops_size=(64, 128)
+    )
+    assert len(rows) == 1
+    assert notes.read_text() == "my notes"
+    assert sorted(p.name for p in notes.parent.iterdir()) == ["notes.txt"]  # the run's own files are gone
+    assert "kept notes.txt, which no run wrote" in capsys.readouterr().out

@@ -9,9 +9,10 @@ interrupted one logged after its checkpoint.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from bisenet.atomic import append_line, read_lines, write_json, write_text
+from bisenet.atomic import LOCK_FILE, append_line, read_lines, write_json, write_text
 
 LOG_FILE = "log.jsonl"
 RUN_FILE = "run.json"
@@ -50,3 +51,33 @@ def read_run_info(work_dir: Path) -> dict | None:
         return json.loads((work_dir / RUN_FILE).read_text())
     except (OSError, ValueError):
         return None
+
+
+def is_run_file(path: Path) -> bool:
+    """Whether ``path``, in a work folder, is one a training run writes: its log, ``run.json``,
+    checkpoints (``*.pth``), the folder lock, TensorBoard's folder, an atomic writer's leftover."""
+    name = path.name
+    return (
+        name in (LOG_FILE, RUN_FILE, LOCK_FILE, "tensorboard")
+        or name.endswith(".pth")
+        or (name.startswith(".") and ".tmp" in name)
+    )
+
+
+def remove_run(work_dir: str | Path) -> list[str]:
+    """Delete what a training run wrote in ``work_dir`` and the folder itself when nothing else is
+    left; anything else in it (a user's notes) is kept. Returns the names of what was kept."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return []
+    kept = []
+    for path in sorted(work_dir.iterdir()):
+        if not is_run_file(path):
+            kept.append(path.name)
+        elif path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if not kept:
+        work_dir.rmdir()
+    return kept

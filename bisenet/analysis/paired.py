@@ -109,4 +109,5 @@ def compare(
                 "verdict": verdict(mean, half, c.expect),
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["claim", "contrast", "seeds", "per seed", "mean", "std error", "95% low", "95% high", "paper", "verdict"]
+    return pd.DataFrame(rows, columns=columns)

@@ -53,3 +53,9 @@ def test_compare_pairs_runs_by_seed_and_skips_claims_without_runs():
     # the seeds differ by 20 points among themselves; paired, a - b is 2, 2.5, 1.5
     assert (row["seeds"], row["per seed"], row["mean"]) == (3, "+2.00, +2.50, +1.50", 2.0)
     assert row["95% low"] > 0 and row["verdict"] == "reproduced" and row["paper"] == 1.5
+
+
+def test_compare_with_no_claim_to_test_is_an_empty_table_with_its_columns():
+    runs = pd.DataFrame({"variant": ["a"], "seed": [0], "mIoU": [1.0]})
+    table = compare(runs, [Contrast("a beats b", {"a": 1, "b": -1}, "a - b")])
+    assert table.empty and {"claim", "verdict", "95% low"} <= set(table.columns)

@@ -11,7 +11,9 @@
 # cores in all (2-core AMD EPYC, torch 2.13.0+cpu). Every step resumes: run the same two commands
 # again after an interruption. OUT keeps the runs (OUT/A, OUT/B: checkpoints, log.jsonl with the
 # validation curve every 100 iterations), the grid's rows (OUT/ablations_cpu-256_{A,B}.csv) and its
-# curves (OUT/ablation_curves_cpu-256_{A,B}.csv), which go into book/data/.
+# curves (OUT/ablation_curves_cpu-256_{A,B}.csv), which go into book/data/. On a new machine, copy
+# the committed book/data/ablations_cpu-256_{A,B}.csv into OUT first (the grid skips the rows it
+# finds there) and give V1_SEEDS the V1 seeds not yet in book/data/budget_runs_cpu.csv.
 set -euo pipefail
 lane=${1:?lane A or B}
 out=${2:?output folder}
@@ -30,8 +32,10 @@ case $lane in
            run=$out/B/bisenetv1-r18-seed$seed
            resume=()
            [ -f "$run/log.jsonl" ] && resume=(--resume)  # a finished run returns at once
-           "$bisenet" train --recipe bisenetv1-r18-cpu-1200 --seed "$seed" --data-root "$data" \
-               --work-dir "$run" "${resume[@]}"
+           case " ${V1_SEEDS:-0 1 2} " in  # V1_SEEDS="1 2": seed 0's V1 run is already committed
+               *" $seed "*) "$bisenet" train --recipe bisenetv1-r18-cpu-1200 --seed "$seed" --data-root "$data" \
+                                --work-dir "$run" "${resume[@]}" ;;
+           esac
            grid sum+booster,concat+booster "$seed"
        done ;;
     *) echo "error: lane must be A or B, got '$lane'" >&2; exit 2 ;;

@@ -433,7 +433,7 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     kind = resolve_dataset_kind(args.data, args.data_root)
     if kind not in OWN_DATA_KINDS:
         raise UsageError(f"{args.data_root} holds {kind}; check-data reads folder datasets (classes.csv) and CamVid")
-    splits = tuple(s for s in args.split.split(",") if s)
+    splits = tuple(s.strip() for s in args.split.split(","))  # an empty name is refused by check()
     report = check_data(args.data_root, kind, folder_options(args), splits=splits)
     print(report.summary())
     first = next(iter(report.pixels), None)

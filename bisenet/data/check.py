@@ -340,6 +340,10 @@ def check(
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"dataset root {root} does not exist")
+    names = [str(s).strip() for s in splits]
+    if not names or not all(names) or len(set(names)) != len(names):
+        # a check of nothing must not pass ("--split ," used to report the data as trainable)
+        raise DatasetError(f"splits {tuple(splits)!r}: name each split to read once, e.g. train,val")
     table = classes or read_classes(root / CLASSES_FILE)
     report = DataReport(root, table)
     for split in splits:

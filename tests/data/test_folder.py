@@ -211,3 +211,17 @@ def test_gray_colour_masks_stay_colour_masks(tmp_path):
     labels = {p.stem: dataset.load(i)[1] for i, (p, _) in enumerate(dataset.samples)}
     assert (labels["black"] == 255).all() and (labels["sky"] == 0).all()
     assert check(root, splits=("train",), progress=False).modes["train"] == {"colour": 2}
+
+
+def test_a_check_of_no_split_does_not_pass(tmp_path, capsys):
+    """`check-data --split ,` used to check nothing and say the data can be trained on."""
+    from bisenet.errors import DatasetError
+
+    clean = make_folder(tmp_path / "clean")
+    for splits in ((), ("",), ("train", "train")):
+        with pytest.raises(DatasetError, match="name each split to read once"):
+            check(clean, splits, progress=False)
+    for text in (",", "train,,val", ""):
+        assert main(["check-data", "--data-root", str(clean), "--split", text]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "name each split" in err

@@ -84,9 +84,7 @@ def main() -> None:
                     value = 100 * evaluate(net, val, device="cpu", progress=False).mIoU
                     accuracy.setdefault((name, path), {})[seed] = value
                     print(f"{name} seed {seed} {path}: {value:.2f} % mIoU", flush=True)
-                if seed == min(
-                    s for s in (0, 1, 2) if (args.out / pattern.format(seed=s) / f"iter_{BUDGET_ITERS}.pth").is_file()
-                ):
+                if not any(model_name == name for model_name, _ in runners):  # timed once, first seed
                     runners[(name, "eager fp32")] = make_runner(model, x)
                     runners[(name, "eager channels_last")] = make_runner(model, x, channels_last=True)
                     runners[(name, "ONNX Runtime fp32")] = make_runner(model, x, "onnxruntime", workdir=work / "t32")

@@ -13,7 +13,6 @@ compares networks, not schedules.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -25,15 +24,14 @@ BUDGET_FIELDS = ("iters", "crop", "batch", "precision", "dataset", "data")
 
 
 def _run(work_dir: Path) -> tuple[dict, pd.DataFrame]:
-    from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_log
+    from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_log, read_run_info
 
-    info_path = work_dir / RUN_FILE
-    if not info_path.is_file() or not (work_dir / LOG_FILE).is_file():
+    info = read_run_info(work_dir)
+    if info is None or not (work_dir / LOG_FILE).is_file():
         raise UsageError(
             f"{work_dir} holds no training run ({RUN_FILE} and {LOG_FILE}): give the folders "
             "`bisenet train` or `bisenet ablate --keep-runs` trained in"
         )
-    info = json.loads(info_path.read_text())
     recipe = info["recipe"]
     records = read_log(work_dir / LOG_FILE)
     val = records[records["kind"] == "val"].drop_duplicates("iter", keep="last").sort_values("iter")

@@ -166,10 +166,68 @@ def _final_metrics(log: Path, iters: int) -> dict | None:
     return None if last.empty else last.iloc[-1].to_dict()
 
 
+GRID_KEYS = ["variant", "seed", "iters", "data_root"]  # the columns that say which run a row is
+
+
+def _done_runs(csv: Path | None, overwrite: bool) -> pd.DataFrame:
+    """The rows of an existing results file (the grid skips their runs); a file that is not a grid's
+    table is refused unless ``overwrite`` (then it is replaced by this grid's rows)."""
+    empty = pd.DataFrame(columns=GRID_KEYS)
+    if csv is None or not csv.exists():
+        return empty
+    try:
+        done = pd.read_csv(csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        done = None
+    if done is not None and set(GRID_KEYS) <= set(done.columns):
+        return done
+    if overwrite:
+        csv.unlink()
+        return empty
+    raise UsageError(
+        f"{csv} exists and is not an ablation table (no {', '.join(GRID_KEYS)} columns): pass --overwrite to "
+        "replace it, or give another --csv"
+    )
+
+
+CURVE_KEYS = ["variant", "seed", "iter", "mIoU"]  # the columns of a curves table
+
+
+def check_curves_file(path: Path, overwrite: bool = False) -> None:
+    """Refuse, before any run, a ``--curves`` file that exists and is not a curves table
+    (:func:`learning_curves`'s columns), unless ``overwrite``."""
+    if path.exists() and not overwrite and _curves_table(path) is None:
+        raise UsageError(
+            f"{path} exists and is not a table of validation curves (no {', '.join(CURVE_KEYS)} columns): pass "
+            "--overwrite to replace it, or give another --curves file"
+        )
+
+
+def _curves_table(path: Path) -> pd.DataFrame | None:
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return None
+    return table if set(CURVE_KEYS) <= set(table.columns) else None
+
+
+def write_curves(path: Path, curves: pd.DataFrame, overwrite: bool = False) -> Path:
+    """Write ``curves`` to ``path``: the runs in it replace the same (variant, seed) rows of an
+    existing curves table, whose other runs are kept (a file shared by several calls); an
+    existing file that is no curves table is replaced only with ``overwrite``."""
+    check_curves_file(path, overwrite)
+    kept = _curves_table(path) if path.exists() else None
+    if kept is not None:
+        ours = kept.set_index(["variant", "seed"]).index.isin(list(zip(curves["variant"], curves["seed"])))
+        curves = pd.concat([kept[~ours], curves], ignore_index=True)
+    return write_csv(path, curves, overwrite=True)
+
+
 def _append_row(csv: Path, row: dict) -> None:
-    """Add a row to ``csv`` atomically (a crash leaves the old file, never half a row)."""
+    """Add a row to ``csv`` atomically (a crash leaves the old file, never half a row); the file is
+    this grid's table (checked by :func:`_done_runs` before the first run)."""
     table = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
-    write_csv(csv, pd.concat([table, pd.DataFrame([row])], ignore_index=True))
+    write_csv(csv, pd.concat([table, pd.DataFrame([row])], ignore_index=True), overwrite=True)
 
 
 def default_work_root(scale: str, cache: str | Path | None = None) -> Path:
@@ -193,6 +251,7 @@ def run_ablation(
     progress: bool = True,
     command: str = "bisenet.ablation.run_ablation",
     flops_size: tuple[int, int] = (512, 1024),
+    overwrite: bool = False,
 ) -> pd.DataFrame:
     """Train and evaluate every (seed, variant) not yet in ``csv``; return the whole table.
 
@@ -207,7 +266,8 @@ def run_ablation(
     ``flops_size`` is the input at which GFLOPs are counted (a smaller one makes a smoke grid quick).
     ``val_interval`` validates every that many iterations as well as at the end (default: at the end
     only); with ``keep_runs`` each run's ``log.jsonl`` then holds its mIoU curve
-    (:func:`learning_curves`). The row's mIoU is the last iteration's either way.
+    (:func:`learning_curves`). The row's mIoU is the last iteration's either way. An existing
+    ``csv`` that is not an ablation table is refused unless ``overwrite`` (then replaced).
     ``csv`` None keeps the rows in memory only. ``cache`` is where the scale's data is generated
     and, by default, where the runs train (:func:`bisenet.cache.cache_dir`).
     """
@@ -235,7 +295,7 @@ def run_ablation(
     dataset = dataset or base.dataset
     work_root = Path(work_root) if work_root else default_work_root(scale, cache)
     csv = check_writable(csv) if csv else None  # refused now, not after the first run
-    done = pd.read_csv(csv) if csv and csv.exists() else pd.DataFrame(columns=["variant", "seed", "iters", "data_root"])
+    done = _done_runs(csv, overwrite)
     # the same data generated in another clone has another absolute path: compare folder names
     for column, value in (("iters", base.iters), ("data_root", Path(data_root).name)):
         values = done[column].astype(str) if len(done) and column in done else pd.Series(dtype=str)

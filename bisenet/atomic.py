@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +30,40 @@ from typing import IO, Any
 from bisenet.errors import FolderInUseError, OutputError
 
 TMP_GLOBS = (".*.tmp", ".*.tmp.*")  # what a killed writer may leave behind
+
+
+def not_a_regular_file(path: str | Path) -> str | None:
+    """What stands at ``path`` if it is neither nothing nor a regular file ("a symbolic link",
+    "a named pipe (FIFO)", "a device", "a socket", "a folder"), else None. Writing there would
+    replace a link and leave its target stale, block on a pipe, or turn a device node into a
+    file: the package refuses such outputs."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None  # unreadable: the write itself reports it
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return f"a symbolic link (to {os.readlink(path)})"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def refuse_non_regular(path: str | Path) -> None:
+    """Raise :class:`~bisenet.errors.OutputError` if ``path`` holds anything but a regular file
+    (:func:`not_a_regular_file`)."""
+    what = not_a_regular_file(path)
+    if what is not None:
+        raise OutputError(f"cannot write {path}: it is {what}; give the path of a regular file (nothing was written)")
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -55,9 +90,8 @@ def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     the previous file, if any, is untouched."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp" + (path.suffix if keep_suffix else ""))
+    refuse_non_regular(path)
     try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "it is a folder", str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if not tmp.exists():
@@ -97,11 +131,82 @@ def write_json(path: str | Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-def write_csv(path: str | Path, table) -> Path:
-    """A pandas DataFrame as CSV, without its index."""
+def write_csv(path: str | Path, table, overwrite: bool = False) -> Path:
+    """A pandas DataFrame as CSV, without its index. An existing file is replaced only if it is a
+    table with the same columns (this command's earlier output) or ``overwrite`` is true; else
+    :class:`~bisenet.errors.OutputError` says so and nothing is written.
+
+    Args:
+        path: the CSV file.
+        table: the DataFrame.
+        overwrite: replace an existing file whatever it holds (``--overwrite``).
+    """
+    if not overwrite:
+        _refuse_foreign_csv(Path(path), [str(c) for c in table.columns])
     with atomic_write(path, "w") as f:
         table.to_csv(f, index=False)
     return Path(path)
+
+
+def _refuse_foreign_csv(path: Path, columns: list[str]) -> None:
+    """Refuse to replace a file at ``path`` whose first line is not a CSV header of ``columns``."""
+    import csv
+
+    refuse_non_regular(path)
+    if not path.exists():
+        return
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader([f.readline()]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = None
+    if header != columns:
+        raise OutputError(
+            f"{path} exists and is not a table this command wrote (its first line is not the header of "
+            f"these {len(columns)} columns): pass --overwrite to replace it, or give another file"
+        )
+
+
+PNG_SOFTWARE = "bisenet"  # the PNG "Software" text of every plot and overlay the package writes
+
+
+def refuse_foreign_png(path: str | Path) -> None:
+    """Refuse to replace a file at ``path`` that is not a PNG whose "Software" text is
+    :data:`PNG_SOFTWARE` (a plot or overlay the package wrote earlier)."""
+    from PIL import Image
+
+    path = Path(path)
+    refuse_non_regular(path)
+    if not path.exists():
+        return
+    try:
+        with Image.open(path) as image:
+            ours = image.format == "PNG" and str(image.info.get("Software", "")).startswith(PNG_SOFTWARE)
+    except Exception:  # noqa: BLE001 - whatever PIL cannot read is not ours
+        ours = False
+    if not ours:
+        raise OutputError(
+            f"{path} exists and is not an image this package wrote: pass --overwrite to replace it, or give "
+            "another file"
+        )
+
+
+def refuse_foreign_json(path: str | Path, keys: list[str]) -> None:
+    """Refuse to replace a file at ``path`` that is not a JSON object with exactly ``keys``."""
+    path = Path(path)
+    refuse_non_regular(path)
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ours = isinstance(data, dict) and sorted(data) == sorted(keys)
+    except (OSError, UnicodeDecodeError, ValueError):
+        ours = False
+    if not ours:
+        raise OutputError(
+            f"{path} exists and is not a file this command wrote (not a JSON object with its keys): pass "
+            "--overwrite to replace it, or give another file"
+        )
 
 
 def append_line(path: str | Path, line: str) -> None:
@@ -167,8 +272,7 @@ def check_writable(path: str | Path) -> Path:
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is a folder")
+    refuse_non_regular(path)
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK):

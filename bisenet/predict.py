@@ -16,7 +16,7 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from bisenet.atomic import atomic_path, atomic_write
+from bisenet.atomic import PNG_SOFTWARE, atomic_path, atomic_write, refuse_foreign_png
 from bisenet.data.base import EXIF_ORIENTATION, read_image
 from bisenet.data.transforms import eval_pipeline
 from bisenet.errors import BiSeNetError, InputNotFoundError, UsageError
@@ -100,7 +100,37 @@ def plan_outputs(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Pa
                     "different --out folders (or give their folders, whose structure is kept)"
                 )
             planned[target] = source
+    _refuse_writing_over_inputs(planned)
     return [(source, target) for target, source in planned.items()]
+
+
+def _refuse_writing_over_inputs(planned: dict[Path, Path]) -> None:
+    """Refuse a plan whose output would replace one of its inputs (``--out`` set to an input
+    folder holding ``a.png`` and ``a_overlay.png``), or an existing image that is not an overlay
+    this package wrote: predict never writes over a user's file."""
+    inputs = {source.resolve() for source in planned.values()}
+    for target, source in planned.items():
+        if target.resolve() in inputs:
+            raise UsageError(
+                f"{target} is one of the inputs, and the overlay of {source} would replace it: give --out a folder "
+                "outside the inputs (predict never writes over an input)"
+            )
+        if target.suffix == ".png":
+            try:
+                refuse_foreign_png(target)
+            except BiSeNetError as e:
+                raise UsageError(
+                    f"{target} exists and is not an overlay this package wrote: move it, or give another --out ({e})"
+                ) from None
+
+
+def _software_tag():
+    """The PNG text chunk that marks an overlay as the package's (see :func:`_refuse_writing_over_inputs`)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Software", PNG_SOFTWARE)
+    return info
 
 
 def _check_images(images: list[Path], scale: tuple[int, int] | None) -> None:
@@ -220,6 +250,6 @@ def predict_inputs(
             image = read_image(source)
             with atomic_write(target) as f:
                 coloured = overlay(image, segment(model, image, scale, device), palette, alpha)
-                Image.fromarray(coloured).save(f, format="PNG")
+                Image.fromarray(coloured).save(f, format="PNG", pnginfo=_software_tag())
         written.append(target)
     return written

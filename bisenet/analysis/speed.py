@@ -265,12 +265,17 @@ def plot_benchmark(table: pd.DataFrame, title: str = ""):
     return fig
 
 
-def save_benchmark_plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """:func:`plot_benchmark` written to ``path`` (PNG, 120 dpi)."""
+def save_benchmark_plot(table: pd.DataFrame, path: str | Path, title: str = "", overwrite: bool = False) -> Path:
+    """:func:`plot_benchmark` written to ``path`` (PNG, 120 dpi). An existing file that is not a
+    plot the package wrote is replaced only with ``overwrite``."""
     import matplotlib.pyplot as plt
 
+    from bisenet.atomic import PNG_SOFTWARE, refuse_foreign_png
+
+    if not overwrite:
+        refuse_foreign_png(path)
     fig = plot_benchmark(table, title)
     with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=120)
+        fig.savefig(f, format="png", dpi=120, metadata={"Software": PNG_SOFTWARE})
     plt.close(fig)
     return Path(path)

@@ -97,6 +97,9 @@ def _zoo_row(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+OVERWRITE_HELP = "replace an existing output file that is not this command's earlier output"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="bisenet",
@@ -115,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-classes", type=a.class_count, default=19)
     p.add_argument("--depth", type=a.positive_int, default=2, help="module nesting depth of the table")
     p.add_argument("--csv", type=a.output_file, help="also write the table(s) to this CSV file")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=commands.cmd_flops)
 
     p = sub.add_parser("bench", help="inference latency and throughput, configurations interleaved in one process")
@@ -149,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help=DEVICE_HELP)
     p.add_argument("--csv", type=a.output_file, help="also write the results, with provenance, to this CSV file")
     p.add_argument("--plot", type=a.output_file, help="also write a bar chart (PNG) of the medians")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=commands.cmd_bench)
 
     p = sub.add_parser("export", help="export to ONNX and verify it with onnxruntime")
@@ -211,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recipes", help="the training recipes, beside mmsegmentation's configs")
     p.add_argument("--model-zoo-only", action="store_true", help="leave out the profiles' recipes")
     p.add_argument("--csv", type=a.output_file, help="also write the table to this CSV file")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=commands.cmd_recipes)
 
     p = sub.add_parser(
@@ -296,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train,val", help="comma-separated splits to read (default train,val)")
     p.add_argument("--plot", type=a.output_file, help="also write a bar chart of the class frequencies (PNG)")
     p.add_argument("--csv", type=a.output_file, help="also write the class frequencies (first split) as CSV")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     _folder_options(p)
     p.set_defaults(func=commands.cmd_check_data)
 
@@ -353,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         "iter, mIoU, provenance) to this CSV, replacing theirs in it and keeping the others",
     )
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=commands.cmd_ablate)
 
     p = sub.add_parser("minicity", help="generate MiniCity, the synthetic city in Cityscapes' layout")
@@ -392,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions", type=a.output_dir, help="also write prediction PNGs (the dataset's own label ids) here"
     )
     p.add_argument("--json", type=a.output_file, help="also write the metrics to this JSON file")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.set_defaults(func=commands.cmd_eval)
 
     p = sub.add_parser(
@@ -406,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=a.existing_file, metavar="FILE", help="verify: the downloaded checkpoint")
     p.add_argument("--source", choices=["mmseg", "sssegmentation", "coincheung"], help="list: only this source's rows")
     p.add_argument("--csv", type=a.output_file, help="list: also write the whole table to this CSV file")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--row", type=_zoo_row, help="verify: the row's name (default: the file's name)")
     p.add_argument("--data-root", type=a.input_dir, help="verify: also evaluate on this dataset root (val, whole mode)")
     p.add_argument("--device", help=DEVICE_HELP)

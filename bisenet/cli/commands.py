@@ -39,7 +39,7 @@ def cmd_flops(args: argparse.Namespace) -> int:
         print(table.to_string(index=False, formatters={"params": "{:,}".format, "gflops": "{:.3f}".format}))
         tables.append(table.assign(model=name))
     if args.csv:
-        print(f"wrote {write_csv(args.csv, pd.concat(tables, ignore_index=True))}")
+        print(f"wrote {write_csv(args.csv, pd.concat(tables, ignore_index=True), overwrite=args.overwrite)}")
     return 0
 
 
@@ -72,10 +72,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"eval, torch.inference_mode(), {args.warmup} warm-up + {args.runs} runs, configurations interleaved")
     print(table.drop(columns=["runs"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     if args.csv:
-        print(f"wrote {write_csv(args.csv, with_provenance(table, info, _command_line()))}")
+        print(f"wrote {write_csv(args.csv, with_provenance(table, info, _command_line()), overwrite=args.overwrite)}")
     if args.plot:
         title = f"{info['device']} ({info.get('gpu', info['cpu'])}), {info['threads']} threads, {args.dtype}"
-        print(f"wrote {save_benchmark_plot(table, args.plot, title)}")
+        print(f"wrote {save_benchmark_plot(table, args.plot, title, overwrite=args.overwrite)}")
     return 0
 
 
@@ -225,7 +225,7 @@ def cmd_minicity(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bisenet.atomic import write_json
+    from bisenet.atomic import refuse_foreign_json, write_json
     from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline, resolve_dataset_kind
     from bisenet.devices import resolve_device
     from bisenet.engine.evaluator import evaluate
@@ -284,18 +284,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{model_name} on {dataset.name}, mode {args.mode}: {metrics.summary()}")
     print(metrics.to_dataframe().round(2).to_string())
     if args.json:
-        path = write_json(
-            args.json,
-            {
-                "model": model_name,
-                "checkpoint": str(args.checkpoint or args.onnx),
-                "data": args.data,
-                "split": args.split,
-                "mode": args.mode,
-                **metrics.__dict__,
-            },
-        )
-        print(f"wrote {path}")
+        result = {
+            "model": model_name,
+            "checkpoint": str(args.checkpoint or args.onnx),
+            "data": args.data,
+            "split": args.split,
+            "mode": args.mode,
+            **metrics.__dict__,
+        }
+        if not args.overwrite:
+            refuse_foreign_json(args.json, list(result))
+        print(f"wrote {write_json(args.json, result)}")
     return 0
 
 
@@ -310,7 +309,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     )
     print(table.to_string(index=False))
     if args.csv:
-        print(f"wrote {write_csv(args.csv, table)}")
+        print(f"wrote {write_csv(args.csv, table, overwrite=args.overwrite)}")
     return 0
 
 
@@ -438,9 +437,9 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     print(report.summary())
     first = next(iter(report.pixels), None)
     if args.plot and first:
-        print(f"wrote {report.plot(args.plot, first)}")
+        print(f"wrote {report.plot(args.plot, first, overwrite=args.overwrite)}")
     if args.csv and first:
-        print(f"wrote {write_csv(args.csv, report.frequencies(first).reset_index())}")
+        print(f"wrote {write_csv(args.csv, report.frequencies(first).reset_index(), overwrite=args.overwrite)}")
     return 0 if report.ok else 1
 
 
@@ -456,22 +455,24 @@ def cmd_book_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from bisenet.ablation import (
+        check_curves_file,
         default_work_root,
         learning_curves,
         parse_variants,
         results_name,
         run_ablation,
         summarize,
+        write_curves,
     )
-    from bisenet.atomic import write_csv
     from bisenet.errors import UsageError
 
     csv = args.csv or results_name(args.scale)
     if args.curves and not args.keep_runs:
         raise UsageError("--curves reads the kept runs' logs: add --keep-runs (and --val-every N for a curve)")
+    if args.curves:
+        check_curves_file(args.curves, args.overwrite)  # before hours of training, not after
     variants = parse_variants(args.variants)
     results = run_ablation(
         args.scale,
@@ -488,16 +489,14 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         keep_runs=args.keep_runs,
         progress=not args.quiet,
         command=_ablate_command(args),
+        overwrite=args.overwrite,
     )
     print(f"{len(results)} runs in {csv}")
     if args.curves:
         work_root = args.work_dir or default_work_root(args.scale, args.cache)
         curves = learning_curves(work_root, variants, args.seeds).assign(command=_ablate_command(args))
-        if args.curves.exists():  # a file shared by several calls: this call's runs replace theirs
-            kept = pd.read_csv(args.curves)
-            ours = kept.set_index(["variant", "seed"]).index.isin(list(zip(curves["variant"], curves["seed"])))
-            curves = pd.concat([kept[~ours], curves], ignore_index=True)
-        print(f"wrote {write_csv(args.curves, curves)} ({len(curves)} validations)")
+        path = write_curves(args.curves, curves, overwrite=args.overwrite)
+        print(f"wrote {path} ({len(curves)} validations of this call's runs)")
     print(summarize(results).to_string(float_format=lambda v: f"{v:.2f}"))
     return 0
 
@@ -545,7 +544,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     for row in table.itertuples():
         print(f"{row.Index:>3}: {row.name}\n     {row.url or row.note}")
     if args.csv:
-        print(f"wrote {write_csv(args.csv, table)}")
+        print(f"wrote {write_csv(args.csv, table, overwrite=args.overwrite)}")
     return 0
 
 

@@ -104,15 +104,19 @@ class DataReport:
             }
         ).set_index("class")
 
-    def plot(self, path: str | Path, split: str = "train") -> Path:
-        """A bar chart of the class frequencies of ``split`` (share of pixels, log scale) to ``path``."""
+    def plot(self, path: str | Path, split: str = "train", overwrite: bool = False) -> Path:
+        """A bar chart of the class frequencies of ``split`` (share of pixels, log scale) to ``path``
+        (its suffix chooses the format); an existing file that is not a PNG plot the package wrote
+        is replaced only with ``overwrite``."""
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from bisenet.atomic import atomic_path
+        from bisenet.atomic import PNG_SOFTWARE, atomic_path, refuse_foreign_png
 
+        if not overwrite:
+            refuse_foreign_png(path)
         table = self.frequencies(split)
         fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(table) + 1.5), 3.2))
         colours = [tuple(c / 255 for c in rgb) for rgb in self.classes.colours]
@@ -123,7 +127,8 @@ class DataReport:
         ax.tick_params(axis="x", rotation=60, labelsize=8)
         fig.tight_layout()
         with atomic_path(path, keep_suffix=True) as tmp:
-            fig.savefig(tmp, dpi=120)
+            png = Path(path).suffix.lower() == ".png"
+            fig.savefig(tmp, dpi=120, metadata={"Software": PNG_SOFTWARE} if png else None)
         plt.close(fig)
         return Path(path)
 

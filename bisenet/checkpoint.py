@@ -24,6 +24,7 @@ the previous checkpoints as they were.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -126,10 +127,16 @@ class Checkpoint:
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically; returns the path."""
+    """Write ``checkpoint`` to ``path`` atomically; returns the path. A write the system refuses (a
+    full disk, a file-size limit) raises :class:`~bisenet.errors.OutputError` naming ``path`` and
+    the reason, and leaves the previous file as it was."""
     path = Path(path)
+    # serialised in memory first: torch's zip writer reports a failed write to a file as
+    # "RuntimeError: ... unexpected pos", losing the system's reason (ENOSPC, EFBIG)
+    buffer = io.BytesIO()
+    torch.save(checkpoint.to_dict(), buffer)
     with atomic_write(path) as f:
-        torch.save(checkpoint.to_dict(), f)
+        f.write(buffer.getbuffer())
     return path
 
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -278,28 +281,55 @@ def test_settings_that_cannot_work_are_refused_before_anything_is_written(minici
     assert not (tmp_path / "w").exists()  # no log.jsonl left to block the next run
 
 
-def test_a_full_disk_while_checkpointing_stops_with_the_intact_checkpoint(minicity, tmp_path, monkeypatch):
-    import errno
+@contextlib.contextmanager
+def file_size_limit(limit: int):
+    """A real write failure for this process: the kernel refuses to grow any file past ``limit``
+    bytes (EFBIG, as a full disk refuses with ENOSPC); SIGXFSZ is ignored so the write fails
+    instead of killing the process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
 
+
+def test_a_write_refused_while_checkpointing_stops_with_the_intact_checkpoint(minicity, tmp_path, monkeypatch):
+    from bisenet.engine import trainer as trainer_module
     from bisenet.errors import TrainingError
 
-    real_save = torch.save
+    real_save = trainer_module.save_checkpoint
     calls = []
 
-    def save(obj, f, *a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(obj, f, *a, **k)
+    def save(checkpoint, path):  # the second checkpoint meets a file-size limit: torch.save's real failure
+        calls.append(path)
+        if len(calls) < 2:
+            return real_save(checkpoint, path)
+        with file_size_limit(64 * 1024):
+            return real_save(checkpoint, path)
 
-    monkeypatch.setattr(torch, "save", save)
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save)
     recipe = get_recipe("bisenetv2-smoke").with_(iters=4, val_interval=100, checkpoint_interval=2)
-    with pytest.raises(TrainingError, match="No space left on device.*iter_2.pth, is intact.*--resume"):
+    with pytest.raises(TrainingError, match="File too large.*iter_2.pth, is intact.*--resume"):
         train(recipe, data_root=minicity, work_dir=tmp_path, progress=False)
     monkeypatch.undo()
     assert [p.name for _, p in iteration_checkpoints(tmp_path)] == ["iter_2.pth"]
     assert not list(tmp_path.glob(".*.tmp"))
     assert train(recipe, data_root=minicity, work_dir=tmp_path, resume=True, progress=False).iteration == 4
+
+
+def test_a_checkpoint_write_the_system_refuses_is_one_output_error(tmp_path):
+    from bisenet.checkpoint import Checkpoint, save_checkpoint
+    from bisenet.errors import OutputError
+
+    path = tmp_path / "m.pth"
+    path.write_bytes(b"the previous file")
+    model = build_model("bisenetv2", num_classes=3, aux_heads=False)
+    with file_size_limit(64 * 1024), pytest.raises(OutputError, match=r"cannot write .*m\.pth: File too large"):
+        save_checkpoint(Checkpoint(model_name="bisenetv2", state_dict=model.state_dict()), path)
+    assert path.read_bytes() == b"the previous file" and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_a_bad_file_read_by_a_worker_is_named_in_one_line(minicity, tmp_path):

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from bisenet.atomic import atomic_write, remove_stale
-from bisenet.errors import CheckpointError
+from bisenet.errors import CheckpointError, UsageError
 from bisenet.models import build_model
 from bisenet.safe_load import UnsafeCheckpoint, load_failure, safe_torch_load
 
@@ -299,14 +299,20 @@ def model_from_checkpoint(
     if not (saved or name):
         raise CheckpointError(f"{where} does not say which model it holds: pass the model name")
     state = checkpoint.state_dict
+    options = dict(num_classes=num_classes_of(state), aux_heads=aux_heads, **checkpoint.model_options)
     try:
-        model = build_model(
-            saved or name, num_classes=num_classes_of(state), aux_heads=aux_heads, **checkpoint.model_options
-        )
-    except TypeError as e:  # options the model does not have: a file of another version or package
+        with torch.device("meta"):  # shapes only: nothing is allocated yet
+            parameters = sum(p.numel() for p in build_model(saved or name, **options).parameters())
+    except (TypeError, UsageError) as e:  # options the model does not have, or out of range
+        asked = checkpoint.model_options
+        raise CheckpointError(f"{where} asks for model options {asked} that do not build: {e}") from e
+    held = sum(t.numel() for t in state.values() if isinstance(t, torch.Tensor))
+    if parameters > held:  # the options ask for more than the file has weights for: refused before allocating
         raise CheckpointError(
-            f"{where} asks for model options {checkpoint.model_options} that do not build: {e}"
-        ) from e
+            f"{where} asks for model options {checkpoint.model_options}, which build {parameters:,} parameters, "
+            f"but it holds {held:,} values: the options are not the weights' (a damaged or hand-edited file)"
+        )
+    model = build_model(saved or name, **options)
     load_weights(model, state)
     return model.eval()
 

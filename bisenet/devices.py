@@ -36,3 +36,13 @@ def resolve_device(name: str | torch.device | None = None) -> torch.device:
     elif device.type != "cpu":
         raise UsageError(f"device {name!r}: the package runs on cpu or cuda")
     return device
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation that failed: CUDA's ``OutOfMemoryError``, or the CPU
+    allocator's ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory", "not enough
+    memory"), or Python's ``MemoryError``."""
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(error)
+    return "can't allocate memory" in text or "not enough memory" in text

@@ -123,6 +123,13 @@ class Recipe:
         low, high = self.ratio_range
         if not 0 < low <= high:
             raise UsageError(f"recipe {name}: ratio_range must satisfy 0 < low <= high, got {self.ratio_range!r}")
+        largest = self.scale[0] * self.scale[1] * high**2  # pixels of the largest resized image
+        if self.crop_size[0] * self.crop_size[1] > largest:
+            raise UsageError(
+                f"recipe {name}: the crop {self.crop_size[0]}x{self.crop_size[1]} is larger than any image the "
+                f"augmentation makes (resized into {self.scale[0]}x{self.scale[1]} times at most {high}): it would "
+                "train mostly on padding, at that crop's memory; lower the crop size or raise the scale"
+            )
         if not 0 < self.cat_max_ratio <= 1:
             raise UsageError(f"recipe {name}: cat_max_ratio must be in (0, 1], got {self.cat_max_ratio!r}")
         if not self.lr > 0 or not math.isfinite(self.lr):

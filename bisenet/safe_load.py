@@ -25,6 +25,7 @@ from the file.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def safe_torch_load(path: str | Path) -> Any:
     tools' bookkeeping classes as :class:`Inert` placeholders. A file that names any other class
     or function raises :class:`UnsafeCheckpoint` (a ``ValueError``) naming them; nothing from it
     runs. Errors of an unreadable file are torch's own."""
+    _refuse_inflating_entries(path)
     try:
         return _quiet_load(path)
     except Exception as first:  # noqa: BLE001 - torch raises many types; only an unsafe name is retried
@@ -120,6 +122,29 @@ def safe_torch_load(path: str | Path) -> Any:
             allowed.append((placeholder, name))
     with safe_globals(allowed):
         return _quiet_load(path)
+
+
+MAX_COMPRESSED_ENTRY = 1 << 20  # bytes: torch.save stores every entry uncompressed
+
+
+def _refuse_inflating_entries(path: str | Path) -> None:
+    """Refuse a zip checkpoint with a compressed entry of more than :data:`MAX_COMPRESSED_ENTRY`
+    bytes, before torch reads it: torch.save never compresses, and a small file whose entries
+    inflate to gigabytes would make torch allocate them all before any check could look at them."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (OSError, zipfile.BadZipFile):
+        return  # torch's own reading reports what is wrong with the file
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED and entry.file_size > MAX_COMPRESSED_ENTRY:
+            raise UnsafeCheckpoint(
+                f"its entry {entry.filename} is compressed and would inflate from {entry.compress_size:,} to "
+                f"{entry.file_size:,} bytes; torch.save writes no compressed entries, so this file was made "
+                "otherwise and was refused before reading it"
+            )
 
 
 def _quiet_load(path: str | Path) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from bisenet.errors import DatasetError
+from bisenet.errors import DatasetError, UsageError
 
 IGNORE_INDEX = 255
 UNKNOWN = 256  # marker in label lookup tables (stored as int16) for values outside the table
@@ -128,6 +128,15 @@ def pair_files(
             "extraction? both archives are needed)"
         )
     return [(by_image[k], by_label[k]) for k in sorted(by_image)]
+
+
+def dataset_root(root: object) -> Path:
+    """``root`` as a Path (``~`` expanded); anything but a str or Path (``None``, a number) raises
+    :class:`~bisenet.errors.UsageError` naming what it got, rather than a TypeError from deep in
+    pathlib."""
+    if not isinstance(root, (str, Path)):
+        raise UsageError(f"the dataset root must be a folder path (str or Path), got {type(root).__name__} {root!r}")
+    return Path(root).expanduser()
 
 
 class SegmentationDataset(torch.utils.data.Dataset):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bisenet.data.base import IGNORE_INDEX, DatasetError, read_image
+from bisenet.data.base import IGNORE_INDEX, DatasetError, dataset_root, read_image
 from bisenet.data.folder import (
     CLASSES_FILE,
     ClassTable,
@@ -342,7 +342,7 @@ def check(
     """
     from tqdm import tqdm
 
-    root = Path(root).expanduser()
+    root = dataset_root(root)
     if not root.is_dir():
         raise DatasetError(f"dataset root {root} does not exist")
     names = [str(s).strip() for s in splits]

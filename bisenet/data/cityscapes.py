@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 from cityscapesscripts.helpers.labels import labels as _CS_LABELS
 
-from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, lookup_table, pair_files
+from bisenet.data.base import (
+    IGNORE_INDEX,
+    DatasetError,
+    SegmentationDataset,
+    Transform,
+    dataset_root,
+    lookup_table,
+    pair_files,
+)
 
 ENV_VAR = "CITYSCAPES_DATASET"  # the variable cityscapesscripts itself uses
 
@@ -48,7 +56,7 @@ def resolve_root(root: str | Path | None) -> Path:
                 "to it (or pass root=...). Without it, use MiniCity, the synthetic city in the same "
                 "layout: `bisenet minicity --out data/minicity`, then root='data/minicity'."
             )
-    root = Path(root).expanduser()
+    root = dataset_root(root)
     if not root.is_dir():
         raise DatasetError(f"Cityscapes root {root} does not exist or is not a folder")
     return root

@@ -14,7 +14,15 @@ from __future__ import annotations
 import colorsys
 from pathlib import Path
 
-from bisenet.data.base import IGNORE_INDEX, DatasetError, SegmentationDataset, Transform, lookup_table, pair_files
+from bisenet.data.base import (
+    IGNORE_INDEX,
+    DatasetError,
+    SegmentationDataset,
+    Transform,
+    dataset_root,
+    lookup_table,
+    pair_files,
+)
 
 # The 171 classes in train-id order: the 80 COCO "things", then the 91 "stuff" classes
 # (the names of mmsegmentation's COCOStuffDataset).
@@ -215,7 +223,7 @@ class COCOStuff(SegmentationDataset):
     def __init__(
         self, root: str | Path, split: str = "train", transform: Transform | None = None, seed: int = 0
     ) -> None:
-        root = Path(root).expanduser()
+        root = dataset_root(root)
         if not root.is_dir():
             raise DatasetError(
                 f"COCO-Stuff root {root} does not exist. Prepare it as mmsegmentation does (images/ "

@@ -42,6 +42,7 @@ from bisenet.data.base import (
     DatasetError,
     SegmentationDataset,
     Transform,
+    dataset_root,
     read_image,
     read_text_file,
     upright,
@@ -354,7 +355,7 @@ class FolderDataset(SegmentationDataset):
         options: FolderOptions = FolderOptions(),
         classes: ClassTable | None = None,
     ) -> None:
-        root = Path(root).expanduser()
+        root = dataset_root(root)
         if not root.is_dir():
             raise DatasetError(f"dataset root {root} does not exist (a folder with classes.csv, images/ and masks/)")
         self.table = classes or read_classes(root / CLASSES_FILE)

@@ -37,7 +37,7 @@ from bisenet.atomic import owned_folder
 from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save_checkpoint
 from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
-from bisenet.devices import resolve_device
+from bisenet.devices import is_out_of_memory, resolve_device
 from bisenet.engine.batchnorm import convert_sync_bn, per_iteration_bn_momentum
 from bisenet.engine.distributed import barrier, init_distributed
 from bisenet.engine.evaluator import evaluate
@@ -323,7 +323,9 @@ def train_step(
                     logits, aux = net(images)
                     terms = run.criterion(logits, aux, labels)
                 run.scaler.scale(terms["loss"] / run.accum).backward()
-            except torch.OutOfMemoryError as e:
+            except (torch.OutOfMemoryError, MemoryError, RuntimeError) as e:
+                if not is_out_of_memory(e):
+                    raise
                 raise TrainingError(
                     f"out of memory at iteration {i} with {r.batch_per_gpu} images of "
                     f"{r.crop_size[0]}x{r.crop_size[1]} per micro-batch: lower --batch-per-gpu "

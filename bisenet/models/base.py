@@ -70,7 +70,11 @@ def aligned_rule(fixed_upsampling: tuple[int, int]) -> str:
 
 
 def check_input(
-    x: torch.Tensor, in_channels: int, model_name: str, fixed_upsampling: tuple[int, int] | None = None
+    x: torch.Tensor,
+    in_channels: int,
+    model_name: str,
+    fixed_upsampling: tuple[int, int] | None = None,
+    weights_dtype: torch.dtype | None = None,
 ) -> None:
     """Raise :class:`~bisenet.errors.UsageError` (a ``ValueError``) unless ``x`` is a float
     (N, in_channels, H, W) tensor, H, W >= 32, whose sides line up under ``fixed_upsampling``
@@ -83,6 +87,9 @@ def check_input(
         fixed_upsampling: ``(s, f)``: a feature at stride ``s * f`` is upsampled by exactly
             ``f`` to meet one at stride ``s`` (:func:`side_aligns`); None: no such factor, every
             side >= 32 is accepted. Default None.
+        weights_dtype: the dtype of the model's weights; outside autocast the input must have
+            it (a float64 image into a float32 model is refused here, not deep in a convolution).
+            Default None: not checked.
     """
     rule = (
         f"{model_name} expects a normalised float tensor of shape (N, {in_channels}, H, W) "
@@ -94,6 +101,11 @@ def check_input(
         raise UsageError(f"{rule}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise UsageError(f"{rule}; got dtype {x.dtype} (convert the image to float and normalise it first)")
+    if weights_dtype is not None and x.dtype != weights_dtype and not torch.is_autocast_enabled(x.device.type):
+        raise UsageError(
+            f"{rule}; got dtype {x.dtype} for a model whose weights are {weights_dtype}: convert the input "
+            f"(x.to({weights_dtype})) or the model (model.to(dtype))"
+        )
     n, c, h, w = x.shape
     if c != in_channels:
         raise UsageError(f"{rule}; got {c} channels in shape {tuple(x.shape)}")
@@ -187,7 +199,9 @@ class SegmentationModel(nn.Module):
         Args:
             x: a normalised float tensor (N, in_channels, H, W), H, W >= 32 (required).
         """
-        check_input(x, self.in_channels, type(self).__name__, self.fixed_upsampling)
+        weights = next(self.parameters(), None)
+        dtype = None if weights is None else weights.dtype
+        check_input(x, self.in_channels, type(self).__name__, self.fixed_upsampling, weights_dtype=dtype)
         size = x.shape[-2:]
         features = self.backbone(x)  # (main, *auxiliary features)
         logits = resize(self.decode_head(features[0]), size)  # (N, classes, H, W)

@@ -122,6 +122,9 @@ def model_options(name: str) -> list[str]:
     return _entry(name).options()
 
 
+MAX_CLASSES = 65_536  # far beyond any dataset (COCO-Stuff: 171); a head of more is a mistake, not a model
+
+
 def build_model(name: str, num_classes: int = 19, aux_heads: bool = True, **options: Any) -> nn.Module:
     """Build a registered model by name.
 
@@ -132,15 +135,16 @@ def build_model(name: str, num_classes: int = 19, aux_heads: bool = True, **opti
 
     Args:
         name: one of :func:`available_models` (required); an unknown name raises ``ValueError``.
-        num_classes: a positive integer (``ValueError`` otherwise). Default 19.
+        num_classes: an integer from 1 to :data:`MAX_CLASSES` (``ValueError`` otherwise).
+            Default 19.
         aux_heads: build the auxiliary (booster) heads. Default True.
         **options: fields of the model's config and builder arguments, see
             :func:`model_options`; an unknown one raises ``TypeError``. Presets are option
             dicts: ``build_model("bisenetv2", **bisenetv2.COINCHEUNG_OPTIONS)``. Default: none.
     """
     entry = _entry(name)
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise UsageError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= MAX_CLASSES:
+        raise UsageError(f"num_classes must be an integer from 1 to {MAX_CLASSES:,}, got {num_classes!r}")
     unknown = sorted(set(options) - set(entry.options()))
     if unknown:
         raise TypeError(f"{name} has no option {unknown}; its options are {entry.options()}")

@@ -331,3 +331,15 @@ def test_write_split_refuses_more_samples_than_the_source_holds(minicity, tmp_pa
     with pytest.raises(DatasetError, match=f"holds {len(source)} samples"):
         write_split(source, tmp_path / "x", "val", lookup, table, count=len(source) + 1)
     assert write_split(source, tmp_path / "y", "val", lookup, table, count=2) == 2
+
+
+def test_a_crop_far_larger_than_the_images_is_refused_before_training(own, tmp_path, capsys):
+    from bisenet.cli import main
+
+    work = tmp_path / "w"
+    args = ["train", "--model", "bisenetv2", "--data-root", str(own), "--crop", "2048x4096", "--iters", "2"]
+    assert main([*args, "--work-dir", str(work)]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the data check's progress bars
+    assert "Traceback" not in err and last.startswith("error:") and "larger than any image the augmentation" in last
+    assert not (work / "log.jsonl").exists()

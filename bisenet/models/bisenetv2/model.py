@@ -49,6 +49,11 @@ def semantic_widths(ratio: float, width: int = 1) -> tuple[int, int, int, int]:
     return tuple(int(round(c)) for c in exact)
 
 
+# the largest value of each size option: far beyond any published model (the paper's large V2 has
+# width 2 and depth 3), small enough that a model is built in seconds and fits in memory
+SIZE_LIMITS = {"width": 8, "depth": 16, "expand_ratio": 32, "decode_channels": 8192, "aux_channels": 8192}
+
+
 @dataclass(frozen=True)
 class BiSeNetV2Config:
     """The options of :class:`BiSeNetV2`, one frozen dataclass handed to the model and its
@@ -108,6 +113,18 @@ class BiSeNetV2Config:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "aux_channels", tuple(self.aux_channels))  # a list (from JSON) too
+        for name, limit in SIZE_LIMITS.items():  # before any layer is made: a size is memory
+            values = getattr(self, name)
+            for value in values if isinstance(values, tuple) else (values,):
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+                    raise UsageError(
+                        f"BiSeNetV2 {name} must be an integer from 1 to {limit} (mmseg: "
+                        f"{getattr(BiSeNetV2Config, name)}), got {values!r}"
+                    )
+        if len(self.aux_channels) != 4:
+            raise UsageError(f"aux_channels must be four widths, one per booster head, got {self.aux_channels!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise UsageError(f"dropout must be a probability from 0 to below 1, got {self.dropout!r}")
         if self.head not in HEADS:
             raise UsageError(f"head must be 'mmseg' (FCN heads) or 'coincheung' (SegmentHead), got {self.head!r}")
         semantic = self.semantic_channels  # raises for a bad semantic_ratio

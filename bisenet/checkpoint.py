@@ -198,12 +198,86 @@ def _from_earlier_package_file(data: dict[str, Any]) -> Checkpoint:
     )
 
 
+class NewerCheckpointError(CheckpointError):
+    """A checkpoint in a schema of a newer version of the package: not damaged, not readable here."""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_rng_state(value: Any) -> bool:
+    """The shape :func:`bisenet.engine.rng.rng_state` writes: torch's byte tensor, Python's and
+    numpy's generator states."""
+    if not isinstance(value, dict):
+        return False
+    numpy_state = value.get("numpy")
+    return (
+        isinstance(value.get("torch"), torch.Tensor)
+        and isinstance(value.get("python"), tuple)
+        and isinstance(numpy_state, tuple)
+        and len(numpy_state) == 5
+        and isinstance(numpy_state[1], torch.Tensor)
+    )
+
+
+# the fields of a checkpoint in FORMAT: (what a valid value is, what to say it should be)
+FIELD_RULES: dict[str, tuple[Any, str]] = {
+    "model": (_is_state_dict, "the model's state dict (names -> tensors)"),
+    "model_name": (lambda v: v is None or isinstance(v, str), "a registered model name"),
+    "model_options": (lambda v: isinstance(v, dict), "a dict of model options"),
+    "recipe": (lambda v: v is None or isinstance(v, dict), "a recipe (dict)"),
+    "iteration": (lambda v: v is None or _is_count(v), "a non-negative integer"),
+    "metrics": (lambda v: isinstance(v, dict), "a dict of metrics"),
+    "provenance": (lambda v: isinstance(v, dict), "a dict"),
+    "optimizer": (
+        lambda v: isinstance(v, dict) and isinstance(v.get("state"), dict) and isinstance(v.get("param_groups"), list),
+        "an optimizer state dict (state, param_groups)",
+    ),
+    "scaler": (lambda v: isinstance(v, dict), "a gradient scaler's state dict"),
+    "rng": (_is_rng_state, "the random generators' states (torch, python, numpy)"),
+    "best_miou": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "classes": (lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v), "a list of class names"),
+    "palette": (lambda v: isinstance(v, list) and all(isinstance(c, (list, tuple)) for c in v), "a list of colours"),
+}
+
+
+REQUIRED_FIELDS = ("model", "model_options", "metrics", "provenance")
+
+
+def _check_format(data: dict[str, Any], where: str) -> None:
+    """Refuse a file of another schema version, and a file of this one whose fields do not hold
+    what the schema says (a damaged or hand-edited file), naming the field."""
+    version = data["format"]
+    if version != FORMAT:
+        if isinstance(version, str) and version.startswith("bisenet-checkpoint-"):
+            raise NewerCheckpointError(
+                f"{where} is in the schema {version!r}, written by another version of the package (this one reads "
+                f"{FORMAT!r}): read it with the version that wrote it, or update the package"
+            )
+        raise CheckpointError(f"{where} names an unknown format {version!r} (this package writes {FORMAT!r})")
+    for key, (valid, expected) in FIELD_RULES.items():
+        if key not in data and key in REQUIRED_FIELDS:
+            raise CheckpointError(f"{where} lacks its {key!r} field ({expected}): the file is damaged")
+        if data.get(key) is None and key not in REQUIRED_FIELDS:
+            continue  # an optional field left out (to_dict writes no None of the training state)
+        if not valid(data[key]):
+            shown = repr(data[key]) if not isinstance(data[key], dict) else f"a dict with keys {list(data[key])[:5]}"
+            raise CheckpointError(
+                f"{where}: its {key!r} field holds {shown[:80]} ({type(data[key]).__name__}), not {expected}: the file "
+                "is damaged or was edited by hand"
+            )
+
+
 def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
     """A :class:`Checkpoint` from a file or an already loaded dict, whatever its layout (see the
-    module docstring); a dict that holds no state dict raises :class:`CheckpointError`."""
+    module docstring); a dict that holds no state dict raises :class:`CheckpointError`, a file of
+    the package's schema whose fields are damaged too (naming the field), and one written in a
+    newer schema :class:`NewerCheckpointError`."""
     where = f"checkpoint {source}" if isinstance(source, (str, Path)) else "the checkpoint"
     data = read_checkpoint(source) if isinstance(source, (str, Path)) else source
-    if data.get("format") == FORMAT:
+    if "format" in data:
+        _check_format(data, where)
         fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"state_dict", "layout"}
         return Checkpoint(_strip_ddp(data["model"]), **{k: data[k] for k in fields if k in data})
     if _is_state_dict(data.get("model")) and "cur_iter" in data and "recipe" not in data:  # sssegmentation's train.py
@@ -348,6 +422,8 @@ def latest_valid(work_dir: str | Path) -> tuple[Path, Checkpoint] | None:
                 raise CheckpointError(f"{path} is not a training checkpoint (no optimizer state or iteration)")
             if non_finite(checkpoint.state_dict):
                 raise CheckpointError(f"{path} holds NaN or infinite weights (the run diverged there)")
+        except NewerCheckpointError:
+            raise  # not damaged: resuming from an older one would train over a newer version's work
         except CheckpointError as e:
             warnings.warn(f"skipping corrupt checkpoint: {e}", stacklevel=2)
             continue

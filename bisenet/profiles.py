@@ -320,7 +320,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 # --- one budget for both networks on a CPU ---------------------------------------------------------
-# The experiments that compare networks or their parts on this machine (V1 against V2 in chapter 17,
+# The experiments that compare networks or their parts on this machine (V1 against V2 in chapter 17b,
 # the ablation grid ``cpu-256`` of chapter 16) train every model with this one budget, so that a
 # difference is the networks', not the schedules': 256x256 crops (the semantic branch's 1/32
 # output is 8x8; at the 128x128 crops of the ``cpu`` grid it is 4x4, too small for the context the

@@ -10,7 +10,7 @@ images of a dataset (:class:`CalibrationImages`), by one of ONNX Runtime's metho
 (S8S8) left most convolutions running in float between Dequantize and Quantize nodes on this
 CPU (a profile of the V1 R-18 graph: 59 % of the time in float Conv; with U8S8, 86 % in
 QLinearConv and 2.6x faster). ``keep_float`` names operator types left in float: the sigmoid gates
-of BGA, ARM and FFM and the global-pool branches are the usual suspects; chapter 17 measures
+of BGA, ARM and FFM and the global-pool branches are the usual suspects; chapter 17b measures
 which matter.
 
 :class:`OnnxSegmenter` runs an ONNX graph (fp32 or int8) behind the ``nn.Module`` interface the

@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with gradient accumulation (fewer processes than the recipe's gpus), decay the BatchNorm "
         "running statistics once per iteration as on the model zoo's GPUs (off by default: on "
-        "MiniCity it changed val mIoU by under 0.25 points; chapter 14)",
+        "MiniCity it changed val mIoU by under 0.25 points; chapter 14b)",
     )
     p.add_argument("--stop-after", type=a.positive_int, help="stop after this iteration (resumable)")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard, if installed")
@@ -433,17 +433,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         print("bisenet: error: no command given (see bisenet --help)", file=sys.stderr)
         return 2
+    import warnings
+
     from bisenet.errors import BiSeNetError
 
     try:
-        _refuse_clashing_paths(parser, args)
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.formatwarning = _one_line_warning
+            warnings.filterwarnings("once", category=UserWarning)  # a warning met twice is said once
+            _refuse_clashing_paths(parser, args)
+            return args.func(args)
     except BiSeNetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C: no traceback; what was written is whole (bisenet.atomic)
         print(f"interrupted{': ' + str(e) if str(e) else ''}", file=sys.stderr)
         return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command line shows it: ``warning: ...``, without Python's file and line."""
+    return f"warning: {message}\n"
 
 
 def _refuse_clashing_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

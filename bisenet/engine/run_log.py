@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 from bisenet.atomic import LOCK_FILE, append_line, read_lines, write_json, write_text
@@ -18,12 +19,43 @@ LOG_FILE = "log.jsonl"
 RUN_FILE = "run.json"
 
 
+def _record(line: str) -> dict | None:
+    """The record a log line holds, or None for a damaged line (not JSON, not an object, no
+    ``kind`` "train"/"val" or no integer ``iter``: garbage, or the block of NUL bytes a crash can
+    leave on some filesystems)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("kind") not in ("train", "val"):
+        return None
+    step = record.get("iter")
+    return record if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def log_records(path: str | Path) -> list[dict]:
+    """The records of a run's log in order; damaged lines are left out with one warning naming
+    their line numbers (a resumed run rewrites the log without them)."""
+    records, damaged = [], []
+    for number, line in enumerate(read_lines(path), 1):
+        record = _record(line)
+        if record is None:
+            damaged.append(number)
+        else:
+            records.append(record)
+    if damaged:
+        shown = ", ".join(map(str, damaged[:5])) + (", ..." if len(damaged) > 5 else "")
+        warnings.warn(f"{path}: {len(damaged)} damaged line(s) left out (line {shown}): not log records", stacklevel=2)
+    return records
+
+
 def read_log(path: str | Path):
     """The JSON-lines log of a run as a pandas DataFrame, one row per record (``kind`` is "train"
-    or "val"); for the book's loss and mIoU curves."""
+    or "val"; damaged lines left out, see :func:`log_records`); for the book's loss and mIoU
+    curves."""
     import pandas as pd
 
-    return pd.DataFrame.from_records([json.loads(line) for line in read_lines(path)])
+    return pd.DataFrame.from_records(log_records(path))
 
 
 def write_record(path: Path, record: dict) -> None:
@@ -35,8 +67,8 @@ def truncate_log(path: Path, iteration: int) -> None:
     """After resuming at ``iteration``, forget what the interrupted run logged past it (atomic: a
     crash here leaves the old log, never half of it)."""
     if path.exists():
-        kept = [line for line in read_lines(path) if json.loads(line).get("iter", 0) <= iteration]
-        write_text(path, "".join(line + "\n" for line in kept))
+        kept = [record for record in log_records(path) if record["iter"] <= iteration]
+        write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
 
 
 def write_run_info(work_dir: Path, info: dict) -> None:

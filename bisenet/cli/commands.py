@@ -228,7 +228,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bisenet.atomic import refuse_foreign_json, write_json
     from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline, resolve_dataset_kind
     from bisenet.devices import resolve_device
-    from bisenet.engine.evaluator import evaluate
+    from bisenet.engine.evaluator import check_class_names, evaluate
     from bisenet.errors import UsageError
 
     if (args.checkpoint is None) == (args.onnx is None):
@@ -245,14 +245,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             )
         device = resolve_device("cpu")
         model = OnnxSegmenter(args.onnx)
-        model_name = f"onnx: {args.onnx.name}"
+        model_name, model_classes = f"onnx: {args.onnx.name}", model.classes
     else:
+        from bisenet.checkpoint import load_checkpoint
         from bisenet.interop import load_model
         from bisenet.models import model_spec
 
         device = resolve_device(args.device)
-        model = load_model(args.checkpoint, args.model).to(device)
-        model_name = model_spec(model)[0]
+        model = load_model(args.checkpoint, args.model).to(device)  # by path: its errors name the file
+        model_name, model_classes = model_spec(model)[0], load_checkpoint(args.checkpoint).classes
     args.data = resolve_dataset_kind(args.data, args.data_root)
     scale = args.scale if args.scale is not None else EVAL_SCALES[args.data]
     dataset = build_dataset(
@@ -267,6 +268,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{args.checkpoint or args.onnx} predicts {model.num_classes} classes, {dataset.name} has "
             f"{len(dataset.classes)}: another dataset's model?"
         )
+    check_class_names(model_classes, dataset.classes, str(args.checkpoint or args.onnx))
     if args.mode != "slide" and (args.crop or args.stride):
         raise UsageError(f"--crop and --stride are the windows of --mode slide; --mode {args.mode} would ignore them")
     crop, stride = args.crop or (1024, 1024), args.stride or (768, 768)

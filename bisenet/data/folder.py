@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,13 +176,26 @@ class Pairs:
 
 
 def _stems(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
-    found = {}
+    """The files of ``folder`` (and below) with one of ``suffixes``, by their name without it. Two
+    files of one name (``000.png`` and ``000.jpg``) and a link to nothing raise
+    :class:`DatasetError`: pairing would silently keep one file or skip the other."""
+    found: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         name = path.name
         for suffix in suffixes:
-            if name.lower().endswith(suffix.lower()) and path.is_file():
-                found[str(path.relative_to(folder))[: -len(suffix)]] = path
-                break
+            if not name.lower().endswith(suffix.lower()):
+                continue
+            if path.is_symlink() and not path.exists():
+                raise DatasetError(f"{path} is a link to {os.readlink(path)}, which does not exist: fix or remove it")
+            if path.is_file():
+                key = str(path.relative_to(folder))[: -len(suffix)]
+                if key in found:
+                    raise DatasetError(
+                        f"{found[key]} and {path} have the same name: which one belongs to the mask {key}? "
+                        "Rename or remove one of them"
+                    )
+                found[key] = path
+            break
     return found
 
 
@@ -193,10 +207,16 @@ def find_pairs(root: str | Path, split: str, options: FolderOptions = FolderOpti
         list_file = Path(options.list_file) if options.list_file else root / f"{split}.txt"
         if not list_file.is_file():
             raise DatasetError(f"{list_file} does not exist: the list of 'image,mask' lines of split {split!r}")
-        pairs, missing = [], []
+        pairs, missing, seen = [], [], {}
         for number, line in enumerate(read_text_file(list_file, "list file").splitlines(), start=1):
             if not line.strip():
                 continue
+            if line.strip() in seen:
+                raise DatasetError(
+                    f"{list_file}, line {number} repeats line {seen[line.strip()]} ({line.strip()!r}): a sample listed "
+                    "twice would count twice; remove the repetition"
+                )
+            seen[line.strip()] = number
             parts = [p.strip() for p in line.split(",")]
             if len(parts) != 2:
                 raise DatasetError(f"{list_file}, line {number}: expected 'image,mask', got {line!r}")
@@ -247,6 +267,12 @@ def read_mask_values(path: Path) -> tuple[np.ndarray, str]:
         raise DatasetError(f"mask {path} has more pixels than Pillow opens safely ({e}): downscale it first") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise DatasetError(f"cannot read mask {path}: {e} (re-export or remove this file)") from e
+    if mode in ("RGBA", "LA") and (values[..., -1] < 255).any():
+        clear = int((values[..., -1] < 255).sum())
+        raise DatasetError(
+            f"mask {path} has {clear} transparent pixel(s) (alpha below 255): transparency is no class; flatten it, "
+            "or paint those pixels in the ignore colour (or 255 in an index mask)"
+        )
     if mode in ("RGB", "RGBA"):
         rgb = values[..., :3]
         if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
@@ -306,6 +332,25 @@ def gray_as_colour(values: np.ndarray, mode: str, table: ClassTable, options: Fo
     return values, mode
 
 
+def _refuse_reordered_palette(path: Path, values: np.ndarray, table: ClassTable) -> None:
+    """A palette PNG is read by its indices. If the palette draws an index in the colour classes.csv
+    gives another class, the file and the table disagree on which class is which: refused, naming
+    the first such index, rather than read by index into the other class."""
+    with Image.open(path) as opened:
+        flat = opened.getpalette() or []
+    colours = {colour: i for i, colour in enumerate(table.colours)}
+    for index in np.unique(values).tolist():
+        drawn = tuple(flat[3 * index : 3 * index + 3])
+        other = colours.get(drawn)
+        if len(drawn) == 3 and other is not None and other != index:
+            raise DatasetError(
+                f"mask {path} is a palette PNG that draws index {index} in the colour of class "
+                f"{table.names[other]!r} (class {other} in classes.csv): its palette orders the classes differently, "
+                "and the pixels would be read by index as the wrong class; re-save the masks in classes.csv's order "
+                "(or as colour masks)"
+            )
+
+
 def mask_to_ids(path: Path, table: ClassTable, options: FolderOptions) -> tuple[np.ndarray, str]:
     """A mask file as (H, W) class ids (255 = ignore) and its storage mode; values outside the
     class table, and unknown colours unless ``unknown_colour="ignore"``, raise
@@ -319,6 +364,8 @@ def mask_to_ids(path: Path, table: ClassTable, options: FolderOptions) -> tuple[
                 "add them to classes.csv, fix the mask, or read them as ignore (--unknown-colour ignore)"
             )
         return ids, mode
+    if mode == "palette":
+        _refuse_reordered_palette(path, values, table)
     ids = index_ids(values, options)
     bad = np.unique(ids[(ids >= len(table)) & (ids != IGNORE_INDEX)])
     if bad.size:

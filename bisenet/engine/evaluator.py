@@ -3,6 +3,7 @@ each label's resolution, a confusion matrix on the model's device, metrics at th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,32 @@ from bisenet.data.base import SegmentationDataset
 from bisenet.engine.inference import MSFLIP_RATIOS, infer
 from bisenet.errors import BiSeNetError, UsageError, unwrap_worker_error
 from bisenet.metrics import ConfusionMatrix, Metrics
+
+
+def check_class_names(model_classes: Sequence[str] | None, dataset_classes: Sequence[str], what: str) -> None:
+    """Refuse to score a model whose class names (saved with it: a checkpoint's ``classes``, an ONNX
+    graph's metadata) are not the dataset's, in the same order: its IoUs would be printed under the
+    wrong names. Nothing is checked when the model does not say (the model zoo's files).
+
+    Args:
+        model_classes: the model's class names, or None.
+        dataset_classes: the dataset's, in train-id order.
+        what: the model's file, for the message.
+    """
+    if not model_classes or tuple(model_classes) == tuple(dataset_classes):
+        return
+    ours, theirs = list(model_classes), list(dataset_classes)
+    if sorted(ours) == sorted(theirs):
+        moved = [name for name, other in zip(ours, theirs, strict=True) if name != other]
+        raise UsageError(
+            f"{what} was trained with the same classes in another order ({', '.join(moved[:4])} ... are at other "
+            "places): its scores would be printed under the wrong names; put the dataset's classes.csv back in "
+            "the order the model was trained with"
+        )
+    raise UsageError(
+        f"{what} was trained on the classes ({', '.join(ours[:6])}{', ...' if len(ours) > 6 else ''}), this dataset "
+        f"has ({', '.join(theirs[:6])}{', ...' if len(theirs) > 6 else ''}): another dataset's model?"
+    )
 
 
 def evaluate(

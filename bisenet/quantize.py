@@ -156,6 +156,9 @@ def int8_agreement(model: nn.Module, int8_path: str | Path, images: list[torch.T
     return same / total
 
 
+ONNX_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}  # what the graphs take
+
+
 class OnnxSegmenter(nn.Module):
     """An ONNX segmentation graph (logits output, as ``export_onnx`` without ``argmax``) behind
     the interface of the package's models: ``forward(images) -> logits`` on the CPU, and
@@ -176,6 +179,15 @@ class OnnxSegmenter(nn.Module):
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
             raise UsageError(f"cannot load {path} with onnxruntime: {e}") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].type not in ONNX_INPUT_TYPES:
+            found = ", ".join(f"{i.name} {i.type} {i.shape}" for i in inputs)
+            raise UsageError(
+                f"{path} takes {found}: a segmentation graph takes one image batch (N, 3, H, W) of float or float16"
+            )
+        # the graph's own input name and type: CoinCheung's export names it input_image, a half-precision
+        # export takes float16
+        self.input_name, self.input_dtype = inputs[0].name, ONNX_INPUT_TYPES[inputs[0].type]
         output = self.session.get_outputs()[0]
         if len(output.shape) != 4:
             raise UsageError(
@@ -184,12 +196,16 @@ class OnnxSegmenter(nn.Module):
             )
         channels = output.shape[1]
         if not isinstance(channels, int):  # a dynamic export names it: run the graph once to see it
-            shape = [d if isinstance(d, int) else 64 for d in self.session.get_inputs()[0].shape]
-            channels = self.session.run(None, {"input": np.zeros([1, *shape[1:]], dtype=np.float32)})[0].shape[1]
+            shape = [d if isinstance(d, int) else 64 for d in inputs[0].shape]
+            probe = np.zeros([1, *shape[1:]], dtype=self.input_dtype)
+            channels = self.session.run(None, {self.input_name: probe})[0].shape[1]
         self.num_classes = int(channels)
         self.path = path
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.classes = json.loads(meta["classes"]) if "classes" in meta else None
+        try:
+            self.classes = json.loads(meta["classes"]) if "classes" in meta else None
+        except ValueError:
+            raise UsageError(f"{path}: its 'classes' metadata is not the JSON list of names export writes") from None
         self.register_buffer("_device", torch.zeros(1), persistent=False)  # a tensor for .device lookups
 
     def parameters(self, recurse: bool = True):  # the evaluator asks for a device
@@ -203,5 +219,6 @@ class OnnxSegmenter(nn.Module):
                     f"{self.path} was exported for inputs {list(expected)}, got {list(images.shape)} "
                     f"(axis {axis}): export it with --dynamic to run it at any size"
                 )
-        logits = self.session.run(None, {"input": images.detach().float().cpu().numpy()})[0]
-        return torch.from_numpy(logits).to(images.device)  # (N, C, H, W)
+        feed = images.detach().cpu().numpy().astype(self.input_dtype)
+        logits = self.session.run(None, {self.input_name: feed})[0]
+        return torch.from_numpy(logits.astype(np.float32)).to(images.device)  # (N, C, H, W)

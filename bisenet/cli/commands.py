@@ -144,7 +144,7 @@ def _export_int8(args: argparse.Namespace, model, classes, palette) -> int:
         )
     if args.argmax:
         raise UsageError("--int8 quantises the logits graph: drop --argmax")
-    kind = resolve_dataset_kind(None, args.calibration)
+    kind = resolve_dataset_kind(None, args.calibration, root_option="--calibration")
     images = build_dataset(kind, args.calibration, "train", eval_pipeline(None))
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_onnx(

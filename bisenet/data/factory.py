@@ -54,14 +54,26 @@ def build_dataset(
     return DATASETS[name](root, split, transform=transform, seed=seed)
 
 
-def resolve_dataset_kind(name: str | None, root: str | Path | None) -> str:
-    """``name`` when given, else the kind the root holds; neither raises :class:`UsageError`."""
+def resolve_dataset_kind(name: str | None, root: str | Path | None, root_option: str = "--data-root") -> str:
+    """``name`` when given, else the kind the root holds; neither raises :class:`UsageError`.
+
+    Args:
+        name: the dataset kind, or None / "auto" to recognise it.
+        root: the dataset root.
+        root_option: the option that gave ``root``, for the message ("--calibration" for
+            ``export``, which has no ``--data`` to name the kind). Default "--data-root".
+    """
     if name and name != "auto":
         return name
     kind = detect_dataset(root) if root is not None else None
     if kind is None:
+        if root is not None and not Path(root).exists():
+            raise UsageError(f"{root_option} {root} does not exist: give the folder of a dataset")
+        kinds = "cityscapes, minicity, cocostuff, folder, camvid"
+        fix = f"give --data ({kinds})"
+        if root_option != "--data-root":  # a command without --data (export --calibration)
+            fix = f"{root_option} takes the root of one ({kinds})"
         raise UsageError(
-            f"cannot tell which dataset {root} holds: give --data (cityscapes, minicity, cocostuff, folder, camvid); "
-            "a folder dataset has a classes.csv at its root"
+            f"cannot tell which dataset {root} holds: {fix}; a folder dataset has a classes.csv at its root"
         )
     return kind

@@ -269,6 +269,18 @@ def _check_format(data: dict[str, Any], where: str) -> None:
             )
 
 
+def _check_progress(data: dict[str, Any], where: str) -> None:
+    """An iteration past the end of the checkpoint's own recipe is a damaged field too (resuming
+    from it would stop at once, having trained nothing)."""
+    recipe, iteration = data.get("recipe"), data.get("iteration")
+    total = recipe.get("iters") if isinstance(recipe, dict) else None
+    if isinstance(iteration, int) and isinstance(total, int) and iteration > total:
+        raise CheckpointError(
+            f"{where}: its 'iteration' field holds {iteration}, past the end of its recipe's {total} iterations: "
+            "the file is damaged or was edited by hand"
+        )
+
+
 def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
     """A :class:`Checkpoint` from a file or an already loaded dict, whatever its layout (see the
     module docstring); a dict that holds no state dict raises :class:`CheckpointError`, a file of
@@ -278,6 +290,7 @@ def load_checkpoint(source: str | Path | dict[str, Any]) -> Checkpoint:
     data = read_checkpoint(source) if isinstance(source, (str, Path)) else source
     if "format" in data:
         _check_format(data, where)
+        _check_progress(data, where)
         fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"state_dict", "layout"}
         return Checkpoint(_strip_ddp(data["model"]), **{k: data[k] for k in fields if k in data})
     if _is_state_dict(data.get("model")) and "cur_iter" in data and "recipe" not in data:  # sssegmentation's train.py

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from bisenet.analysis.provenance import provenance
 from bisenet.atomic import owned_folder
-from bisenet.checkpoint import Checkpoint, latest_valid, non_finite, prune, save_checkpoint
+from bisenet.checkpoint import Checkpoint, CheckpointError, latest_valid, non_finite, prune, save_checkpoint
 from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
 from bisenet.data.base import SegmentationDataset
 from bisenet.devices import is_out_of_memory, resolve_device
@@ -277,10 +277,16 @@ def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path | None
             f"cannot resume {work_dir} ({path.name}) with another recipe: {'; '.join(changes)}. Resume it with its "
             "own settings (leave out the options that change them), or start a new run in another --work-dir"
         )
-    run.model.load_state_dict(checkpoint.state_dict)
-    run.optimizer.load_state_dict(checkpoint.optimizer)
-    run.scaler.load_state_dict(checkpoint.scaler)
-    set_rng_state(checkpoint.rng)
+    try:
+        run.model.load_state_dict(checkpoint.state_dict)
+        run.optimizer.load_state_dict(checkpoint.optimizer)
+        run.scaler.load_state_dict(checkpoint.scaler or {})
+        set_rng_state(checkpoint.rng)
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as e:  # fields of the right kind, wrong content
+        raise CheckpointError(
+            f"cannot resume from {path}: its training state does not fit this run ({str(e).splitlines()[0][:160]}); "
+            "the file is damaged: move it aside to resume from the one before"
+        ) from e
     if run.rank == 0:
         truncate_log(log_path, checkpoint.iteration)
     return checkpoint.iteration, checkpoint.best_miou, path

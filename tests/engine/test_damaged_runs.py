@@ -61,6 +61,9 @@ def test_a_damaged_log_line_is_left_out_with_a_warning_and_the_run_resumes(stopp
         ("best_miou", "hi", "'best_miou' field"),
         ("recipe", [1, 2], "'recipe' field"),
         ("model", {"a": 1}, "'model' field"),
+        ("iteration", -1, "'iteration' field holds -1"),
+        ("iteration", 10**9, "past the end of its recipe's 4 iterations"),
+        ("recipe", "bisenetv2-smoke", "'recipe' field"),
     ],
 )
 def test_a_checkpoint_with_a_damaged_field_is_named_and_skipped(stopped_run, minicity, field, value, says):
@@ -72,6 +75,17 @@ def test_a_checkpoint_with_a_damaged_field_is_named_and_skipped(stopped_run, min
     with pytest.warns(UserWarning, match=f"skipping corrupt checkpoint.*{says}"):
         result = train(RECIPE, data_root=minicity, work_dir=stopped_run, resume=True, progress=False)
     assert result.iteration == 4  # started again from 0, as a run with no usable checkpoint
+
+
+def test_a_training_state_that_does_not_fit_stops_the_resume_in_one_line(stopped_run, minicity):
+    from bisenet.checkpoint import CheckpointError
+
+    intact = (stopped_run / "iter_2.pth").read_bytes()
+    for damage in ({"optimizer": {"state": {}, "param_groups": []}}, {"rng": None}):  # emptied, or left out
+        (stopped_run / "iter_2.pth").write_bytes(intact)
+        edit_checkpoint(stopped_run / "iter_2.pth", **damage)
+        with pytest.raises(CheckpointError, match="its training state does not fit this run"):
+            train(RECIPE, data_root=minicity, work_dir=stopped_run, resume=True, progress=False)
 
 
 def test_a_checkpoint_of_a_newer_schema_stops_the_resume_in_one_line(stopped_run, minicity, capsys):

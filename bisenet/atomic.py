@@ -163,7 +163,7 @@ def _refuse_foreign_csv(path: Path, columns: list[str]) -> None:
     if header != columns:
         raise OutputError(
             f"{path} exists and is not a table this command wrote (its first line is not the header of "
-            f"these {len(columns)} columns): pass --overwrite to replace it, or give another file"
+            f"these {len(columns)} columns): pass --overwrite to replace it, or give another file (or remove it)"
         )
 
 

@@ -67,15 +67,23 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     """Files as given, folders replaced by the images in them (sorted, subfolders included); a path
     that does not exist or is neither an image nor a video raises :class:`InputNotFoundError` /
     :class:`UsageError`."""
-    return [source for source, _ in plan_outputs(inputs, Path("."))]
+    return [source for source, _ in _plan(inputs, Path("."))]
 
 
 def plan_outputs(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Path, Path]]:
     """(input file, output file) for every image and video: ``<name>_overlay.png`` or
     ``<name>_overlay.mp4``; a folder's files keep their place below it (``out/sub/a_overlay.png``
     for ``folder/sub/a.png``), a file given by name goes to ``out`` itself. The same file named
-    twice is segmented once; two different inputs that would write the same output raise
+    twice is segmented once; two different inputs that would write the same output, and an output
+    that would replace an input or a picture the package did not write, raise
     :class:`UsageError` naming them, before anything is written."""
+    plan = _plan(inputs, out)
+    _refuse_writing_over_inputs({target: source for source, target in plan})
+    return plan
+
+
+def _plan(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Path, Path]]:
+    """:func:`plan_outputs` without the checks of what stands at the outputs."""
     out = Path(out)
     planned: dict[Path, Path] = {}  # output -> input
     for item in map(Path, inputs):
@@ -100,7 +108,6 @@ def plan_outputs(inputs: Sequence[str | Path], out: str | Path) -> list[tuple[Pa
                     "different --out folders (or give their folders, whose structure is kept)"
                 )
             planned[target] = source
-    _refuse_writing_over_inputs(planned)
     return [(source, target) for target, source in planned.items()]
 
 

@@ -237,8 +237,11 @@ FIELD_RULES: dict[str, tuple[Any, str]] = {
     "scaler": (lambda v: isinstance(v, dict), "a gradient scaler's state dict"),
     "rng": (_is_rng_state, "the random generators' states (torch, python, numpy)"),
     "best_miou": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
-    "classes": (lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v), "a list of class names"),
-    "palette": (lambda v: isinstance(v, list) and all(isinstance(c, (list, tuple)) for c in v), "a list of colours"),
+    "classes": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, str) for c in v), "a list of class names"),
+    "palette": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, (list, tuple)) for c in v),
+        "a list of colours",
+    ),
 }
 
 

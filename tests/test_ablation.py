@@ -449,6 +449,26 @@ def test_verdicts_test_table2s_claims_on_the_aggregation_x_booster_grid():
     assert pd.isna(table.loc["the booster helps summation", "paper"])  # not a row of the paper
 
 
+def test_verdicts_on_a_grid_still_training():
+    """The committed cpu-256 grid fills in over sessions: seed 0 of some rows, other rows not yet.
+    Claims whose rows all ran once get "one seed: no verdict"; the others are left out."""
+    from bisenet.ablation import verdicts
+
+    partial = pd.DataFrame(
+        [
+            {"variant": "bga+booster", "seed": 0, "mIoU": 26.45},
+            {"variant": "bga", "seed": 0, "mIoU": 22.14},
+            {"variant": "sum+booster", "seed": 0, "mIoU": 24.5},
+            {"variant": "bga+booster", "seed": 1, "mIoU": 25.0},
+        ]
+    )
+    table = verdicts(partial).set_index("claim")
+    assert sorted(table.index) == ["the booster helps BGA", "with the booster, BGA beats summation"]
+    assert (table["verdict"] == "one seed: no verdict").all()
+    assert (table["seeds"] == 1).all()  # seed 1 of bga+booster has no partner
+    assert table.loc["the booster helps BGA", "mean"] == pytest.approx(26.45 - 22.14)
+
+
 def test_the_grid_deletes_only_what_its_runs_wrote(minicity, tmp_path, capsys):
     """A run folder named like a grid's (<variant>-seed<N>) that holds a user's notes: the grid
     trains there, then deletes the run's files and keeps the notes (it used to delete the folder)."""

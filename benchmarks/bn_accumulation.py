@@ -49,7 +49,6 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bisenet.analysis.provenance import commit_at_start, provenance, with_provenance  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.cache import cached_minicity  # noqa: E402
 from bisenet.checkpoint import read_checkpoint  # noqa: E402
@@ -58,6 +57,7 @@ from bisenet.engine import trainer as trainer_module  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.models import build_model  # noqa: E402
 from bisenet.profiles import get_profile  # noqa: E402
+from bisenet.provenance import commit_at_start, provenance, with_provenance  # noqa: E402
 
 MOMENTUM = 0.1  # torch's and mmseg's BatchNorm default
 RECIPE = get_profile("cpu").ablation  # bisenetv2-ablation-cpu: 128x128 crops, batch 8, 150 iterations

@@ -29,15 +29,15 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bisenet.ablation import grid_data  # noqa: E402
-from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.checkpoint import model_from_checkpoint  # noqa: E402
 from bisenet.data import build_dataset, eval_pipeline  # noqa: E402
 from bisenet.deploy import export_onnx, optimize  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
-from bisenet.profiles import BUDGET_ITERS  # noqa: E402
+from bisenet.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.quantize import CalibrationImages, OnnxSegmenter, quantize_int8  # noqa: E402
+from bisenet.recipes import BUDGET_ITERS  # noqa: E402
 
 RUNS = {"bisenetv2": "A/bga+booster-seed{seed}", "bisenetv1-r18": "B/bisenetv1-r18-seed{seed}"}
 PATHS = ("eager fp32", "eager channels_last", "ONNX Runtime fp32", "ONNX Runtime int8")
@@ -115,7 +115,7 @@ def main() -> None:
                 "seeds": len(values),
                 "mIoU_by_seed": ", ".join(f"{s}: {v:.2f}" for s, v in sorted(seeds.items())),
                 "accuracy_data": f"MiniCity val ({len(val)} images, {size[0]}x{size[1]}, synthetic; not Cityscapes)",
-                "budget": f"{BUDGET_ITERS} iterations, 4 crops of 256x256, fp32 (bisenet.profiles.BUDGET_RECIPES)",
+                "budget": f"{BUDGET_ITERS} iterations, 4 crops of 256x256, fp32 (bisenet.recipes.BUDGET_RECIPES)",
                 "threads": args.threads,
                 "runs": args.runs,
             }

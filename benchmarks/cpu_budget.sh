@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs of the shared CPU budget (bisenet.profiles.BUDGET_RECIPES: 256x256 crops, batch 4, fp32,
+# The runs of the shared CPU budget (bisenet.recipes.BUDGET_RECIPES: 256x256 crops, batch 4, fp32,
 # 1,200 iterations, the cpu profile's MiniCity), in two single-thread lanes run side by side:
 #
 #   benchmarks/cpu_budget.sh A OUT > OUT/A.log 2>&1 &

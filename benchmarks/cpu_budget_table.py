@@ -2,7 +2,7 @@
 
 Reads the V1 R-18 runs (``OUT/B/bisenetv1-r18-seed*``) and the V2 runs (the ``cpu-256`` grid's
 ``OUT/A/bga+booster-seed*``) that ``benchmarks/cpu_budget.sh`` trained with one budget
-(``bisenet.profiles.BUDGET_RECIPES``), and writes one row per run (model, seed, iterations,
+(``bisenet.recipes.BUDGET_RECIPES``), and writes one row per run (model, seed, iterations,
 crop, batch, precision, final val mIoU, provenance) and every validation of every run::
 
     python benchmarks/cpu_budget_table.py /work/runs --csv book/data/budget_runs_cpu.csv \\

@@ -9,7 +9,7 @@ It generates the MiniCity the runs train on (``bisenet minicity --train 200 --va
 256x512 --seed 0``) into a temporary folder, trains each recipe with ``bisenet train --recipe
 NAME --data-root DIR --work-dir DIR`` in a child process of its own (so that its wall clock and
 its peak resident memory are its own), and reads the run's ``log.jsonl``. Every row of both files
-carries the same provenance (``bisenet.analysis.provenance``, taken when this script starts: the
+carries the same provenance (``bisenet.provenance``, taken when this script starts: the
 children run the same code on the same machine), the data and the command that trained it.
 """
 
@@ -27,9 +27,9 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bisenet.analysis.provenance import provenance  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.engine.run_log import LOG_FILE, read_log  # noqa: E402
+from bisenet.provenance import provenance  # noqa: E402
 from bisenet.recipes import get_recipe  # noqa: E402
 
 RECIPES = ("bisenetv2-cpu", "bisenetv1-r18-cpu")
@@ -76,7 +76,7 @@ def run_tables(runs: list[dict], info: dict[str, str], data: str) -> tuple[pd.Da
     Args:
         runs: one dict per run: ``recipe`` (name), ``work_dir`` (holding its ``log.jsonl``),
             ``wall_clock_s`` and ``peak_rss_mb`` (required).
-        info: the provenance record (:func:`bisenet.analysis.provenance.provenance`) (required).
+        info: the provenance record (:func:`bisenet.provenance.provenance`) (required).
         data: what the runs trained on (required).
     """
     summaries, logs = [], []
@@ -169,7 +169,7 @@ def main() -> None:
             )
 
         def work_dir(recipe: str) -> Path:
-            if args.cache:  # the book cache's run folder of the recipe's model (bisenet.trained.run_dir)
+            if args.cache:  # the book cache's run folder of the recipe's model (bisenet.book.trained.run_dir)
                 return args.cache / "runs" / f"{get_recipe(recipe).model}-cpu-minicity"
             return Path(tmp) / recipe
 

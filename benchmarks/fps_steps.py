@@ -35,10 +35,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import PAPER_OUTPUT, make_runner, paper_sizes, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.models import build_model  # noqa: E402
+from bisenet.provenance import provenance, with_provenance  # noqa: E402
 
 FULL = (1024, 2048)
 # step name -> make_runner arguments, and whether the input is the paper's size

@@ -29,9 +29,9 @@ import pandas as pd  # noqa: E402
 from mmseg_env import build_mmseg_model  # noqa: E402
 
 import bisenet  # noqa: E402
-from bisenet.analysis.provenance import provenance  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
 from bisenet.deploy import randomize_bn_statistics  # noqa: E402
+from bisenet.provenance import provenance  # noqa: E402
 
 CONFIGS = {
     "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",

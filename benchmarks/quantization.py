@@ -29,15 +29,15 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
+from bisenet.book.trained import trained_model  # noqa: E402
 from bisenet.data import build_dataset, eval_pipeline  # noqa: E402
 from bisenet.deploy import export_onnx  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.profiles import current_profile, profile_data  # noqa: E402
+from bisenet.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.quantize import CalibrationImages, OnnxSegmenter, quantize_int8  # noqa: E402
-from bisenet.trained import trained_model  # noqa: E402
 
 MMSEG_CONFIGS = {
     "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",

@@ -31,11 +31,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.engine.trainer import build_run, train_step  # noqa: E402
 from bisenet.profiles import get_profile  # noqa: E402
+from bisenet.provenance import provenance, with_provenance  # noqa: E402
 
 MMSEG_CONFIGS = {
     "bisenetv2": "bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py",

@@ -1,5 +1,5 @@
 """V1 against V2 at one budget: the rows and validation curves of runs trained with the shared CPU
-budget (:data:`bisenet.profiles.BUDGET_RECIPES`: the same iterations, crops, batch and precision
+budget (:data:`bisenet.recipes.BUDGET_RECIPES`: the same iterations, crops, batch and precision
 for both networks), read back from their run folders.
 
 A run folder is what :func:`bisenet.engine.trainer.train` leaves (``run.json``, ``log.jsonl``

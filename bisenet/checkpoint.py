@@ -73,7 +73,7 @@ class Checkpoint:
         recipe: the training recipe (``Recipe.to_dict()``) when the package trained it. Default None.
         iteration: the training iteration it was saved at. Default None.
         metrics: validation metrics at that iteration, e.g. ``{"mIoU": 0.41}``. Default ``{}``.
-        provenance: where it came from (``bisenet.analysis.provenance.provenance()``; for a
+        provenance: where it came from (``bisenet.provenance.provenance()``; for a
             converted file, ``{"converted_from": ...}``). Default ``{}``.
         optimizer, scaler, rng, best_miou: the training state a run resumes from (iteration
             checkpoints only). Default None.

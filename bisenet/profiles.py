@@ -25,7 +25,8 @@ A notebook asks :attr:`Profile.kind` which branch to take ("gpu", "cpu" or "smok
 ``gpu-dryrun`` executes exactly the code ``gpu`` does.
 
 The profile in force comes from ``BISENET_PROFILE`` when set, otherwise it is auto-detected
-(``gpu`` when CUDA is available, else ``cpu``). Every notebook prints :func:`banner` first.
+(``gpu`` when CUDA is available, else ``cpu``). Every notebook prints
+:func:`bisenet.book.chapter.banner` first. The profiles' recipes are in :mod:`bisenet.recipes.profiles`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from pathlib import Path
 
 from bisenet.cache import MiniCitySpec, cached_minicity
 from bisenet.errors import UsageError
-from bisenet.recipes import V1_AUX, V2_AUX, Recipe
+from bisenet.recipes import Recipe
+from bisenet.recipes.profiles import PROFILE_ABLATIONS, PROFILE_MODELS
 
 ENV_VAR = "BISENET_PROFILE"
 CITYSCAPES_ENV_VAR = "CITYSCAPES_DATASET"
@@ -119,63 +121,6 @@ def format_duration(seconds: float) -> str:
 
 
 # --- the profiles -------------------------------------------------------------------------------
-
-# "cpu": sized so that each model reaches a clearly non-trivial mIoU within about 10 minutes on a
-# 2-core CPU; "gpu": minutes on one GPU; "smoke": seconds, for tests.
-_CPU = dict(
-    dataset="minicity",
-    crop_size=(256, 256),
-    scale=(512, 256),
-    gpus=1,
-    batch_per_gpu=4,
-    warmup_iters=30,
-    val_interval=50,
-    checkpoint_interval=50,
-    log_interval=10,
-    workers=0,
-)
-# The fastest CPU training settings, measured (benchmarks/training_speed.py,
-# book/data/training_speed_cpu.csv): bf16 autocast in channels_last, a step about 0.6x mmseg
-# 1.2.2's fp32 step for both networks, against 0.85x (V2) and 0.95-0.99x (V1 R-18) in fp32;
-# torch.compile did not help. They are kept where they cost no accuracy (book/data/
-# cpu_precision_runs.csv, fp32 against bf16 seed by seed): V1 R-18's recipe trains so; V2's stays
-# fp32, where bf16 ended lower at every seed tried. The ablation grid stays in fp32, the precision
-# its committed runs (book/data/ablations_cpu*.csv) were trained in.
-_CPU_SPEED = dict(amp="bf16", channels_last=True)
-_GPU = dict(
-    dataset="minicity",
-    crop_size=(512, 1024),
-    scale=(2048, 1024),
-    gpus=1,
-    batch_per_gpu=8,
-    warmup_iters=200,
-    val_interval=500,
-    checkpoint_interval=500,
-    log_interval=50,
-    workers=4,
-    amp="fp16",
-)
-_SMOKE = dict(
-    dataset="minicity",
-    crop_size=(64, 64),
-    scale=(128, 64),
-    gpus=1,
-    batch_per_gpu=2,
-    iters=4,
-    warmup_iters=2,
-    val_interval=2,
-    checkpoint_interval=2,
-    log_interval=1,
-    workers=0,
-    ohem_min_kept=100,
-)
-_V2 = dict(model="bisenetv2", aux_weights=V2_AUX)
-_V1 = dict(model="bisenetv1-r18", aux_weights=V1_AUX)
-# The ablation grid (bisenet.ablation): every variant changes only the model options, the
-# booster and the loss of these. OHEM's min_kept keeps the same share of a batch's pixels as
-# mmseg's 10,000 per 1024x1024 image (0.95 %).
-_ABLATION_CPU_ITERS = 150
-
 # What the slow steps cost (Profile.costs). The cpu figures are measured (a fresh clone's
 # `make book` and `bisenet ablate --scale cpu`, 2-core AMD EPYC, torch 2.13.0+cpu); MiniCity is
 # generated on the CPU in every profile (0.054 s an image at 256x512, 0.54 s at 1024x2048, the same
@@ -192,35 +137,6 @@ _SMOKE_COSTS = {
     "ablation-run": (5, _BUILD_MACHINE),
 }
 
-_GPU_RECIPES = {
-    "bisenetv2": Recipe("bisenetv2-gpu", **_V2, lr=0.05, iters=4000, **_GPU),
-    "bisenetv1-r18": Recipe("bisenetv1-r18-gpu", **_V1, lr=0.025, iters=4000, **_GPU),
-}
-_GPU_ABLATION = Recipe(
-    "bisenetv2-ablation-gpu", **_V2, lr=0.05, iters=4000, **{**_GPU, "keep_checkpoints": 1}, ohem_min_kept=40_000
-)
-# gpu-dryrun: the gpu recipes with the smoke profile's sizes (everything else, amp fp16 included, kept)
-_DRYRUN_SIZES = dict(
-    crop_size=_SMOKE["crop_size"],
-    scale=_SMOKE["scale"],
-    batch_per_gpu=_SMOKE["batch_per_gpu"],
-    iters=_SMOKE["iters"],
-    warmup_iters=_SMOKE["warmup_iters"],
-    val_interval=_SMOKE["val_interval"],
-    checkpoint_interval=_SMOKE["checkpoint_interval"],
-    log_interval=_SMOKE["log_interval"],
-    ohem_min_kept=_SMOKE["ohem_min_kept"],
-    workers=1,
-)
-
-
-def _dryrun(recipe: Recipe, **sizes) -> Recipe:
-    return recipe.with_(
-        name=f"{recipe.name}-dryrun",
-        **{**_DRYRUN_SIZES, **sizes},
-        notes=f"{recipe.name} at toy sizes on the CPU (BISENET_PROFILE=gpu-dryrun)",
-    )
-
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -229,8 +145,8 @@ PROFILES: dict[str, Profile] = {
             "gpu",
             "cuda",
             MiniCitySpec(400, 50, (1024, 2048)),
-            recipes=_GPU_RECIPES,
-            ablation=_GPU_ABLATION,
+            recipes=PROFILE_MODELS["gpu"],
+            ablation=PROFILE_ABLATIONS["gpu"],
             ablation_minicity=MiniCitySpec(400, 50, (1024, 2048)),
             cityscapes=True,
             costs={
@@ -250,30 +166,8 @@ PROFILES: dict[str, Profile] = {
             "cpu",
             "cpu",
             MiniCitySpec(200, 30, (256, 512)),
-            recipes={
-                "bisenetv2": Recipe("bisenetv2-cpu", **_V2, lr=0.05, iters=300, **_CPU),
-                "bisenetv1-r18": Recipe("bisenetv1-r18-cpu", **_V1, lr=0.025, iters=500, **_CPU, **_CPU_SPEED),
-            },
-            # MiniCity rendered at 128x256, so that decoding and augmenting a batch costs little
-            # beside training
-            ablation=Recipe(
-                "bisenetv2-ablation-cpu",
-                **_V2,
-                lr=0.05,
-                iters=_ABLATION_CPU_ITERS,
-                **{
-                    **_CPU,
-                    "crop_size": (128, 128),
-                    "scale": (256, 128),
-                    "batch_per_gpu": 8,
-                    "warmup_iters": 20,
-                    "val_interval": _ABLATION_CPU_ITERS,
-                    "checkpoint_interval": 50,
-                    "keep_checkpoints": 1,
-                    "log_interval": 10,
-                },
-                ohem_min_kept=1250,
-            ),
+            recipes=PROFILE_MODELS["cpu"],
+            ablation=PROFILE_ABLATIONS["cpu"],
             ablation_minicity=MiniCitySpec(200, 30, (128, 256)),
             costs={
                 "minicity": (230 * 0.054, _BUILD_MACHINE),
@@ -288,16 +182,8 @@ PROFILES: dict[str, Profile] = {
             "smoke",
             "cpu",
             MiniCitySpec(8, 4, (64, 128)),
-            recipes={
-                "bisenetv2": Recipe("bisenetv2-smoke", **_V2, lr=0.01, **_SMOKE),
-                "bisenetv1-r18": Recipe("bisenetv1-r18-smoke", **_V1, lr=0.01, **_SMOKE),
-            },
-            ablation=Recipe(
-                "bisenetv2-ablation-smoke",
-                **_V2,
-                lr=0.01,
-                **{**_SMOKE, "iters": 2, "val_interval": 2, "keep_checkpoints": 1},
-            ),
+            recipes=PROFILE_MODELS["smoke"],
+            ablation=PROFILE_ABLATIONS["smoke"],
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
             costs=_SMOKE_COSTS,
         ),
@@ -305,8 +191,8 @@ PROFILES: dict[str, Profile] = {
             "gpu-dryrun",
             "cpu",
             MiniCitySpec(8, 4, (64, 128)),  # the smoke MiniCity (one cached copy)
-            recipes={model: _dryrun(recipe) for model, recipe in _GPU_RECIPES.items()},
-            ablation=_dryrun(_GPU_ABLATION, iters=2, val_interval=2),
+            recipes=PROFILE_MODELS["gpu-dryrun"],
+            ablation=PROFILE_ABLATIONS["gpu-dryrun"],
             ablation_minicity=MiniCitySpec(8, 4, (64, 128)),
             kind="gpu",
             sizes="smoke",
@@ -318,32 +204,8 @@ PROFILES: dict[str, Profile] = {
         ),
     ]
 }
-
-# --- one budget for both networks on a CPU ---------------------------------------------------------
-# The experiments that compare networks or their parts on this machine (V1 against V2 in chapter 17b,
-# the ablation grid ``cpu-256`` of chapter 16) train every model with this one budget, so that a
-# difference is the networks', not the schedules': 256x256 crops (the semantic branch's 1/32
-# output is 8x8; at the 128x128 crops of the ``cpu`` grid it is 4x4, too small for the context the
-# branch exists to gather), 4 images a step (mmseg's images per GPU), fp32 (the papers' precision),
-# 1,200 iterations (what about 8 hours of a 2-core machine buy for 3 seeds of the grid's six rows and
-# of V1), on the cpu profile's MiniCity. Only the model, its learning rate (each config's) and its
-# auxiliary heads differ.
-BUDGET_ITERS = 1200
-_BUDGET = dict(
-    **{**_CPU, "warmup_iters": 60, "val_interval": 100, "checkpoint_interval": 100, "keep_checkpoints": 1},
-    iters=BUDGET_ITERS,
-    ohem_min_kept=2500,
-)
-BUDGET_RECIPES: dict[str, Recipe] = {
-    "bisenetv2": Recipe("bisenetv2-cpu-1200", **_V2, lr=0.05, **_BUDGET),
-    "bisenetv1-r18": Recipe("bisenetv1-r18-cpu-1200", **_V1, lr=0.025, **_BUDGET),
-}
+# the MiniCity of the shared CPU budget (bisenet.recipes.recipes.BUDGET_RECIPES): the cpu profile's
 BUDGET_MINICITY = PROFILES["cpu"].minicity
-
-# every profile's recipes by name (``bisenet.recipes.get_recipe`` looks here and in the model zoo)
-PROFILE_RECIPES: dict[str, Recipe] = {
-    r.name: r for r in [*(r for p in PROFILES.values() for r in p.all_recipes()), *BUDGET_RECIPES.values()]
-}
 
 
 def get_profile(name: str) -> Profile:
@@ -376,14 +238,6 @@ def current_profile() -> Profile:
     return dataclasses.replace(profile, source=f"from {ENV_VAR}")
 
 
-def describe(profile: Profile | None = None) -> str:
-    """One line: profile, device, torch and thread count."""
-    import torch
-
-    profile = profile or current_profile()
-    return f"{profile}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
-
-
 def profile_data(profile: Profile | None = None, cache: str | Path | None = None) -> tuple[str, Path]:
     """(dataset name, root) the profile trains and evaluates on: Cityscapes when the profile
     uses it and ``CITYSCAPES_DATASET`` is set, else its MiniCity (generated into ``cache``,
@@ -399,31 +253,3 @@ def ablation_data(profile: Profile, cache: str | Path | None = None) -> tuple[st
     if profile.cityscapes and os.environ.get(CITYSCAPES_ENV_VAR):
         return "cityscapes", Path(os.environ[CITYSCAPES_ENV_VAR])
     return "minicity", cached_minicity(profile.ablation_minicity, cache, cost=profile.cost("ablation-minicity"))
-
-
-def banner(profile: Profile | None = None, cache: str | Path | None = None, chapter: str | None = None) -> None:
-    """Print the profile, device and data a notebook (or command) runs with: every notebook's
-    first output, so that no figure passes for something it is not; with ``chapter`` (the
-    notebook's file name without ``.ipynb``) also its measured execution time in each profile
-    (:func:`bisenet.results.chapter_time_line`). Returns None: a notebook cell ending in
-    ``banner()`` would display a returned value as a second copy of the line."""
-    from bisenet.results import chapter_time_line
-
-    profile = profile or current_profile()
-    name, root = profile_data(profile, cache)
-    what = "Cityscapes" if name == "cityscapes" else "MiniCity (synthetic; never Cityscapes results)"
-    print(f"{describe(profile)}; data: {what} at {root}")
-    if profile.name != profile.kind:
-        print(
-            f"{profile.name}: the {profile.kind} profile's code, recipes and file names at the {profile.sizes} "
-            f"profile's sizes on the {profile.device.upper()}: it checks that the {profile.kind} branches run; "
-            "no figure here is a result"
-        )
-    if profile.cityscapes and name != "cityscapes":
-        print(
-            f"{CITYSCAPES_ENV_VAR} is not set, so this profile runs on {profile.minicity}, not on Cityscapes: "
-            f"set {CITYSCAPES_ENV_VAR}=/path/to/cityscapes (the folder holding leftImg8bit/ and gtFine/) "
-            "to train and evaluate on Cityscapes"
-        )
-    if chapter is not None:
-        print(chapter_time_line(chapter))

@@ -504,17 +504,15 @@ def parameter_counts(model) -> dict[str, int]:
 
 
 def measure_miou(
-    model, entry: ZooEntry, data_root: str | Path, device: str | torch.device | None = None
+    path: str | Path, entry: ZooEntry, data_root: str | Path, device: str | torch.device | None = None
 ) -> float | None:
-    """Val mIoU (in %) of ``model`` on the entry's dataset at ``data_root``, whole-image
-    inference at the dataset's evaluation scale (as ``bisenet eval --mode whole``)."""
-    from bisenet.data import EVAL_SCALES, build_dataset, eval_pipeline
-    from bisenet.devices import resolve_device
-    from bisenet.engine.evaluator import evaluate
+    """Val mIoU (in %) of the file at ``path`` on the entry's dataset at ``data_root``, whole-image
+    inference at the dataset's evaluation scale: ``bisenet eval --mode whole``
+    (:func:`bisenet.engine.evaluate_file.evaluate_file`)."""
+    from bisenet.engine.evaluate_file import EvalOptions, evaluate_file
 
-    device = resolve_device(device)
-    dataset = build_dataset(entry.dataset, data_root, "val", eval_pipeline(EVAL_SCALES[entry.dataset]))
-    metrics = evaluate(model.to(device), dataset, "whole", device=device, progress=False)
+    options = EvalOptions(device=device, progress=False)
+    metrics = evaluate_file(path, data_root, data=entry.dataset, model=entry.model, options=options).metrics
     return None if metrics.mIoU is None else 100 * metrics.mIoU
 
 
@@ -547,5 +545,5 @@ def verify(
         "published_miou": entry.miou,
     }
     if data_root is not None:
-        result["measured_miou"] = measure_miou(model, entry, data_root, device)
+        result["measured_miou"] = measure_miou(path, entry, data_root, device)
     return result

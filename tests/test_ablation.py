@@ -176,7 +176,7 @@ def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_pat
     from bisenet.engine.trainer import train
 
     base = get_recipe("bisenetv2-ablation-smoke").with_(iters=4, val_interval=4, checkpoint_interval=2)
-    monkeypatch.setattr("bisenet.ablation.base_recipe", lambda scale: base)
+    monkeypatch.setattr("bisenet.ablation.grid.base_recipe", lambda scale: base)
     work = tmp_path / "runs"
     recipe = VARIANTS["sum"].recipe(base, 0)
     train(
@@ -185,8 +185,8 @@ def test_a_run_interrupted_mid_way_resumes_from_its_checkpoint(minicity, tmp_pat
     starts = []
     import bisenet.engine.trainer as trainer
 
-    real_train = trainer.train
-    monkeypatch.setattr(trainer, "train", lambda *a, **k: starts.append(k["resume"]) or real_train(*a, **k))
+    real_rule = trainer.resume_or_start
+    monkeypatch.setattr(trainer, "resume_or_start", lambda work_dir: starts.append(real_rule(work_dir)) or starts[-1])
     rows = run_ablation(
         "smoke",
         ["sum"],

@@ -8,7 +8,7 @@ import pytest
 from bisenet.budget import budget_runs, last_fifth_gain
 from bisenet.engine.run_log import LOG_FILE, write_record, write_run_info
 from bisenet.errors import UsageError
-from bisenet.profiles import BUDGET_RECIPES
+from bisenet.recipes import BUDGET_RECIPES
 
 
 def _fake_run(folder, recipe, seed, curve):

@@ -28,7 +28,7 @@ def test_branches_follow_the_profile_kind_and_sizes_not_its_name(notebook):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_results_are_found_through_the_package(notebook):
-    """A downloaded notebook has no ../book/data: results come from bisenet.results.results_dir,
+    """A downloaded notebook has no ../book/data: results come from bisenet.book.results.results_dir,
     which may answer None (the chapter then says so and computes its own)."""
     code = code_of(notebook)
     assert not re.search(r"Path\(\s*[\"'](?:\.\./)?book/data", code), f"{notebook.name} assumes where book/data is"

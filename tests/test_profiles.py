@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bisenet.profiles import current_profile, describe
+from bisenet.book.chapter import describe
+from bisenet.profiles import current_profile
 
 
 @pytest.mark.parametrize("value", ["cpu", "smoke", " SMOKE "])
@@ -33,7 +34,7 @@ def test_gpu_profile_without_cuda_is_explained(monkeypatch):
 
 
 def test_gpu_dryrun_runs_on_the_cpu_and_says_what_it_is(monkeypatch, tmp_path, capsys):
-    from bisenet.profiles import banner
+    from bisenet.book.chapter import banner
 
     monkeypatch.setenv("BISENET_PROFILE", "gpu-dryrun")
     monkeypatch.delenv("CITYSCAPES_DATASET", raising=False)
@@ -81,7 +82,7 @@ def test_banner_is_shown_once_in_a_notebook_cell(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CITYSCAPES_DATASET", raising=False)
     shell = InteractiveShell.instance()
     try:
-        result = shell.run_cell("from bisenet.profiles import banner\nbanner()", store_history=False)
+        result = shell.run_cell("from bisenet.book.chapter import banner\nbanner()", store_history=False)
     finally:
         InteractiveShell.clear_instance()
     assert result.success and result.result is None  # nothing for Jupyter to display

@@ -115,12 +115,12 @@ def test_recipes_record_the_configs_syncbn_and_sync_bn_converts_only_those():
 
 
 def test_every_zoo_recipe_equals_its_config_field_by_field():
-    """Each model-zoo recipe against the values read from its config file (bisenet.recipe_configs,
+    """Each model-zoo recipe against the values read from its config file (bisenet.recipes.configs,
     written out on their own): every field the config sets, and no recipe without its config."""
     from dataclasses import fields
 
-    from bisenet.recipe_configs import CONFIG_VALUES
     from bisenet.recipes import Recipe
+    from bisenet.recipes.configs import CONFIG_VALUES
 
     assert set(CONFIG_VALUES) == set(RECIPES)
     known = {f.name for f in fields(Recipe)}

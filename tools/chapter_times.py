@@ -13,7 +13,7 @@ times are those of a build whose cache holds the trained models, and the one-off
 its own row. A chapter that fails is recorded with its error in ``status`` (and the tool exits 1).
 
 Rows of the chapters and profile measured replace the earlier rows of the same chapter and
-profile; the other rows are kept. Every row carries ``bisenet.analysis.provenance``'s columns,
+profile; the other rows are kept. Every row carries ``bisenet.provenance``'s columns,
 the sha-256 of the notebook file that ran (``notebook_sha256``, 12 hex digits: which version of
 the chapter the time belongs to), the cache folder, whether the profile's trained models were
 already cached when the row's run started (``models_cached``: all, some or none; a ``book-cache``
@@ -55,9 +55,9 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 def models_cached(profile_name: str) -> str:
     """ "all", "none" or "some": whether the profile's trained models (``bisenet book-cache``) were
     already in the cache, looked up without generating anything."""
+    from bisenet.book.trained import FINAL
     from bisenet.cache import cache_dir
     from bisenet.profiles import get_profile
-    from bisenet.trained import FINAL
 
     runs = cache_dir() / "runs"
     found = [any(runs.glob(f"{model}-{profile_name}-*/{FINAL}")) for model in get_profile(profile_name).recipes]
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from bisenet.analysis.provenance import provenance, with_provenance
     from bisenet.cache import cache_dir
     from bisenet.profiles import get_profile
+    from bisenet.provenance import provenance, with_provenance
 
     device = get_profile(args.profile).device
     cache = str(cache_dir())

@@ -49,7 +49,6 @@ import torch._dynamo  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from bisenet.analysis.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.analysis.speed import DTYPES, percentile  # noqa: E402
 from bisenet.cache import MiniCitySpec, cached_minicity  # noqa: E402
 from bisenet.checkpoint import model_from_checkpoint  # noqa: E402
@@ -61,6 +60,7 @@ from bisenet.engine.sampler import IterationSampler  # noqa: E402
 from bisenet.engine.trainer import build_datasets, build_run, peak_memory_mb, train, train_step, weights_diverged  # noqa: E402
 from bisenet.losses import SegmentationLoss  # noqa: E402
 from bisenet.models import build_model  # noqa: E402
+from bisenet.provenance import provenance, with_provenance  # noqa: E402
 from bisenet.recipes import V1_AUX, V2_AUX, get_recipe  # noqa: E402
 
 STEPS = ("correctness", "inference", "training", "dataloading", "estimate", "profile")
@@ -251,7 +251,7 @@ def nvidia_driver() -> str:
 
 
 def environment(sizes: Sizes) -> dict[str, str]:
-    """The provenance of every row: :func:`bisenet.analysis.provenance.provenance` plus the GPU,
+    """The provenance of every row: :func:`bisenet.provenance.provenance` plus the GPU,
     driver, CUDA and cuDNN versions; ``commit`` from git, else ``BISENET_COMMIT`` (the device
     machine's copy of the tree may have no git)."""
     cuda = sizes.device == "cuda" and torch.cuda.is_available()

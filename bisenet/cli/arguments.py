@@ -211,3 +211,40 @@ def seeds(text: str) -> tuple[int, ...]:
     if any(v < 0 for v in values):
         raise _refuse("must be comma-separated integers >= 0 (e.g. 0,1,2)", text)
     return tuple(unique(list(values), "the seed", text))
+
+
+def recipe_name(text: str) -> str:
+    from bisenet.recipes import all_recipes
+
+    if text not in all_recipes():
+        raise argparse.ArgumentTypeError(f"unknown recipe {text!r}; `bisenet recipes` lists them")
+    return text
+
+
+def variants(text: str) -> str:
+    from bisenet.ablation import parse_variants
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name variants (all, table2, table3a or names), got ''")
+    try:
+        unique(parse_variants(text), "the variant", text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def backends(text: str) -> tuple[str, ...]:
+    known = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or any(n not in known for n in names):
+        raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")
+    return tuple(unique(names, "the backend", text))
+
+
+def zoo_row(text: str) -> str:
+    from bisenet.zoo import find_entry
+
+    try:
+        return find_entry(text).name
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

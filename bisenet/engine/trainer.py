@@ -20,6 +20,7 @@ one GPU or the CPU.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import resource
 import time
@@ -32,7 +33,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from bisenet.analysis.provenance import provenance
 from bisenet.atomic import owned_folder
 from bisenet.checkpoint import Checkpoint, CheckpointError, latest_valid, non_finite, prune, save_checkpoint
 from bisenet.data import FolderOptions, build_dataset, eval_pipeline, train_pipeline
@@ -44,34 +44,20 @@ from bisenet.engine.evaluator import evaluate
 from bisenet.engine.optim import WarmupPoly, build_optimizer, set_lr
 from bisenet.engine.own_data import OWN_DATA_KINDS, check_data, refuse_bad_data
 from bisenet.engine.rng import rng_state, set_rng_state
-from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_run_info, truncate_log, write_record, write_run_info
+from bisenet.engine.run_log import LOG_FILE, RUN_FILE, truncate_log, write_record
+from bisenet.engine.runs import check_recipe, default_work_dir, recipe_changes, record_segment, resume_or_start
 from bisenet.engine.sampler import IterationSampler
 from bisenet.errors import BiSeNetError, OutputError, RunExistsError, TrainingError, UsageError, unwrap_worker_error
 from bisenet.interop import init_from
 from bisenet.losses import SegmentationLoss
 from bisenet.metrics import Metrics
 from bisenet.models import build_model
+from bisenet.provenance import provenance
 from bisenet.recipes import Recipe
 
 AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # a weight this large in magnitude means the run diverged (trained BiSeNet weights stay below ~10)
 DIVERGED_WEIGHT = 1e6
-# recipe fields that only say how often to log, validate or save, how many workers load the data,
-# and which modules --sync-bn would synchronise (whether it did is the run's own record, run.json):
-# a resumed run may change them; any other change would make it another run
-OPERATIONAL_FIELDS = (
-    "workers",
-    "log_interval",
-    "val_interval",
-    "checkpoint_interval",
-    "checkpoint_minutes",
-    "keep_checkpoints",
-    "name",
-    "notes",
-    "mmseg_config",
-    "ssseg_config",
-    "sync_bn_modules",
-)
 
 
 class NonFiniteLossError(TrainingError):
@@ -108,38 +94,6 @@ class Run:
 
 
 # --- the steps ---------------------------------------------------------------------------------------
-
-
-def check_recipe(recipe: Recipe, device: torch.device, world: int, pretrained: str | Path | None, resume: bool) -> int:
-    """Refuse settings that cannot train (the recipe's own values: :meth:`Recipe.check`; then what
-    this run adds: the ImageNet trunk, the fine-tuning start, the processes); return the
-    accumulation steps of this process."""
-    recipe.check()
-    if pretrained is not None and not recipe.pretrained_backbone:
-        raise UsageError(
-            f"--pretrained {pretrained}: recipe {recipe.name} trains its network from scratch and would ignore it; "
-            "the recipes that start from an ImageNet trunk have 'in1k-pre' in their names"
-        )
-    if pretrained is not None and not Path(pretrained).is_file():
-        raise UsageError(f"--pretrained {pretrained} does not exist (a torchvision ResNet checkpoint, .pth)")
-    if recipe.init and not Path(recipe.init).is_file():
-        raise UsageError(f"--init {recipe.init} does not exist (a checkpoint to fine-tune from)")
-    if recipe.global_batch % (world * recipe.batch_per_gpu):
-        raise UsageError(
-            f"the recipe's global batch {recipe.gpus}x{recipe.batch_per_gpu} = {recipe.global_batch} is not "
-            f"a multiple of {world} processes x {recipe.batch_per_gpu} images"
-        )
-    if recipe.pretrained_backbone and pretrained is None and not resume:
-        kind = (
-            "v1c (deep-stem) checkpoint (--pretrained resnet18_v1c.pth, as mmcv's open-mmlab://resnet18_v1c)"
-            if recipe.model_options.get("deep_stem")
-            else "torchvision-format checkpoint (--pretrained resnet18.pth)"
-        )
-        raise UsageError(
-            f"recipe {recipe.name} starts from an ImageNet-pretrained trunk: pass the local path of a {kind}, "
-            "or use a recipe that trains from scratch (without 'in1k-pre')"
-        )
-    return recipe.global_batch // (world * recipe.batch_per_gpu)
 
 
 def build_datasets(recipe: Recipe, data_root: str | Path | None) -> tuple[SegmentationDataset, SegmentationDataset]:
@@ -217,36 +171,6 @@ def build_criterion(recipe: Recipe) -> SegmentationLoss:
         ohem_on_aux=recipe.ohem_on_aux,
         class_weights=recipe.class_weights,
     )
-
-
-def recipe_changes(saved: dict, recipe: Recipe) -> list[str]:
-    """The fields (other than :data:`OPERATIONAL_FIELDS`) in which ``recipe`` differs from the
-    recipe a checkpoint was trained with, as "field saved -> new" strings."""
-    new = recipe.to_dict()
-    default = Recipe("", "", "").to_dict()  # a field an older checkpoint does not have: its default
-
-    def plain(value):
-        return list(map(plain, value)) if isinstance(value, (list, tuple)) else value
-
-    return [
-        f"{k} {plain(saved.get(k, default[k]))!r} -> {plain(v)!r}"
-        for k, v in new.items()
-        if k not in OPERATIONAL_FIELDS and plain(saved.get(k, default[k])) != plain(v)
-    ]
-
-
-def default_work_dir(recipe: Recipe) -> Path:
-    """Where :func:`train` keeps a run without ``work_dir``: ``work_dirs/<recipe name>``."""
-    return Path("work_dirs") / recipe.name
-
-
-def recipe_of_run(work_dir: str | Path) -> Recipe | None:
-    """The recipe the run in ``work_dir`` was trained with (its newest checkpoint's, else its
-    ``run.json``'s), or None when the folder holds no run: what ``bisenet train --resume``
-    continues with."""
-    found = latest_valid(work_dir)
-    saved = found[1].recipe if found else (read_run_info(Path(work_dir)) or {}).get("recipe")
-    return Recipe.from_dict(saved) if saved else None
 
 
 def resume_run(run: Run, work_dir: Path) -> tuple[int, float | None, Path | None]:
@@ -435,18 +359,6 @@ def save_training_checkpoint(run: Run, done: int, best: float | None, work_dir: 
     return path
 
 
-def record_segment(work_dir: Path, start: int, info: dict) -> None:
-    """``run.json``: the recipe, the process layout and the provenance of the run; a run resumed
-    at ``start`` > 0 keeps that record and appends its own under ``"resumed"`` (every part of a
-    run is on record)."""
-    run = read_run_info(work_dir) if start > 0 else None
-    if run is None:
-        write_run_info(work_dir, info)
-        return
-    run.setdefault("resumed", []).append({"start_iteration": start, **info})
-    write_run_info(work_dir, run)
-
-
 def open_tensorboard(work_dir: Path):
     """A TensorBoard writer in ``work_dir/tensorboard``, or None when tensorboard is not installed."""
     try:
@@ -460,29 +372,18 @@ def open_tensorboard(work_dir: Path):
 # --- the loop ----------------------------------------------------------------------------------------
 
 
-def train(
-    recipe: Recipe,
-    *,
-    data_root: str | Path | None = None,
-    work_dir: str | Path | None = None,
-    resume: bool = False,
-    device: str | torch.device | None = None,
-    pretrained: str | Path | None = None,
-    channels_last: bool | None = None,
-    compile: bool = False,
-    sync_bn: bool = False,
-    stop_after: int | None = None,
-    progress: bool = True,
-    tensorboard: bool = False,
-) -> TrainResult:
-    """Train ``recipe`` (change its fields first with ``recipe.with_(iters=..., lr=...)``).
+@dataclass(frozen=True, kw_only=True)
+class TrainOptions:
+    """How a recipe is trained here (the recipe says *what* is trained).
 
     Args:
-        recipe: what to train (``bisenet.recipes.get_recipe(name)``).
         data_root: the dataset's root (Cityscapes: default ``CITYSCAPES_DATASET``).
         work_dir: checkpoints and logs. Default ``work_dirs/<recipe name>``.
-        resume: continue from the newest valid checkpoint in ``work_dir``. Default False.
-        device: where to train (:func:`bisenet.devices.resolve_device`). Default: this process's GPU, else the CPU.
+        resume: True: continue from the newest valid checkpoint in ``work_dir``; False (default):
+            start, refusing a folder that already holds a run; "auto": continue when there is a
+            valid checkpoint, else start clean (:func:`bisenet.engine.runs.resume_or_start`).
+        device: where to train (:func:`bisenet.devices.resolve_device`). Default: this process's
+            GPU, else the CPU.
         pretrained: the local ImageNet checkpoint a V1 recipe with ``pretrained_backbone`` needs.
         channels_last: train in channels_last memory format. Default None: the recipe's
             ``channels_last`` (True in the cpu profile, where bf16 convolutions are fastest so).
@@ -495,126 +396,180 @@ def train(
         progress: show a progress bar. Default True.
         tensorboard: also log to TensorBoard, if installed. Default False.
     """
+
+    data_root: str | Path | None = None
+    work_dir: str | Path | None = None
+    resume: bool | str = False
+    device: str | torch.device | None = None
+    pretrained: str | Path | None = None
+    channels_last: bool | None = None
+    compile: bool = False
+    sync_bn: bool = False
+    stop_after: int | None = None
+    progress: bool = True
+    tensorboard: bool = False
+
+
+def train(recipe: Recipe, options: TrainOptions | None = None, **fields) -> TrainResult:
+    """Train ``recipe`` (change its fields first with ``recipe.with_(iters=..., lr=...)``).
+
+    Args:
+        recipe: what to train (``bisenet.recipes.get_recipe(name)``).
+        options: how (:class:`TrainOptions`). Default: its defaults.
+        **fields: :class:`TrainOptions` fields by name, a shorthand:
+            ``train(recipe, work_dir="runs/a", resume=True)``.
+    """
     if not isinstance(recipe, Recipe):
         raise UsageError(f"train() takes a Recipe, got {recipe!r}: use bisenet.recipes.get_recipe(name)")
+    options = dataclasses.replace(options or TrainOptions(), **fields)
     rank, world = init_distributed()
-    device = resolve_device(device)
+    device = resolve_device(options.device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    accum = check_recipe(recipe, device, world, pretrained, resume)
-    if stop_after is not None and stop_after < 1:
-        raise UsageError(f"stop_after must be a positive iteration, got {stop_after!r}")
-    work_dir = Path(work_dir) if work_dir else default_work_dir(recipe)
-    log_path = work_dir / LOG_FILE
-    if stop_after is not None and stop_after > recipe.iters:
-        raise UsageError(f"stop_after {stop_after} is past the end of the run ({recipe.iters} iterations)")
-
+    work_dir = Path(options.work_dir) if options.work_dir else default_work_dir(recipe)
+    if options.resume not in (True, False, "auto"):
+        raise UsageError(f"resume must be True, False or 'auto', got {options.resume!r}")
+    if options.resume == "auto" and world > 1:  # one process decides and deletes; under torchrun, all would
+        raise UsageError("resume='auto' is for one process: under torchrun pass --resume, or leave it out")
+    resume = resume_or_start(work_dir) if options.resume == "auto" else options.resume
+    accum = check_recipe(recipe, device, world, options.pretrained, resume)
+    stop = _stop_iteration(recipe, options.stop_after)
     # the folder is this run's alone: a second run on it is refused, naming this process (rank 0
     # holds it; the other processes of a torchrun job share it)
     with owned_folder(work_dir, "training run") if rank == 0 else contextlib.nullcontext():
-        train_set, val_set = build_datasets(recipe, data_root)
-        channels_last = recipe.channels_last if channels_last is None else channels_last
-        run = build_run(recipe, device, rank, world, accum, pretrained, channels_last, sync_bn)
+        train_set, val_set = build_datasets(recipe, options.data_root)
+        channels_last = recipe.channels_last if options.channels_last is None else options.channels_last
+        run = build_run(recipe, device, rank, world, accum, options.pretrained, channels_last, options.sync_bn)
         run.classes, run.palette = tuple(train_set.classes), tuple(tuple(c) for c in train_set.palette)
-        start, best, last_checkpoint = 0, None, None
-        if resume:
-            start, best, last_checkpoint = resume_run(run, work_dir)
-        elif rank == 0 and log_path.exists():
-            found = latest_valid(work_dir)
-            where = f"checkpoints up to {found[0].name}" if found else "no checkpoint yet"
-            raise RunExistsError(
-                f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
-                f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
-            )
-        if recipe.init and start == 0:  # fine-tuning: the checkpoint's weights wherever they fit
-            report = init_from(run.model, recipe.init)
-            if rank == 0:
-                print(report.summary(), flush=True)
+        start, best, last_checkpoint = start_run(run, work_dir, resume)
         if start >= recipe.iters:  # nothing left to train
-            return TrainResult(work_dir, start, best, last_checkpoint, log_path)
-        if stop_after is not None and stop_after <= start:
-            raise UsageError(f"stop_after {stop_after}: the run in {work_dir} is already at iteration {start}")
-
-        net = run.model
-        if world > 1:
-            device_ids = [device.index] if device.type == "cuda" else None
-            net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
-        if compile:
-            net = torch.compile(net)
-        batches = training_batches(run, train_set, start)
-        writer = open_tensorboard(work_dir) if tensorboard and rank == 0 else None
+            return TrainResult(work_dir, start, best, last_checkpoint, work_dir / LOG_FILE)
+        if stop <= start:
+            raise UsageError(f"stop_after {stop}: the run in {work_dir} is already at iteration {start}")
+        net = wrap_model(run, options.compile)
         if rank == 0:
             work_dir.mkdir(parents=True, exist_ok=True)
-            flags = {"channels_last": channels_last, "compile": compile, "sync_bn": sync_bn and world > 1}
-            record_segment(
-                work_dir,
-                start,
-                {
-                    "recipe": recipe.to_dict(),
-                    "world_size": world,
-                    "accumulation": accum,
-                    **flags,
-                    **provenance(str(device)),
-                },
-            )
-            if sync_bn and world == 1:
+            flags = {
+                "channels_last": channels_last,
+                "compile": options.compile,
+                "sync_bn": options.sync_bn and world > 1,
+            }
+            info = {"recipe": recipe.to_dict(), "world_size": world, "accumulation": accum, **flags}
+            record_segment(work_dir, start, {**info, **provenance(str(device))})
+            if options.sync_bn and world == 1:
                 print("--sync-bn: one process has nothing to synchronise (SyncBatchNorm is BatchNorm here)", flush=True)
+        batches = training_batches(run, train_set, start)
+        best, last_checkpoint = run_iterations(
+            run, net, batches, val_set, range(start, stop), work_dir, best, last_checkpoint, options
+        )
+        return TrainResult(work_dir, stop, best, last_checkpoint, work_dir / LOG_FILE)
 
-        stop = min(recipe.iters, stop_after if stop_after is not None else recipe.iters)
-        bar = tqdm(total=stop - start, desc=recipe.name, disable=not progress or rank != 0)
-        saved_at = time.monotonic()
-        net.train()
-        i = start
-        try:
-            for i in range(start, stop):
-                t0 = time.perf_counter()
-                lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
-                done = i + 1
-                bar.update(1)
-                if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
-                    record = {
-                        "kind": "train",
-                        "iter": done,
-                        "lr": lr,
-                        **terms,
-                        "time": time.perf_counter() - t0,
-                        "data_time": data_time,
-                        "memory_mb": peak_memory_mb(device),
-                    }
-                    write_record(log_path, record)
-                    bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
-                    if writer:
-                        for k, v in record.items():
-                            if k not in ("kind", "iter"):
-                                writer.add_scalar(f"train/{k}", v, done)
-                if done % recipe.val_interval == 0 or done == recipe.iters:
-                    if rank == 0:
-                        metrics, best = validate(run, val_set, done, work_dir, best)
-                        if writer and metrics.mIoU is not None:
-                            writer.add_scalar("val/mIoU", metrics.mIoU, done)
-                    barrier(world)
-                due = done % recipe.checkpoint_interval == 0 or done == stop
-                # and one every checkpoint_minutes, so that a long recipe (first checkpoint at 16,000
-                # iterations) never loses hours; only rank 0 writes, so only a due one waits for it
-                timed = rank == 0 and time.monotonic() - saved_at >= 60 * recipe.checkpoint_minutes
-                if due or timed:
-                    if rank == 0:
-                        last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
-                        saved_at = time.monotonic()
-                    if due:
-                        barrier(world)
-        except OutputError as e:  # a log line, best.pth or a checkpoint the disk refused
-            raise TrainingError(
-                f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
-                "is intact: free some space and continue with --resume"
-            ) from e
-        except KeyboardInterrupt:  # Ctrl-C: say where the run stands (every file it wrote is whole)
-            raise KeyboardInterrupt(
-                f"training stopped in iteration {i + 1}; the last checkpoint is {last_checkpoint or 'none yet'}: "
-                "continue with --resume"
-            ) from None
-        finally:
-            bar.close()  # a message that follows starts on its own line
+
+def _stop_iteration(recipe: Recipe, stop_after: int | None) -> int:
+    """Where this call stops: ``stop_after`` (checked), else the end of the recipe."""
+    if stop_after is None:
+        return recipe.iters
+    if not isinstance(stop_after, int) or stop_after < 1:
+        raise UsageError(f"stop_after must be a positive iteration, got {stop_after!r}")
+    if stop_after > recipe.iters:
+        raise UsageError(f"stop_after {stop_after} is past the end of the run ({recipe.iters} iterations)")
+    return stop_after
+
+
+def start_run(run: Run, work_dir: Path, resume: bool) -> tuple[int, float | None, Path | None]:
+    """(first iteration, best mIoU, last checkpoint) of this call: the run resumed, or a new one
+    (refused on a folder that holds a run), fine-tuned from ``recipe.init`` when it starts at 0."""
+    start, best, last_checkpoint = 0, None, None
+    if resume:
+        start, best, last_checkpoint = resume_run(run, work_dir)
+    elif run.rank == 0 and (work_dir / LOG_FILE).exists():
+        found = latest_valid(work_dir)
+        where = f"checkpoints up to {found[0].name}" if found else "no checkpoint yet"
+        raise RunExistsError(
+            f"{work_dir} already holds a run ({LOG_FILE}, {where}): pass --resume to continue it"
+            f"{'' if found else ' (it starts again from iteration 0)'}, or use another --work-dir"
+        )
+    if run.recipe.init and start == 0:  # fine-tuning: the checkpoint's weights wherever they fit
+        report = init_from(run.model, run.recipe.init)
+        if run.rank == 0:
+            print(report.summary(), flush=True)
+    return start, best, last_checkpoint
+
+
+def wrap_model(run: Run, compile: bool) -> nn.Module:
+    """The module the steps call: the model, in DistributedDataParallel across processes,
+    compiled when asked."""
+    net = run.model
+    if run.world > 1:
+        device_ids = [run.device.index] if run.device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
+    return torch.compile(net) if compile else net
+
+
+def run_iterations(
+    run: Run,
+    net: nn.Module,
+    batches: Iterator,
+    val_set: SegmentationDataset,
+    iterations: range,
+    work_dir: Path,
+    best: float | None,
+    last_checkpoint: Path | None,
+    options: TrainOptions,
+) -> tuple[float | None, Path | None]:
+    """Per iteration a training step and, when due, a log record, a validation and a checkpoint;
+    returns (best mIoU, last checkpoint). An interruption or a refused write says where the run
+    stands (every file it wrote is whole)."""
+    recipe, rank, stop = run.recipe, run.rank, iterations.stop
+    log_path = work_dir / LOG_FILE
+    writer = open_tensorboard(work_dir) if options.tensorboard and rank == 0 else None
+    bar = tqdm(total=len(iterations), desc=recipe.name, disable=not options.progress or rank != 0)
+    saved_at = time.monotonic()
+    net.train()
+    i = iterations.start
+    try:
+        for i in iterations:
+            t0 = time.perf_counter()
+            lr, terms, data_time = train_step(run, net, batches, i, last_checkpoint)
+            done = i + 1
+            bar.update(1)
+            if rank == 0 and (done % recipe.log_interval == 0 or done == stop):
+                record = {"kind": "train", "iter": done, "lr": lr, **terms, "time": time.perf_counter() - t0}
+                record.update(data_time=data_time, memory_mb=peak_memory_mb(run.device))
+                write_record(log_path, record)
+                bar.set_postfix(loss=f"{terms['loss']:.3f}", lr=f"{lr:.2e}")
+                if writer:
+                    for k, v in record.items():
+                        if k not in ("kind", "iter"):
+                            writer.add_scalar(f"train/{k}", v, done)
+            if done % recipe.val_interval == 0 or done == recipe.iters:
+                if rank == 0:
+                    metrics, best = validate(run, val_set, done, work_dir, best)
+                    if writer and metrics.mIoU is not None:
+                        writer.add_scalar("val/mIoU", metrics.mIoU, done)
+                barrier(run.world)
+            due = done % recipe.checkpoint_interval == 0 or done == stop
+            # and one every checkpoint_minutes, so that a long recipe (first checkpoint at 16,000
+            # iterations) never loses hours; only rank 0 writes, so only a due one waits for it
+            timed = rank == 0 and time.monotonic() - saved_at >= 60 * recipe.checkpoint_minutes
+            if due or timed:
+                if rank == 0:
+                    last_checkpoint = save_training_checkpoint(run, done, best, work_dir)
+                    saved_at = time.monotonic()
+                if due:
+                    barrier(run.world)
+    except OutputError as e:  # a log line, best.pth or a checkpoint the disk refused
+        raise TrainingError(
+            f"{e}. Training stopped at iteration {i + 1}; the last checkpoint, {last_checkpoint or 'none yet'}, "
+            "is intact: free some space and continue with --resume"
+        ) from e
+    except KeyboardInterrupt:  # Ctrl-C: say where the run stands (every file it wrote is whole)
+        raise KeyboardInterrupt(
+            f"training stopped in iteration {i + 1}; the last checkpoint is {last_checkpoint or 'none yet'}: "
+            "continue with --resume"
+        ) from None
+    finally:
+        bar.close()  # a message that follows starts on its own line
         if writer:
             writer.close()
-        return TrainResult(work_dir, stop, best, last_checkpoint, log_path)
+    return best, last_checkpoint

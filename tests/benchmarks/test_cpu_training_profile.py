@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from cpu_training_profile import LOGS_FILE, SUMMARY_FILE, minicity_description, run_tables, train_command
 
-from bisenet.analysis.provenance import provenance
+from bisenet.provenance import provenance
 
 DATA = Path(__file__).resolve().parents[2] / "book" / "data"
 PROVENANCE = ["data", "command", "date", "commit", "torch", "python", "cpu", "threads", "device"]

@@ -8,8 +8,8 @@ import argparse
 
 import pytest
 
-from bisenet.cli import _backends, _recipe, _variants, _zoo_row, build_parser, main
 from bisenet.cli import arguments as a
+from bisenet.cli import build_parser, main
 
 
 @pytest.fixture
@@ -53,10 +53,10 @@ def places(tmp_path, v2_checkpoint):
         a.rgb: ["1,2", "0,0,300", "red"],
         a.suffix: ["png", "a/b.png"],
         a.seeds: ["a,b", "-1"],
-        _recipe: ["nope"],
-        _variants: ["nope"],
-        _backends: ["gpu"],
-        _zoo_row: ["nope.pth"],
+        a.recipe_name: ["nope"],
+        a.variants: ["nope"],
+        a.backends: ["gpu"],
+        a.zoo_row: ["nope.pth"],
     }
     return valid, malformed
 

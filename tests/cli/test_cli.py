@@ -92,7 +92,7 @@ def test_importing_the_package_runs_no_subprocess():
         "import subprocess\ncalls = []\nreal = subprocess.Popen.__init__\n"
         "def spy(self, *a, **k):\n    calls.append(a[0] if a else k.get('args'))\n    real(self, *a, **k)\n"
         "subprocess.Popen.__init__ = spy\n"
-        "import bisenet, bisenet.engine, bisenet.cli, bisenet.ablation, bisenet.trained, bisenet.analysis.provenance\n"
+        "import bisenet, bisenet.engine, bisenet.cli, bisenet.ablation, bisenet.book.trained, bisenet.provenance\n"
         "assert not calls, calls\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -100,12 +100,12 @@ def test_importing_the_package_runs_no_subprocess():
 
 
 def test_a_library_bug_is_not_reported_as_bad_input(monkeypatch):
-    from bisenet.cli import commands
+    from bisenet.cli import models
 
     def buggy(args):
         raise ValueError("a bug inside the package")
 
-    monkeypatch.setattr(commands, "cmd_models", buggy)
+    monkeypatch.setattr(models, "cmd_models", buggy)
     with pytest.raises(ValueError, match="a bug inside"):
         main(["models"])
 
@@ -190,8 +190,8 @@ def test_messages_say_what_is_wrong_and_what_to_do(minicity, tmp_path, capsys, m
 
 
 def test_a_corrupt_cached_model_says_to_delete_it(tmp_path, monkeypatch):
+    from bisenet.book.trained import run_dir, trained_model
     from bisenet.errors import CheckpointError
-    from bisenet.trained import run_dir, trained_model
 
     monkeypatch.setenv("BISENET_PROFILE", "smoke")
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path))

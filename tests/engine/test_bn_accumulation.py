@@ -10,7 +10,8 @@ from torch import nn
 from bisenet.checkpoint import read_checkpoint
 from bisenet.engine import trainer as trainer_module
 from bisenet.engine.batchnorm import per_iteration_bn_momentum
-from bisenet.engine.trainer import recipe_changes, train
+from bisenet.engine.runs import recipe_changes
+from bisenet.engine.trainer import train
 from bisenet.recipes import Recipe, get_recipe
 
 

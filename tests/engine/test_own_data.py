@@ -14,10 +14,11 @@ import torch
 from PIL import Image
 
 from bisenet import build_model
+from bisenet.book.split import regroup, write_split
 from bisenet.checkpoint import load_checkpoint, model_from_checkpoint
 from bisenet.cli import main
 from bisenet.data import FolderDataset, FolderOptions
-from bisenet.data.folder import regroup, write_classes, write_split
+from bisenet.data.folder import write_classes
 from bisenet.data.minicity import MiniCity
 from bisenet.engine import train
 from bisenet.engine.own_data import data_recipe

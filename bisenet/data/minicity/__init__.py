@@ -55,7 +55,7 @@ The modules
 * ``dataset``: :class:`MiniCity`, the dataset class (the Cityscapes loader on a MiniCity root).
 
 The statistics and pictures of a generated MiniCity (``class_frequency_table``, ``sample_grid``)
-are in ``bisenet.analysis.minicity``, outside the data layer.
+are in ``bisenet.book.minicity``, outside the data layer.
 """
 
 from bisenet.data.minicity.dataset import MiniCity

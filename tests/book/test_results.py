@@ -1,11 +1,11 @@
-"""Finding the committed results (bisenet.results)."""
+"""Finding the committed results (bisenet.book.results)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bisenet.book.results import MARKER, results_dir
 from bisenet.errors import UsageError
-from bisenet.results import MARKER, results_dir
 
 
 def test_found_from_the_repository_and_from_notebooks_below_it(tmp_path, monkeypatch):
@@ -38,7 +38,7 @@ def test_a_given_folder_wins_and_must_exist(tmp_path, monkeypatch):
 
 
 def test_a_chapters_measured_times_per_profile(tmp_path):
-    from bisenet.results import chapter_time_line, chapter_times
+    from bisenet.book.chapter import chapter_time_line, chapter_times
 
     (tmp_path / "chapter_times.csv").write_text(
         "chapter,profile,seconds,status\n"

@@ -2,7 +2,7 @@
 BiSeNet V2 and V1 R-18 trained) is trained once with the profile's recipe on the profile's data and
 kept in the cache, so that every later call (in this build of the book or the next) loads it.
 
-    from bisenet.trained import trained_model, training_log
+    from bisenet.book.trained import trained_model, training_log
     model = trained_model("bisenetv2")      # trained in the current profile, or loaded
     log = training_log("bisenetv2")         # its log.jsonl as a DataFrame
 
@@ -44,7 +44,7 @@ def stale_run(work_dir: Path, recipe: Recipe) -> list[str]:
     ``["amp None -> 'bf16'"]`` after the profile's recipe changed; [] when it is the same (or the
     folder has no ``run.json``: a run from before it was written is taken as it is)."""
     from bisenet.engine.run_log import read_run_info
-    from bisenet.engine.trainer import recipe_changes
+    from bisenet.engine.runs import recipe_changes
 
     saved = (read_run_info(work_dir) or {}).get("recipe")
     return recipe_changes(saved, recipe) if saved else []
@@ -76,9 +76,7 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
                 f"{work_dir} holds a run of another recipe ({'; '.join(changes)}): moved to {old}, training again",
                 flush=True,
             )
-        resume = work_dir.exists() and latest_valid(work_dir) is not None
-        if work_dir.exists() and not resume:  # interrupted before its first checkpoint
-            shutil.rmtree(work_dir)
+        resume = latest_valid(work_dir) is not None if work_dir.exists() else False
         print(
             f"training {model} once for profile {profile.name} ({'resuming ' if resume else ''}recipe {recipe.name}: "
             f"{recipe.iters} iterations of {recipe.global_batch} crops of {recipe.crop_size[0]}x{recipe.crop_size[1]}"
@@ -86,7 +84,7 @@ def train_cached(model: str, profile: Profile | None = None, cache: str | Path |
             f"{profile.cost('train:' + model)}; later calls load it",
             flush=True,
         )
-        train(recipe, data_root=root, work_dir=work_dir, resume=resume, device=profile.device, progress=False)
+        train(recipe, data_root=root, work_dir=work_dir, resume="auto", device=profile.device, progress=False)
         _, last = latest_valid(work_dir)
         save_checkpoint(
             Checkpoint(

@@ -2,12 +2,12 @@
 
 Each function takes a built model (``bisenet.build_model("bisenetv2")``) and an input size,
 traces the output shape of every submodule in one forward pass
-(:func:`~bisenet.analysis.diagram_layout.trace_shapes`, on the meta device: no arithmetic),
+(:func:`~bisenet.book.diagram_shapes.trace_shapes`, on the meta device: no arithmetic),
 and draws one box per component it finds in the model: the box is looked up by its module
 name, checked to be of the expected class, labelled with channel counts read from its
 convolutions and with the traced shape. Operations done with plain functions (sums, products,
 concatenation, resizing) are circles; arrows follow each ``forward``. Each returns a
-:class:`~bisenet.analysis.diagram_layout.Diagram`: ``.figure`` (a matplotlib ``Figure``; a
+:class:`~bisenet.book.diagram_layout.Diagram`: ``.figure`` (a matplotlib ``Figure``; a
 notebook displays it), and ``.boxes``, ``.arrows``, ``.groups``, the records
 ``tests/analysis/test_diagram.py`` holds against the model and a real forward pass. Each
 ``*_alt`` function gives the one-sentence alt text of its diagram, written from the boxes.
@@ -17,12 +17,12 @@ BiSeNet V2 (Yu et al., IJCV 2021, Sec. 4, Fig. 3-6), in this module:
 :func:`ge_layer_diagram`, :func:`context_embedding_diagram`, :func:`semantic_branch_diagram`,
 :func:`bga_diagram`, and :func:`booster_head_diagram` (V2's booster heads, V1's auxiliary
 heads). BiSeNet V1 (Yu et al., ECCV 2018, Sec. 3, Fig. 2), in
-:mod:`bisenet.analysis.diagram_v1` and imported here: :func:`bisenetv1_diagram`,
+:mod:`bisenet.book.diagram_v1` and imported here: :func:`bisenetv1_diagram`,
 :func:`spatial_path_diagram`, :func:`context_path_diagram`, :func:`arm_diagram`,
 :func:`ffm_diagram`.
 
 >>> import bisenet
->>> from bisenet.analysis.diagram import stem_block_alt, stem_block_diagram
+>>> from bisenet.book.diagram import stem_block_alt, stem_block_diagram
 >>> diagram = stem_block_diagram(bisenet.build_model("bisenetv2"))
 >>> diagram  # in a notebook: the picture (diagram.figure is the matplotlib Figure)
 >>> stem_block_alt(diagram)  # its alt text
@@ -32,8 +32,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from bisenet.analysis.diagram_layout import INPUT_SIZE, Canvas, Diagram, Shape, ascii_shape, format_shape, trace_shapes
-from bisenet.analysis.diagram_v1 import (
+from bisenet.book.diagram_layout import Canvas, Diagram
+from bisenet.book.diagram_shapes import INPUT_SIZE, Shape, ascii_shape, format_shape, trace_shapes
+from bisenet.book.diagram_v1 import (
     CP,
     arm_alt,
     arm_diagram,

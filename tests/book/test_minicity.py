@@ -1,4 +1,4 @@
-"""MiniCity's statistics and sample figure (bisenet.analysis.minicity), on 40 train images."""
+"""MiniCity's statistics and sample figure (bisenet.book.minicity), on 40 train images."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from bisenet.analysis.minicity import class_frequency_table, sample_grid
+from bisenet.book.minicity import class_frequency_table, sample_grid
 from bisenet.data.minicity import TRAIN_CLASSES
 
 pytestmark = pytest.mark.filterwarnings("error")  # no numpy warning (0 / 0, bad casts) may pass silently

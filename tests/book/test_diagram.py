@@ -1,4 +1,4 @@
-"""The architecture diagrams (bisenet.analysis.diagram) against the models they draw.
+"""The architecture diagrams (bisenet.book.diagram) against the models they draw.
 
 For every diagram: each box is a submodule of the model with the class the diagram expects;
 each shape written in a box is the output shape a real forward pass on the CPU gives (the
@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 import bisenet
-from bisenet.analysis import diagram
-from bisenet.analysis.diagram_layout import format_shape, trace_shapes
+from bisenet.book import diagram
+from bisenet.book.diagram_shapes import format_shape, trace_shapes
 from bisenet.errors import UsageError
 from bisenet.models.base import SegmentationModel
 

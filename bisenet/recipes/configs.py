@@ -1,4 +1,4 @@
-"""The model-zoo configs' own values, field by field, in the units of :class:`bisenet.recipes.Recipe`.
+"""The model-zoo configs' own values, field by field, in the units of :class:`bisenet.recipes.recipe.Recipe`.
 
 Read from the configs themselves, their ``_base_`` files resolved: mmsegmentation 1.2.2 as its
 PyPI wheel ships them (``mmseg/.mim/configs``: ``bisenetv2/*``, ``bisenetv1/*``,

@@ -1,17 +1,17 @@
-"""The profile's trained models, cached (bisenet.trained)."""
+"""The profile's trained models, cached (bisenet.book.trained)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bisenet.book.chapter import banner
 from bisenet.checkpoint import load_checkpoint
-from bisenet.profiles import banner
 
 
 def test_trained_model_trains_once_then_loads(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BISENET_PROFILE", "smoke")
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
-    from bisenet.trained import trained_model, training_log
+    from bisenet.book.trained import trained_model, training_log
 
     banner()
     line = capsys.readouterr().out
@@ -36,7 +36,7 @@ def test_trained_model_trains_once_then_loads(tmp_path, monkeypatch, capsys):
 
 
 def test_the_cache_argument_wins_over_the_environment(tmp_path, monkeypatch):
-    from bisenet.trained import run_dir
+    from bisenet.book.trained import run_dir
 
     monkeypatch.setenv("BISENET_PROFILE", "smoke")
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path / "env"))
@@ -49,8 +49,8 @@ def test_a_cached_run_of_an_older_recipe_is_kept_aside_and_trained_again(tmp_pat
     cached with the old recipe is not shown as if it were the new one."""
     import dataclasses
 
+    from bisenet.book.trained import run_dir, stale_run, train_cached
     from bisenet.profiles import get_profile
-    from bisenet.trained import run_dir, stale_run, train_cached
 
     monkeypatch.setenv("BISENET_CACHE", str(tmp_path))
     smoke = get_profile("smoke")

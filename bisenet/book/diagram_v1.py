@@ -1,6 +1,6 @@
 """BiSeNet V1's architecture diagrams (Yu et al., ECCV 2018, Sec. 3, Fig. 2), drawn from a built
 model: the whole network, the Spatial Path, the Context Path, an Attention Refinement Module and
-the Feature Fusion Module. :mod:`bisenet.analysis.diagram` explains how a diagram is made from the
+the Feature Fusion Module. :mod:`bisenet.book.diagram` explains how a diagram is made from the
 model and gives every diagram (these, V2's and the auxiliary heads') under one name.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from bisenet.analysis.diagram_layout import INPUT_SIZE, Canvas, Diagram, Shape, describe, format_shape
+from bisenet.book.diagram_layout import Canvas, Diagram
+from bisenet.book.diagram_shapes import INPUT_SIZE, Shape, describe, format_shape
 from bisenet.layers import ConvBNAct
 from bisenet.models.bisenetv1 import (
     AttentionRefinementModule,

@@ -32,7 +32,6 @@ weights and evaluated on the val split (:func:`bisenet.engine.evaluator.evaluate
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import os
@@ -44,10 +43,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+preamble.use_repository()
 
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.cache import cached_minicity  # noqa: E402
@@ -357,7 +357,7 @@ def data_description(data_root: Path, default: bool) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = preamble.script_parser(__doc__)
     p.add_argument("--iters", type=int, default=RECIPE.iters, help=f"iterations (default {RECIPE.iters})")
     p.add_argument("--seeds", default="0", help="comma-separated recipe seeds (default 0)")
     p.add_argument(
@@ -407,7 +407,10 @@ def main(argv=None) -> None:
         work = args.work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bn-accum-")))
         if args.check_reference:
             row = pd.DataFrame([check_reference(args, data_root, work)])
-            print(f"wrote {write_csv(args.check_out, with_provenance(row, provenance('cpu'), command))}")
+            written = write_csv(
+                args.check_out, with_provenance(row, provenance("cpu"), command), overwrite=args.overwrite
+            )
+            print(f"wrote {written}")
             return
         if args.jobs > 1 and len(seeds) > 1:
             rows = parallel(seeds, args, argv, data_root, work)
@@ -421,7 +424,7 @@ def main(argv=None) -> None:
     table = table[COLUMNS]
     table = with_provenance(table, provenance("cpu"), command)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out, table)
+    write_csv(args.out, table, overwrite=args.overwrite)
     print(table[["variant", "seed", "bn_momentum", "mIoU", "aAcc"]].to_string(index=False))
     print(f"wrote {args.out}")
 

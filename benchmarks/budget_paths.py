@@ -16,17 +16,16 @@ Pause other jobs on the machine while it times (the CSV records the load average
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+preamble.use_repository()
 
 from bisenet.ablation import grid_data  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
@@ -56,7 +55,7 @@ def path_models(model: torch.nn.Module, train, size: tuple[int, int], tmp: Path)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = preamble.script_parser(__doc__)
     p.add_argument("out", type=Path, help="the folder benchmarks/cpu_budget.sh trained in")
     p.add_argument("--csv", type=Path, required=True)
     p.add_argument("--runs", type=int, default=9, help="interleaved timing rounds (default 9)")
@@ -121,7 +120,7 @@ def main() -> None:
             }
         )
         print(rows[-1], flush=True)
-    print("wrote", write_csv(args.csv, with_provenance(pd.DataFrame(rows), info, command)))
+    print("wrote", write_csv(args.csv, with_provenance(pd.DataFrame(rows), info, command), overwrite=args.overwrite))
 
 
 if __name__ == "__main__":

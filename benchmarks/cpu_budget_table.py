@@ -13,12 +13,11 @@ Unfinished runs are written too, marked ``complete`` False (the chapter shows on
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import preamble  # noqa: E402 - beside this script
+
+preamble.use_repository()
 
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.budget import budget_runs, last_fifth_gain  # noqa: E402
@@ -26,7 +25,7 @@ from bisenet.profiles import BUDGET_MINICITY  # noqa: E402
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = preamble.script_parser(__doc__)
     p.add_argument("out", type=Path, help="the folder benchmarks/cpu_budget.sh trained in")
     p.add_argument("--csv", type=Path, required=True, help="one row per run")
     p.add_argument("--curves", type=Path, required=True, help="one row per validation")
@@ -42,8 +41,8 @@ def main() -> None:
     gains = {key: last_fifth_gain(c) for key, c in curves.groupby(["model", "seed"])}
     rows["last_fifth_gain"] = [round(gains[(m, s)], 2) for m, s in zip(rows["model"], rows["seed"])]
     print(rows[["model", "seed", "iters", "last_val_iter", "complete", "mIoU", "last_fifth_gain"]].to_string())
-    write_csv(args.csv, rows)
-    write_csv(args.curves, curves)
+    write_csv(args.csv, rows, overwrite=args.overwrite)
+    write_csv(args.curves, curves, overwrite=args.overwrite)
     print(f"wrote {args.csv} and {args.curves}")
 
 

@@ -15,7 +15,6 @@ children run the same code on the same machine), the data and the command that t
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -24,8 +23,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+preamble.use_repository()
 
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.engine.run_log import LOG_FILE, read_log  # noqa: E402
@@ -132,7 +132,7 @@ def train_measured(recipe: str, data_root: Path, work_dir: Path) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = preamble.script_parser(__doc__)
     p.add_argument("--recipes", default=",".join(RECIPES))
     p.add_argument("--out", type=Path, help=f"folder for {SUMMARY_FILE} and {LOGS_FILE} (default: print only)")
     p.add_argument(
@@ -177,8 +177,8 @@ def main() -> None:
         summary, logs = run_tables(runs, info, minicity_description())
     print(summary.to_string())
     if args.out:
-        write_csv(args.out / SUMMARY_FILE, summary)
-        write_csv(args.out / LOGS_FILE, logs)
+        write_csv(args.out / SUMMARY_FILE, summary, overwrite=args.overwrite)
+        write_csv(args.out / LOGS_FILE, logs, overwrite=args.overwrite)
         print(f"wrote {args.out / SUMMARY_FILE} and {args.out / LOGS_FILE}")
 
 

@@ -23,17 +23,16 @@ that on a GPU machine. Writes ``fps_steps_cpu.csv`` with provenance.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+preamble.use_repository()
 
 from bisenet.analysis.speed import PAPER_OUTPUT, make_runner, paper_sizes, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
@@ -88,7 +87,7 @@ def measure(model_name: str, warmup: int, runs: int) -> pd.DataFrame:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = preamble.script_parser(__doc__)
     p.add_argument("--models", default="bisenetv2,bisenetv1-r18")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--runs", type=int, default=7)
@@ -99,7 +98,9 @@ def main() -> None:
     table = pd.concat([measure(m, args.warmup, args.runs) for m in args.models.split(",")], ignore_index=True)
     if args.out:
         command = "python benchmarks/fps_steps.py " + " ".join(sys.argv[1:])
-        out = write_csv(args.out / "fps_steps_cpu.csv", with_provenance(table, provenance(), command))
+        out = write_csv(
+            args.out / "fps_steps_cpu.csv", with_provenance(table, provenance(), command), overwrite=args.overwrite
+        )
         print(f"wrote {out}")
 
 

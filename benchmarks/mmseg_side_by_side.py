@@ -14,22 +14,21 @@ with ``--steps`` also each optimisation of ``bisenet.deploy`` (what each step bu
 
 from __future__ import annotations
 
-import argparse
-import os
 import platform
 import statistics
 import sys
 
+import preamble  # noqa: E402 - beside this script
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+preamble.use_repository()
 
 import pandas as pd  # noqa: E402
 from mmseg_env import build_mmseg_model  # noqa: E402
 
 import bisenet  # noqa: E402
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
+from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.deploy import randomize_bn_statistics  # noqa: E402
 from bisenet.provenance import provenance  # noqa: E402
 
@@ -63,7 +62,7 @@ def compare(name: str, size: tuple[int, int]) -> tuple[object, object]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = preamble.script_parser(__doc__)
     p.add_argument("--models", default=",".join(CONFIGS))
     p.add_argument("--size", default="512x1024")
     p.add_argument("--runs", type=int, default=10)
@@ -112,7 +111,7 @@ def main() -> None:
         for k, v in provenance().items():
             table[k] = v
         table["command"] = "python benchmarks/mmseg_side_by_side.py " + " ".join(sys.argv[1:])
-        table.to_csv(args.csv, index=False)
+        write_csv(args.csv, table, overwrite=args.overwrite)
         print(f"wrote {args.csv}")
 
 

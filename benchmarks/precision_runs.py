@@ -16,15 +16,13 @@ at which commit, on which CPU, with how many threads). The runs behind
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+preamble.use_repository()
 
 from bisenet.atomic import write_csv  # noqa: E402
 from bisenet.engine.run_log import LOG_FILE, RUN_FILE, read_log  # noqa: E402
@@ -56,14 +54,14 @@ def run_row(work_dir: Path) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = preamble.script_parser(__doc__)
     p.add_argument("runs", nargs="+", type=Path, help="work dirs of finished runs")
     p.add_argument("--out", type=Path, help="the CSV to write (default: print only)")
     args = p.parse_args()
     table = pd.DataFrame([run_row(d) for d in args.runs]).sort_values(["recipe", "seed", "precision"])
     print(table[["recipe", "seed", "precision", "final_val_mIoU", "s_per_iter_median", "threads"]].to_string())
     if args.out:
-        write_csv(args.out, table)
+        write_csv(args.out, table, overwrite=args.overwrite)
         print(f"wrote {args.out}")
 
 

@@ -16,18 +16,16 @@ cached book models (``bisenet book-cache`` trains them once).
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+preamble.use_repository()
 
 from bisenet.analysis.speed import make_runner, percentile, time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
@@ -86,7 +84,7 @@ def mmseg_model(name: str, state: dict):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = preamble.script_parser(__doc__)
     p.add_argument("--out", default="book/data")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
@@ -171,11 +169,20 @@ def main() -> None:
                 )
                 print(rows[-1], flush=True)
     out = Path(args.out)
-    print("wrote", write_csv(out / "quantization_cpu.csv", with_provenance(pd.DataFrame(rows), info, command)))
+    print(
+        "wrote",
+        write_csv(
+            out / "quantization_cpu.csv", with_provenance(pd.DataFrame(rows), info, command), overwrite=args.overwrite
+        ),
+    )
     if sensitivity:
         print(
             "wrote",
-            write_csv(out / "int8_sensitivity_cpu.csv", with_provenance(pd.DataFrame(sensitivity), info, command)),
+            write_csv(
+                out / "int8_sensitivity_cpu.csv",
+                with_provenance(pd.DataFrame(sensitivity), info, command),
+                overwrite=args.overwrite,
+            ),
         )
 
 

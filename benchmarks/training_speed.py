@@ -18,18 +18,16 @@ its ratio to mmseg's, and the provenance.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import preamble  # noqa: E402 - beside this script
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+preamble.use_repository()
 
 from bisenet.analysis.speed import time_interleaved  # noqa: E402
 from bisenet.atomic import write_csv  # noqa: E402
@@ -142,7 +140,7 @@ def measure(
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = preamble.script_parser(__doc__)
     p.add_argument("--models", default="bisenetv2,bisenetv1-r18")
     p.add_argument("--shapes", default="8x128x256,4x256x256", help="BATCHxHxW, comma-separated")
     p.add_argument("--settings", default=",".join(SETTINGS))
@@ -168,7 +166,7 @@ def main() -> None:
     if args.out:
         command = "python benchmarks/training_speed.py " + " ".join(sys.argv[1:])
         out = args.out / "training_speed_cpu.csv"
-        write_csv(out, with_provenance(table.drop(columns="threads"), provenance(), command))
+        write_csv(out, with_provenance(table.drop(columns="threads"), provenance(), command), overwrite=args.overwrite)
         print(f"wrote {out}")
 
 

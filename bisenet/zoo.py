@@ -208,135 +208,29 @@ def _v1(
     )
 
 
+# mmseg 1.2.2's BiSeNetV1 model zoo (configs/bisenetv1/README.md), one row a line: the file's stem,
+# the dataset, the ResNet depth, ImageNet-pretrained trunk, images per GPU, training memory (GB),
+# FPS (V100), mIoU and mIoU with multi-scale + flip
+# fmt: off
+_V1_ROWS = [
+    ("bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes_20210922_172239-c55e78e2", "cityscapes", 18, False, 4, 5.69, 31.77, 74.44, 77.05),  # noqa: E501 - a table row
+    ("bisenetv1_r18-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210905_220251-8ba80eff", "cityscapes", 18, True, 4, 5.69, 31.77, 74.37, 76.91),  # noqa: E501 - a table row
+    ("bisenetv1_r18-d32_in1k-pre_4x8_1024x1024_160k_cityscapes_20210905_220322-bb8db75f", "cityscapes", 18, True, 8, 11.17, 31.77, 75.16, 77.24, "4 GPUs x 8 images"),  # noqa: E501 - a table row
+    ("bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes_20210923_222639-7b28a2a6", "cityscapes", 50, False, 4, 15.39, 7.71, 76.92, 78.87),  # noqa: E501 - a table row
+    ("bisenetv1_r50-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210917_234628-8b304447", "cityscapes", 50, True, 4, 15.39, 7.71, 77.68, 79.57),  # noqa: E501 - a table row
+    ("bisenetv1_r18-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211022_054328-046aa2f2", "cocostuff", 18, False, 4, None, None, 25.45, 26.15),  # noqa: E501 - a table row
+    ("bisenetv1_r18-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211023_013100-f700dbf7", "cocostuff", 18, True, 4, 6.33, 74.24, 28.55, 29.26),  # noqa: E501 - a table row
+    ("bisenetv1_r50-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_040616-d2bb0df4", "cocostuff", 50, False, 4, None, None, 29.82, 30.33),  # noqa: E501 - a table row
+    ("bisenetv1_r50-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_181932-66747911", "cocostuff", 50, True, 4, 9.28, 32.60, 34.88, 35.37),  # noqa: E501 - a table row
+    ("bisenetv1_r101-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211102_164147-c6b32c3b", "cocostuff", 101, False, 4, None, None, 31.14, 31.76,  # noqa: E501 - a table row
+     "the README links this row's config to the R-50 in1k-pre one (a typo there); config and recipe here are the R-101 ones"),  # noqa: E501 - a table row
+    ("bisenetv1_r101-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_225220-28c8f092", "cocostuff", 101, True, 4, 10.36, 25.25, 37.38, 37.99),  # noqa: E501 - a table row
+]
+# fmt: on
+
+
 def _v1_entries() -> list[ZooEntry]:
-    c, s = "cityscapes", "cocostuff"
-    pre = "-in1k-pre"
-    return [
-        _v1(
-            "bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes_20210922_172239-c55e78e2",
-            c,
-            18,
-            "",
-            4,
-            5.69,
-            31.77,
-            74.44,
-            77.05,
-        ),
-        _v1(
-            "bisenetv1_r18-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210905_220251-8ba80eff",
-            c,
-            18,
-            pre,
-            4,
-            5.69,
-            31.77,
-            74.37,
-            76.91,
-        ),
-        _v1(
-            "bisenetv1_r18-d32_in1k-pre_4x8_1024x1024_160k_cityscapes_20210905_220322-bb8db75f",
-            c,
-            18,
-            pre,
-            8,
-            11.17,
-            31.77,
-            75.16,
-            77.24,
-            "4 GPUs x 8 images",
-        ),
-        _v1(
-            "bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes_20210923_222639-7b28a2a6",
-            c,
-            50,
-            "",
-            4,
-            15.39,
-            7.71,
-            76.92,
-            78.87,
-        ),
-        _v1(
-            "bisenetv1_r50-d32_in1k-pre_4x4_1024x1024_160k_cityscapes_20210917_234628-8b304447",
-            c,
-            50,
-            pre,
-            4,
-            15.39,
-            7.71,
-            77.68,
-            79.57,
-        ),
-        _v1(
-            "bisenetv1_r18-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211022_054328-046aa2f2",
-            s,
-            18,
-            "",
-            4,
-            None,
-            None,
-            25.45,
-            26.15,
-        ),
-        _v1(
-            "bisenetv1_r18-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211023_013100-f700dbf7",
-            s,
-            18,
-            pre,
-            4,
-            6.33,
-            74.24,
-            28.55,
-            29.26,
-        ),
-        _v1(
-            "bisenetv1_r50-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_040616-d2bb0df4",
-            s,
-            50,
-            "",
-            4,
-            None,
-            None,
-            29.82,
-            30.33,
-        ),
-        _v1(
-            "bisenetv1_r50-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_181932-66747911",
-            s,
-            50,
-            pre,
-            4,
-            9.28,
-            32.60,
-            34.88,
-            35.37,
-        ),
-        _v1(
-            "bisenetv1_r101-d32_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211102_164147-c6b32c3b",
-            s,
-            101,
-            "",
-            4,
-            None,
-            None,
-            31.14,
-            31.76,
-            "the README links this row's config to the R-50 in1k-pre one (a typo there); "
-            "config and recipe here are the R-101 ones",
-        ),
-        _v1(
-            "bisenetv1_r101-d32_in1k-pre_lr5e-3_4x4_512x512_160k_coco-stuff164k_20211101_225220-28c8f092",
-            s,
-            101,
-            pre,
-            4,
-            10.36,
-            25.25,
-            37.38,
-            37.99,
-        ),
-    ]
+    return [_v1(stem, data, depth, "-in1k-pre" if pre else "", *rest) for stem, data, depth, pre, *rest in _V1_ROWS]
 
 
 def _sssegmentation_entries() -> list[ZooEntry]:

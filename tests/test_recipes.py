@@ -181,3 +181,12 @@ def test_a_recipe_checks_its_own_values():
     ]:
         with pytest.raises(UsageError, match=words):
             recipe.with_(**change).check()
+
+
+def test_an_override_that_is_no_field_is_refused_by_name():
+    from bisenet.errors import UsageError
+
+    recipe = get_recipe("bisenetv2-smoke")
+    with pytest.raises(UsageError, match="no field iter .iter: did you mean iters"):
+        recipe.with_(iter=3)
+    assert recipe.with_(iters=3).iters == 3

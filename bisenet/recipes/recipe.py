@@ -13,6 +13,7 @@ normalises each over its own 4 images (the statistics of a 4-image batch, noisie
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -142,7 +143,15 @@ class Recipe:
         return self
 
     def with_(self, **changes) -> Recipe:
-        """A copy with some fields changed (e.g. ``iters=...``)."""
+        """A copy with some fields changed (e.g. ``iters=...``); a name that is no field of a recipe is
+        refused (:class:`UsageError` naming it and the nearest fields), the values are checked by
+        :meth:`check` (which the trainer calls before any work)."""
+        known = [f.name for f in fields(self)]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            near = {name: difflib.get_close_matches(name, known, n=2) for name in unknown}
+            hints = "; ".join(f"{k}: did you mean {' or '.join(v)}?" for k, v in near.items() if v)
+            raise UsageError(f"recipe {self.name}: no field {', '.join(unknown)}{' (' + hints + ')' if hints else ''}")
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -109,3 +109,22 @@ def test_cli_eval_errors_are_explained(tmp_path, capsys):
         == 2
     )
     assert "cannot read checkpoint" in capsys.readouterr().err
+
+
+def test_evaluate_file_is_what_eval_runs_from_python(val_tree, tmp_path):
+    """The library function behind ``bisenet eval`` and ``zoo verify``: a checkpoint on a dataset
+    root gives the evaluator's metrics; the slide window is refused outside slide mode."""
+    from bisenet.engine.evaluate_file import EvalOptions, evaluate_file
+    from bisenet.errors import UsageError
+
+    torch.manual_seed(1)
+    model = build_model("bisenetv2", num_classes=19)
+    ckpt = tmp_path / "model.pth"
+    torch.save({"model": model.state_dict()}, ckpt)
+    result = evaluate_file(ckpt, val_tree, data="minicity", options=EvalOptions(progress=False))
+    expected = evaluate(model, Cityscapes(val_tree, "val", transform=eval_pipeline(None)), progress=False)
+    assert result.model == "bisenetv2" and result.data == "minicity"
+    assert result.metrics.mIoU == pytest.approx(expected.mIoU)
+    assert result.to_dict("val", "whole")["checkpoint"] == str(ckpt)
+    with pytest.raises(UsageError, match="windows of --mode slide"):
+        evaluate_file(ckpt, val_tree, data="minicity", options=EvalOptions(crop=(64, 64)))

@@ -142,10 +142,12 @@ class RandomImages:
         self.index = 0
 
 
-def int8_agreement(model: nn.Module, int8_path: str | Path, images: list[torch.Tensor]) -> float:
+def int8_agreement(model: nn.Module, int8: str | Path | nn.Module, images: list[torch.Tensor]) -> float:
     """The share of pixels (0 to 1) where the int8 graph's class equals the PyTorch model's, over
-    ``images`` (normalised (1, 3, H, W) tensors at the graph's size)."""
-    graph = OnnxSegmenter(int8_path)
+    ``images`` (normalised (1, 3, H, W) tensors at the graph's size); ``int8``: an ONNX file, or a
+    graph already loaded (an :class:`OnnxSegmenter`, an OpenVINO IR's
+    :class:`~bisenet.openvino_ir.OpenVinoSegmenter`)."""
+    graph = int8 if isinstance(int8, nn.Module) else OnnxSegmenter(int8)
     model = model.eval()
     same = total = 0
     with torch.inference_mode():
@@ -204,8 +206,11 @@ class OnnxSegmenter(nn.Module):
         meta = self.session.get_modelmeta().custom_metadata_map
         try:
             self.classes = json.loads(meta["classes"]) if "classes" in meta else None
+            self.palette = json.loads(meta["palette"]) if "palette" in meta else None
         except ValueError:
-            raise UsageError(f"{path}: its 'classes' metadata is not the JSON list of names export writes") from None
+            raise UsageError(
+                f"{path}: its 'classes' or 'palette' metadata is not the JSON list export writes"
+            ) from None
         self.register_buffer("_device", torch.zeros(1), persistent=False)  # a tensor for .device lookups
 
     def parameters(self, recurse: bool = True):  # the evaluator asks for a device

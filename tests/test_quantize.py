@@ -87,7 +87,7 @@ def test_bad_int8_and_onnx_requests_are_explained(trained, tmp_path, capsys):
     assert main(["export", "--checkpoint", str(trained), "--onnx", str(tmp_path / "q.onnx"), "--int8"]) == 2
     assert "--int8 needs --calibration" in capsys.readouterr().err
     assert main(["eval", "--data", "minicity"]) == 2
-    assert "one of the arguments --checkpoint --onnx is required" in capsys.readouterr().err
+    assert "one of the arguments --checkpoint --onnx --openvino is required" in capsys.readouterr().err
     assert main(["eval", "--onnx", str(trained), "--device", "cuda", "--data", "minicity"]) == 2
     assert "runs the graph with ONNX Runtime on the CPU" in capsys.readouterr().err
     argmax = tmp_path / "ids.onnx"

@@ -10,7 +10,11 @@ quantised to int8 by :func:`bisenet.quantize.quantize_int8`; calibrated on rando
 gives the same operators and so the same speed, not a meaningful accuracy: ``bisenet export
 --int8`` calibrates on images), and, where ``onnxruntime-gpu`` is installed, ``onnxruntime-cuda``
 and ``onnxruntime-tensorrt`` (its CUDA and TensorRT execution providers; the input is copied
-from host memory in each run). ``fold_bn``/``channels_last`` apply
+from host memory in each run). With the optional OpenVINO backend installed
+(:mod:`bisenet.openvino_ir`): ``openvino`` (the exported IR on OpenVINO's CPU plugin, latency
+hint), ``openvino-bf16`` (its bf16 inference precision hint, where the CPU has bf16) and
+``openvino-int8`` (NNCF's int8 quantisation, calibrated on random inputs as ``onnxruntime-int8``
+is). ``fold_bn``/``channels_last`` apply
 :func:`bisenet.deploy.optimize` first.
 
 Protocols: ``full`` times inference at each given size. ``paper`` times what the papers' speed
@@ -36,7 +40,19 @@ from bisenet.errors import UsageError
 from bisenet.models import build_model
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-BACKENDS = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
+BACKENDS = (
+    "eager",
+    "compile",
+    "onnxruntime",
+    "onnxruntime-int8",
+    "onnxruntime-cuda",
+    "onnxruntime-tensorrt",
+    "openvino",
+    "openvino-bf16",
+    "openvino-int8",
+)
+# the graph backends run the fp32 export (or its quantisation): what their rows' dtype says
+GRAPH_DTYPES = {"onnxruntime-int8": "int8", "openvino-int8": "int8", "openvino-bf16": "bf16"}
 ORT_PROVIDERS = {
     "onnxruntime": ["CPUExecutionProvider"],
     "onnxruntime-int8": ["CPUExecutionProvider"],
@@ -121,6 +137,8 @@ def make_runner(
         if output_size is None:
             return lambda: session.run(None, feed)
         return lambda: resized(torch.from_numpy(session.run(None, feed)[0]))
+    if backend.startswith("openvino"):
+        return _openvino_runner(model, x, backend, dtype, Path(workdir or tempfile.mkdtemp()), resized, output_size)
     net = optimize(model, fold_bn=fold_bn, channels_last=channels_last) if (fold_bn or channels_last) else model.eval()
     net = net.to(device=x.device, dtype=DTYPES[dtype])
     inp = x.to(DTYPES[dtype])
@@ -134,6 +152,27 @@ def make_runner(
             return resized(net(inp))
 
     return run
+
+
+def _openvino_runner(model: nn.Module, x: torch.Tensor, backend: str, dtype: str, workdir: Path, resized, output_size):
+    """``make_runner`` for the OpenVINO backends: the model exported as an IR (quantised with NNCF
+    for ``openvino-int8``), compiled for the CPU with the latency hint and this process's threads."""
+    from bisenet.openvino_ir import OpenVinoSegmenter, export_openvino, quantize_openvino
+    from bisenet.quantize import RandomImages
+
+    if dtype != "fp32":
+        raise UsageError(f"the {backend} backend runs the fp32 export (or its int8 / bf16 form): use --dtype fp32")
+    if x.device.type != "cpu":
+        raise UsageError(f"the {backend} backend runs on the CPU: use --device cpu")
+    size = tuple(x.shape[-2:])
+    xml = export_openvino(model.cpu().eval(), workdir / "fp32", size)
+    if backend == "openvino-int8":
+        xml = quantize_openvino(xml, workdir / "int8", RandomImages(4, size, batch=x.shape[0]), count=4)
+    precision = "bf16" if backend == "openvino-bf16" else "fp32"
+    graph = OpenVinoSegmenter(xml, precision=precision, threads=torch.get_num_threads())
+    if output_size is None:
+        return lambda: graph.compiled(x.numpy())
+    return lambda: resized(torch.from_numpy(graph.compiled(x.numpy())[0]))
 
 
 def time_interleaved(
@@ -234,7 +273,7 @@ def _time_group(
                         protocol=what,
                         size=f"{h}x{w}",
                         batch=batch,
-                        dtype="int8" if backend == "onnxruntime-int8" else dtype,
+                        dtype=GRAPH_DTYPES.get(backend, dtype),
                         fold_bn=fold_bn,
                         channels_last=channels_last,
                         median_ms=med * 1e3,

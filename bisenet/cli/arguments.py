@@ -202,6 +202,13 @@ def output_dir(text: str) -> Path:
     return output_file(text)  # a folder still to be made: as a new file would be
 
 
+def output_path(text: str) -> Path:
+    """A file or a folder to write (what it must be depends on another option, e.g. ``export
+    --format``): an existing folder, or a path that can be made."""
+    path = Path(text).expanduser()
+    return output_dir(text) if path.is_dir() else output_file(text)
+
+
 def seeds(text: str) -> tuple[int, ...]:
     """Comma-separated seeds, each an integer >= 0."""
     try:
@@ -234,7 +241,17 @@ def variants(text: str) -> str:
 
 
 def backends(text: str) -> tuple[str, ...]:
-    known = ("eager", "compile", "onnxruntime", "onnxruntime-int8", "onnxruntime-cuda", "onnxruntime-tensorrt")
+    known = (  # bisenet.analysis.speed.BACKENDS (not imported: it imports torch)
+        "eager",
+        "compile",
+        "onnxruntime",
+        "onnxruntime-int8",
+        "onnxruntime-cuda",
+        "onnxruntime-tensorrt",
+        "openvino",
+        "openvino-bf16",
+        "openvino-int8",
+    )
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names or any(n not in known for n in names):
         raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")

@@ -40,6 +40,7 @@ def add_eval(sub) -> None:
     source.add_argument(
         "--onnx", type=a.existing_file, help="or an exported graph (fp32 or int8; logits, not --argmax)"
     )
+    source.add_argument("--openvino", type=a.existing_file, help="or an exported OpenVINO IR's model.xml (fp32, int8)")
     p.add_argument(
         "--data",
         choices=["cityscapes", "minicity", "cocostuff", "folder", "camvid"],
@@ -77,8 +78,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         predictions=args.predictions,
         folder=folder_options(args),
     )
-    path, onnx = (args.onnx, True) if args.onnx is not None else (args.checkpoint, False)
-    result = evaluate_file(path, args.data_root, data=args.data, model=args.model, onnx=onnx, options=options)
+    kind = next(k for k in ("checkpoint", "onnx", "openvino") if getattr(args, k) is not None)
+    path = getattr(args, kind)
+    result = evaluate_file(path, args.data_root, data=args.data, model=args.model, kind=kind, options=options)
     print(f"{result.model} on {result.dataset}, mode {args.mode}: {result.metrics.summary()}")
     print(result.metrics.to_dataframe().round(2).to_string())
     if args.json:

@@ -75,8 +75,9 @@ def add_bench(sub) -> None:
         "--backend",
         type=a.backends,
         default=("eager",),
-        help="comma-separated: eager, compile, onnxruntime, onnxruntime-int8 (and with onnxruntime-gpu: "
-        "onnxruntime-cuda, onnxruntime-tensorrt)",
+        help="comma-separated: eager, compile, onnxruntime, onnxruntime-int8 (with onnxruntime-gpu: "
+        "onnxruntime-cuda, onnxruntime-tensorrt; with bisenet[openvino]: openvino, openvino-int8, and "
+        "openvino-bf16 where the CPU has bf16)",
     )
     p.add_argument(
         "--protocol",
@@ -134,7 +135,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def add_export(sub) -> None:
-    p = sub.add_parser("export", help="export to ONNX and verify it with onnxruntime")
+    p = sub.add_parser(
+        "export",
+        help="export to ONNX (verified with onnxruntime) or OpenVINO, in fp32 or int8",
+        description="--onnx FILE (or --format onnx --out FILE) writes an ONNX graph; --format openvino --out DIR "
+        "writes an OpenVINO IR (DIR/model.xml and model.bin; needs bisenet[openvino]). --int8 --calibration "
+        "DATA_ROOT quantises either, calibrated on that dataset's training images.",
+    )
     p.add_argument(
         "--model",
         type=a.model_name,
@@ -143,15 +150,19 @@ def add_export(sub) -> None:
     p.add_argument(
         "--checkpoint", type=a.existing_file, help="weights to export (default: random, to test the toolchain)"
     )
-    p.add_argument("--onnx", required=True, type=a.output_file, help="output .onnx file")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--onnx", type=a.output_file, help="output .onnx file (the same as --format onnx --out FILE)")
+    target.add_argument("--out", type=a.output_path, help="output: the .onnx file, or the OpenVINO IR's folder")
+    p.add_argument("--format", choices=["onnx", "openvino"], default="onnx", help="with --out (default onnx)")
     p.add_argument("--size", type=a.size, default=(512, 1024), help="HxW of the example input")
-    p.add_argument("--argmax", action="store_true", help="end the graph in an ArgMax (class ids)")
+    p.add_argument("--argmax", action="store_true", help="end the graph in an ArgMax (class ids; ONNX fp32)")
     p.add_argument("--dynamic", action="store_true", help="free batch, height and width")
     p.add_argument("--opset", type=a.opset, default=17, help="ONNX opset, 11 to 20 (default 17)")
     p.add_argument(
         "--int8",
         action="store_true",
-        help="static int8 quantisation (QDQ, per-channel weights) calibrated on --calibration's images",
+        help="static int8 quantisation calibrated on --calibration's images (ONNX: QDQ, per-channel weights; "
+        "OpenVINO: NNCF)",
     )
     p.add_argument("--calibration", type=a.input_dir, help="--int8: a dataset root whose training images calibrate")
     p.add_argument("--calibration-images", type=a.positive_int, default=32, help="--int8: how many (default 32)")
@@ -159,54 +170,58 @@ def add_export(sub) -> None:
         "--calibration-method",
         choices=["minmax", "entropy", "percentile"],
         default="percentile",
-        help="--int8: how activation ranges are set (default percentile, the most accurate measured)",
+        help="--int8, ONNX: how activation ranges are set (default percentile, the most accurate measured)",
     )
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bisenet.deploy import export_onnx, verify_onnx
     from bisenet.errors import UsageError
-    from bisenet.models import build_model
+    from bisenet.exporting import ExportOptions, Int8Options, export_model
 
-    classes = palette = None
+    if args.onnx is not None and args.format != "onnx":
+        raise UsageError("--onnx FILE writes ONNX: for OpenVINO give --format openvino --out DIR")
+    if args.int8 != (args.calibration is not None):
+        raise UsageError(
+            "--int8 needs --calibration DATA_ROOT (images to set the activation ranges from: the training split of "
+            "MiniCity, Cityscapes or a folder dataset), and --calibration is for --int8"
+        )
+    model, classes, palette = _model_to_export(args)
+    int8 = Int8Options(args.calibration, args.calibration_images, args.calibration_method) if args.int8 else None
+    options = ExportOptions(
+        format=args.format,
+        size=args.size,
+        dynamic=args.dynamic,
+        opset=args.opset,
+        argmax=args.argmax,
+        int8=int8,
+        classes=classes,
+        palette=palette,
+    )
+    for line in export_model(model, args.onnx or args.out, options):
+        print(line)
+    return 0
+
+
+def _model_to_export(args: argparse.Namespace):
+    """(model, class names, colours): the checkpoint's, or a random model of ``--model``."""
+    from bisenet.errors import UsageError
+
     if args.checkpoint:
         from bisenet.checkpoint import load_checkpoint
         from bisenet.interop import load_model
 
         saved = load_checkpoint(args.checkpoint)  # read once: the weights and the class names and colours
-        model = load_model(saved, args.model)
-        classes, palette = saved.classes, saved.palette
-    elif args.model is None:
+        return load_model(saved, args.model), saved.classes, saved.palette
+    if args.model is None:
         raise UsageError(
-            "export needs --checkpoint FILE (the weights to export) or, to test the toolchain with "
-            "random weights, --model NAME"
+            "export needs --checkpoint FILE (the weights to export) or, to test the toolchain with random weights, "
+            "--model NAME"
         )
-    else:
-        print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
-        model = build_model(args.model, aux_heads=False).eval()
-    if args.int8:
-        return _export_int8(args, model, classes, palette)
-    if args.calibration:
-        raise UsageError("--calibration is for --int8")
-    checks = []
-    path = export_onnx(
-        model,
-        args.onnx,
-        args.size,
-        argmax=args.argmax,
-        dynamic=args.dynamic,
-        opset=args.opset,
-        classes=classes,
-        palette=palette,
-        check=lambda onnx_file: checks.extend(
-            verify_onnx(model, onnx_file, args.size, argmax=args.argmax, dynamic=args.dynamic)
-        ),
-    )
-    print(f"wrote {path}")
-    for line in checks:
-        print(line)
-    return 0
+    from bisenet.models import build_model
+
+    print("no --checkpoint: exporting randomly initialised weights (for testing the toolchain)")
+    return build_model(args.model, aux_heads=False).eval(), None, None
 
 
 def add_convert(sub) -> None:
@@ -242,7 +257,10 @@ def add_predict(sub) -> None:
         type=a.model_name,
         help="the checkpoint's model: read off the file when omitted, checked against it when given",
     )
-    p.add_argument("--checkpoint", required=True, type=a.existing_file)
+    source = p.add_mutually_exclusive_group(required=True)  # one of the three
+    source.add_argument("--checkpoint", type=a.existing_file, help="the checkpoint (any layout the package reads)")
+    source.add_argument("--onnx", type=a.existing_file, help="or an exported ONNX graph (logits; run on the CPU)")
+    source.add_argument("--openvino", type=a.existing_file, help="or an exported OpenVINO IR's model.xml (the CPU)")
     p.add_argument("inputs", nargs="+", help="image files, folders of images, or video files")
     p.add_argument(
         "--out",
@@ -257,17 +275,19 @@ def add_predict(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from bisenet.checkpoint import load_checkpoint
-    from bisenet.devices import resolve_device
-    from bisenet.interop import load_model
+    from bisenet.engine.evaluate_file import load_for_inference
     from bisenet.predict import predict_inputs
 
-    device = resolve_device(args.device)
-    saved = load_checkpoint(args.checkpoint)  # read once: the weights and a folder dataset's colours
-    model = load_model(saved, args.model).to(device)
-    palette = saved.palette
+    kind = next(k for k in ("checkpoint", "onnx", "openvino") if getattr(args, k) is not None)
+    loaded = load_for_inference(getattr(args, kind), kind, model=args.model, device=args.device)
     written = predict_inputs(
-        model, args.inputs, args.out, scale=args.scale, alpha=args.alpha, device=device, palette=palette
+        loaded.model,
+        args.inputs,
+        args.out,
+        scale=args.scale,
+        alpha=args.alpha,
+        device=loaded.device,
+        palette=loaded.palette,
     )
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
@@ -275,57 +295,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _command_line() -> str:
     return "bisenet " + " ".join(sys.argv[1:])
-
-
-def _export_int8(args: argparse.Namespace, model, classes, palette) -> int:
-    """``export --int8``: the fp32 graph, then its static int8 quantisation calibrated on the
-    training images of ``--calibration``; prints how often int8 and PyTorch agree."""
-    import tempfile
-    from pathlib import Path
-
-    import torch
-
-    from bisenet.data import build_dataset, eval_pipeline, resolve_dataset_kind
-    from bisenet.deploy import export_onnx
-    from bisenet.errors import UsageError
-    from bisenet.quantize import CalibrationImages, int8_agreement, quantize_int8
-
-    if args.calibration is None:
-        raise UsageError(
-            "--int8 needs --calibration DATA_ROOT (images to set the activation ranges from: the "
-            "training split of MiniCity, Cityscapes or a folder dataset)"
-        )
-    if args.argmax:
-        raise UsageError("--int8 quantises the logits graph: drop --argmax")
-    kind = resolve_dataset_kind(None, args.calibration, root_option="--calibration")
-    images = build_dataset(kind, args.calibration, "train", eval_pipeline(None))
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(
-            model,
-            Path(tmp) / "fp32.onnx",
-            args.size,
-            dynamic=args.dynamic,
-            opset=args.opset,
-            classes=classes,
-            palette=palette,
-        )
-        path = quantize_int8(
-            fp32,
-            args.onnx,
-            CalibrationImages(images, args.calibration_images, args.size),
-            method=args.calibration_method,
-        )
-    probe = CalibrationImages(images, 2, args.size)
-    shown = [torch.from_numpy(probe.get_next()["input"]) for _ in range(probe.count)]
-    print(
-        f"wrote {path} (int8, {args.calibration_method} calibration on {min(args.calibration_images, len(images))} "
-        f"{kind} training image(s) at {args.size[0]}x{args.size[1]}; Resize kept in float)"
-    )
-    print(
-        f"int8 and PyTorch fp32 agree on {100 * int8_agreement(model, path, shown):.2f} % of the pixels of "
-        f"{len(shown)} calibration image(s)"
-    )
-    return 0
 
 
 # the commands of this module, in the order ``bisenet --help`` lists them

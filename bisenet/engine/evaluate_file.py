@@ -1,5 +1,5 @@
-"""Evaluate what a user has on disk: a checkpoint (any layout the package reads) or an exported ONNX
-graph, on a dataset root, in one of the inference modes. ``bisenet eval`` and ``bisenet zoo verify``
+"""Evaluate what a user has on disk: a checkpoint (any layout the package reads), an exported ONNX
+graph or an OpenVINO IR, on a dataset root, in one of the inference modes. ``bisenet eval`` and ``bisenet zoo verify``
 call it; a Python user gets the same checks (class count and names against the dataset, the slide
 window only with ``mode="slide"``) and the same defaults (the dataset's evaluation scale, a
 1024x1024 window every 768 pixels).
@@ -85,19 +85,20 @@ def evaluate_file(
     *,
     data: str | None = None,
     model: str | None = None,
-    onnx: bool = False,
+    kind: str = "checkpoint",
     options: EvalOptions | None = None,
 ) -> FileEvaluation:
-    """Evaluate the checkpoint or ONNX graph at ``path`` on the dataset at ``data_root``.
+    """Evaluate the checkpoint, ONNX graph or OpenVINO IR at ``path`` on the dataset at ``data_root``.
 
     Args:
-        path: a checkpoint (the package's, mmseg's, CoinCheung's, sssegmentation's) or, with
-            ``onnx``, an exported graph (fp32 or int8, logits: not one exported with ``--argmax``).
+        path: a checkpoint (the package's, mmseg's, CoinCheung's, sssegmentation's), an exported
+            ONNX graph (fp32 or int8, logits: not one exported with ``--argmax``) or an OpenVINO
+            IR's ``model.xml`` (fp32 or int8), as ``kind`` says.
         data_root: the dataset's root (Cityscapes: None reads ``CITYSCAPES_DATASET``).
         data: the dataset kind. Default: recognised from the root.
         model: a checkpoint's model name, checked against the file (default: read off it); an
-            ONNX graph says what it is, so none may be given.
-        onnx: ``path`` is an ONNX graph. Default False.
+            exported graph says what it is, so none may be given.
+        kind: "checkpoint" (default), "onnx" or "openvino".
         options: how (:class:`EvalOptions`). Default: its defaults.
     """
     options = options or EvalOptions()
@@ -106,7 +107,8 @@ def evaluate_file(
         raise UsageError(
             f"--crop and --stride are the windows of --mode slide; --mode {options.mode} would ignore them"
         )
-    net, name, classes, device = _load(path, model, onnx, options.device)
+    loaded = load_for_inference(path, kind, model=model, device=options.device)
+    net, device = loaded.model, loaded.device
     data = resolve_dataset_kind(data, data_root)
     scale = options.scale if options.scale is not None else EVAL_SCALES[data]
     folder = options.folder if data == "folder" else None
@@ -116,7 +118,7 @@ def evaluate_file(
             f"{path} predicts {net.num_classes} classes, {dataset.name} has {len(dataset.classes)}: another "
             "dataset's model?"
         )
-    check_class_names(classes, dataset.classes, str(path))
+    check_class_names(loaded.classes, dataset.classes, str(path))
     metrics = evaluate(
         net,
         dataset,
@@ -129,25 +131,55 @@ def evaluate_file(
         label_ids=dataset.prediction_ids,
         progress=options.progress,
     )
-    return FileEvaluation(name, path, data, dataset.name, metrics)
+    return FileEvaluation(loaded.name, path, data, dataset.name, metrics)
 
 
-def _load(path: Path, model: str | None, onnx: bool, device) -> tuple:
-    """(model, its name, the class names saved with it or None, the device it runs on)."""
-    if onnx:  # an exported graph (fp32 or int8), run by onnxruntime on the CPU
-        from bisenet.quantize import OnnxSegmenter
+KINDS = ("checkpoint", "onnx", "openvino")
 
+
+@dataclass
+class Loaded:
+    """A model ready for inference and what was saved with it: its name (``onnx: <file>`` for a
+    graph), the class names and colours (None when the file has none), the device it runs on."""
+
+    model: torch.nn.Module
+    name: str
+    classes: list[str] | None
+    palette: list[list[int]] | None
+    device: torch.device
+
+
+def load_for_inference(path: str | Path, kind: str, *, model: str | None = None, device=None) -> Loaded:
+    """A checkpoint, or an exported graph run on the CPU (ONNX Runtime, OpenVINO), loaded for
+    inference: what ``eval`` and ``predict`` run.
+
+    Args:
+        path: the file (an IR's ``model.xml``).
+        kind: "checkpoint", "onnx" or "openvino".
+        model: a checkpoint's model name, checked against it; refused for a graph.
+        device: where a checkpoint runs; a graph runs on the CPU (another device is refused).
+    """
+    path = Path(path)
+    if kind not in KINDS:
+        raise UsageError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind != "checkpoint":  # an exported graph (fp32 or int8), run on the CPU
+        runtime = "ONNX Runtime" if kind == "onnx" else "OpenVINO"
         if (str(device) if device is not None else "cpu") != "cpu" or model:
             raise UsageError(
-                "--onnx runs the graph with ONNX Runtime on the CPU, and the graph says what it is: "
+                f"--{kind} runs the graph with {runtime} on the CPU, and the graph says what it is: "
                 "drop --device and --model"
             )
-        graph = OnnxSegmenter(path)
-        return graph, f"onnx: {path.name}", graph.classes, resolve_device("cpu")
+        if kind == "onnx":
+            from bisenet.quantize import OnnxSegmenter as Graph
+        else:
+            from bisenet.openvino_ir import OpenVinoSegmenter as Graph
+        graph = Graph(path)
+        return Loaded(graph, f"{kind}: {path.name}", graph.classes, graph.palette, resolve_device("cpu"))
     from bisenet.checkpoint import load_checkpoint
     from bisenet.interop import load_model
     from bisenet.models import model_spec
 
     device = resolve_device(device)
     net = load_model(path, model).to(device)  # by path: its errors name the file
-    return net, model_spec(net)[0], load_checkpoint(path).classes, device
+    saved = load_checkpoint(path)  # read a second time for the class names and colours (the first names the file)
+    return Loaded(net, model_spec(net)[0], saved.classes, saved.palette, device)

@@ -25,6 +25,8 @@ LAYERS = {
     "deploy": 3,
     "safe_load": 3,
     "quantize": 3,
+    "openvino_ir": 3,
+    "exporting": 3,
     "recipes": 4,
     "cache": 4,
     "profiles": 4,

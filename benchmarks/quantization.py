@@ -1,10 +1,15 @@
 """fp32, bf16 and int8 inference of the book's cpu-profile models: accuracy on MiniCity val and
-latency at 1x3x512x1024, beside mmsegmentation 1.2.2's eager latency of the same network.
+latency at 1x3x512x1024, beside mmsegmentation 1.2.2's eager latency of the same network; with
+the OpenVINO extra installed (``bisenet[openvino]``) also OpenVINO fp32, bf16 (where the CPU has
+bf16) and NNCF int8.
 
 Run from the repository root in the throwaway mmseg venv (see mmseg_env.py; plus onnx and
 onnxruntime), so that mmseg's model is timed in the same process, interleaved with the package's:
 
     BISENET_PROFILE=cpu /tmp/mmseg-venv/bin/python benchmarks/quantization.py --out book/data
+
+Every row records the CPU's vector extensions (``cpu_isa``: VNNI and bf16 decide int8 and bf16
+speed; the model name "AMD EPYC" does not say which a host has).
 
 Without mmseg installed the mmseg rows are left out (the ratio column then empty). It writes
 ``quantization_cpu.csv`` (one row per model and precision: MiniCity val mIoU, latency, ratio to
@@ -34,7 +39,7 @@ from bisenet.data import build_dataset, eval_pipeline  # noqa: E402
 from bisenet.deploy import export_onnx  # noqa: E402
 from bisenet.engine.evaluator import evaluate  # noqa: E402
 from bisenet.profiles import current_profile, profile_data  # noqa: E402
-from bisenet.provenance import provenance, with_provenance  # noqa: E402
+from bisenet.provenance import cpu_isa, provenance, with_provenance  # noqa: E402
 from bisenet.quantize import CalibrationImages, OnnxSegmenter, quantize_int8  # noqa: E402
 
 MMSEG_CONFIGS = {
@@ -83,6 +88,31 @@ def mmseg_model(name: str, state: dict):
     return lambda x: mmseg_logits(ref, x)
 
 
+OPENVINO_ROWS = {"OpenVINO fp32": "openvino", "OpenVINO bf16": "openvino-bf16", "OpenVINO int8 (NNCF)": "openvino-int8"}
+
+
+def openvino_accuracy(model, work: Path, train, val, size, images: int) -> dict[str, float]:
+    """MiniCity val mIoU of the model as OpenVINO runs it: the fp32 IR, bf16 where the CPU has it,
+    and NNCF's int8 calibrated on ``images`` training images; {} without the OpenVINO extra."""
+    try:
+        from bisenet.openvino_ir import OpenVinoSegmenter, cpu_has_bf16, export_openvino, quantize_openvino
+    except ImportError:
+        return {}
+    try:
+        xml = export_openvino(model, work / "ov-fp32", size, dynamic=True)
+    except Exception as e:  # noqa: BLE001 - the extra may be missing: its rows are left out, said once
+        print(f"OpenVINO rows left out: {e}", flush=True)
+        return {}
+    int8 = quantize_openvino(xml, work / "ov-int8", CalibrationImages(train, images, size), count=images)
+    found = {
+        "OpenVINO fp32": miou(OpenVinoSegmenter(xml), val),
+        "OpenVINO int8 (NNCF)": miou(OpenVinoSegmenter(int8), val),
+    }
+    if cpu_has_bf16():
+        found["OpenVINO bf16"] = miou(OpenVinoSegmenter(xml, precision="bf16"), val)
+    return found
+
+
 def main() -> None:
     p = preamble.script_parser(__doc__)
     p.add_argument("--out", default="book/data")
@@ -112,6 +142,7 @@ def main() -> None:
                 "PyTorch bf16 autocast": miou(BF16(model), val),
                 "ONNX Runtime fp32": miou(OnnxSegmenter(fp32), val),
                 "ONNX Runtime int8": miou(OnnxSegmenter(int8), val),
+                **openvino_accuracy(model, Path(tmp) / name, train, val, size, args.calibration_images),
             }
             print(name, {k: round(v, 2) for k, v in accuracy.items()}, flush=True)
             if name == "bisenetv2" and not args.skip_sensitivity:
@@ -142,6 +173,11 @@ def main() -> None:
                 "PyTorch bf16 autocast": make_runner(BF16(model), x),
                 "ONNX Runtime fp32": make_runner(model, x, "onnxruntime", workdir=Path(tmp) / f"{name}-t32"),
                 "ONNX Runtime int8": make_runner(model, x, "onnxruntime-int8", workdir=Path(tmp) / f"{name}-t8"),
+                **{
+                    label: make_runner(model, x, backend, workdir=Path(tmp) / f"{name}-{backend}")
+                    for label, backend in OPENVINO_ROWS.items()
+                    if label in accuracy  # the backends this host has
+                },
             }
             reference = mmseg_model(name, model.state_dict())
             if reference is not None:
@@ -165,6 +201,7 @@ def main() -> None:
                         f"not Cityscapes), book {profile.name}-profile model",
                         "threads": args.threads,
                         "runs": args.runs,
+                        "cpu_isa": cpu_isa(),
                     }
                 )
                 print(rows[-1], flush=True)

@@ -22,6 +22,23 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# the vector extensions that decide CPU inference speed in low precision: int8 dot products (VNNI),
+# bf16 (AVX-512 BF16, AMX); a CPU's model name ("AMD EPYC") does not say which it has
+ISA_FLAGS = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_isa() -> str:
+    """The CPU's extensions of :data:`ISA_FLAGS` the kernel reports (``/proc/cpuinfo``), e.g.
+    "avx2 avx512f avx512_vnni"; "" where there is no ``/proc/cpuinfo``."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return ""
+    flags = next(
+        (line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), []
+    )
+    return " ".join(f for f in ISA_FLAGS if f in flags)
+
+
 def git_commit(path: str | Path | None = None) -> str:
     """The commit of the git checkout holding ``path`` (default: the source folder of this
     package, when it is one), or 'unknown' (an installed package, no git)."""

@@ -16,9 +16,12 @@ runs it as ``forward(images) -> logits``, so ``bisenet eval --openvino`` and ``b
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -129,14 +132,31 @@ def quantize_openvino(
     while (item := calibration.get_next()) is not None:
         images.append(item["input"])
     scope = nncf.IgnoredScope(types=list(keep_float), validate=False) if keep_float else None
-    quantized = nncf.quantize(
-        model,
-        nncf.Dataset(images),
-        subset_size=min(count, len(images)),
-        fast_bias_correction=fast_bias_correction,
-        ignored_scope=scope,
-    )
+    with _quiet_nncf():
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(images),
+            subset_size=min(count, len(images)),
+            fast_bias_correction=fast_bias_correction,
+            ignored_scope=scope,
+        )
     return save_ir(quantized, out_dir)  # the runtime information is carried over by NNCF
+
+
+@contextlib.contextmanager
+def _quiet_nncf():
+    """NNCF without its INFO lines (one per node left in float) and its progress bar's advice to
+    install ipywidgets in a notebook; its warnings and errors still show."""
+    from nncf.common.logging import nncf_logger
+
+    level = nncf_logger.level
+    nncf_logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message='.*install "ipywidgets"')
+            yield
+    finally:
+        nncf_logger.setLevel(level)
 
 
 class OpenVinoSegmenter(nn.Module):

@@ -16,6 +16,7 @@ Nothing heavy (torch) is imported before a command runs, so ``bisenet --help`` i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,8 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bisenet.errors import BiSeNetError
 
     try:
-        with warnings.catch_warnings():
-            warnings.formatwarning = _one_line_warning
+        with warnings.catch_warnings(), _one_line_warnings():
             warnings.filterwarnings("once", category=UserWarning)  # a warning met twice is said once
             _refuse_clashing_paths(parser, args)
             return args.func(args)
@@ -73,6 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:  # Ctrl-C: no traceback; what was written is whole (bisenet.atomic)
         print(f"interrupted{': ' + str(e) if str(e) else ''}", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _one_line_warnings():
+    """Warnings printed as :func:`_one_line_warning` for the block, and as before after it (a
+    Python caller of :func:`main`, a notebook, keeps its own format)."""
+    import warnings
+
+    before = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = before
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

@@ -408,3 +408,13 @@ def test_train_can_decay_batchnorm_statistics_per_iteration(minicity, tmp_path, 
         == 0
     )
     assert load_checkpoint(tmp_path / "iter_2.pth").recipe["bn_momentum_per_iteration"] is True
+
+
+def test_main_leaves_the_callers_warning_format_as_it_found_it():
+    """The command line prints warnings as one line; a notebook or script that calls main() keeps
+    Python's own format afterwards (warnings.catch_warnings does not restore formatwarning)."""
+    import warnings
+
+    before = warnings.formatwarning
+    assert main(["models"]) == 0
+    assert warnings.formatwarning is before

@@ -1,1 +1,2 @@
-"""Measurements shared by the CLI and the book: FLOPs and parameters, latency, provenance."""
+"""Measurements shared by the CLI and the book: FLOPs and parameters, latency and its backends, paired
+comparisons over seeds."""

@@ -35,22 +35,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from bisenet.analysis.backends import BACKENDS
 from bisenet.atomic import atomic_write
 from bisenet.errors import UsageError
 from bisenet.models import build_model
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-BACKENDS = (
-    "eager",
-    "compile",
-    "onnxruntime",
-    "onnxruntime-int8",
-    "onnxruntime-cuda",
-    "onnxruntime-tensorrt",
-    "openvino",
-    "openvino-bf16",
-    "openvino-int8",
-)
 # the graph backends run the fp32 export (or its quantisation): what their rows' dtype says
 GRAPH_DTYPES = {"onnxruntime-int8": "int8", "openvino-int8": "int8", "openvino-bf16": "bf16"}
 ORT_PROVIDERS = {

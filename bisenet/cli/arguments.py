@@ -241,17 +241,8 @@ def variants(text: str) -> str:
 
 
 def backends(text: str) -> tuple[str, ...]:
-    known = (  # bisenet.analysis.speed.BACKENDS (not imported: it imports torch)
-        "eager",
-        "compile",
-        "onnxruntime",
-        "onnxruntime-int8",
-        "onnxruntime-cuda",
-        "onnxruntime-tensorrt",
-        "openvino",
-        "openvino-bf16",
-        "openvino-int8",
-    )
+    from bisenet.analysis.backends import BACKENDS as known
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names or any(n not in known for n in names):
         raise argparse.ArgumentTypeError(f"backends must be some of {', '.join(known)}, got {text!r}")

@@ -111,47 +111,24 @@ def add_train(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bisenet.engine.runs import default_work_dir, recipe_to_continue
-    from bisenet.engine.trainer import train
-    from bisenet.errors import UsageError
-    from bisenet.recipes import get_recipe
+    from bisenet.engine.runs import RecipeOverrides, recipe_to_run
+    from bisenet.engine.trainer import TrainOptions, train
 
-    amp = None if args.amp == "none" else args.amp  # "none" is applied below (None means "not given")
-    overrides = dict(
+    overrides = RecipeOverrides(
         iters=args.iters,
-        amp=amp,
+        amp=args.amp,
         gpus=args.gpus,
         batch_per_gpu=args.batch_per_gpu,
         lr=args.lr,
         workers=args.workers,
         seed=args.seed,
+        loss=args.loss,
         bn_momentum_per_iteration=args.bn_momentum_per_iteration,
+        channels_last=args.channels_last,
     )
-    overrides.update(loss=args.loss)  # (with --model already in the derived recipe; on --resume they still count)
-    if args.model:
-        recipe = _own_data_recipe(args)
-    elif args.recipe:
-        recipe = get_recipe(args.recipe)
-        overrides.update(init=str(args.init) if args.init else None)
-        if args.class_weights != "none":
-            raise UsageError("--class-weights is for your own data (--model with --data-root)")
-        for flag in ("epochs", "crop", "batch"):
-            if getattr(args, flag) is not None:
-                raise UsageError(
-                    f"--{flag} is for your own data (--model with --data-root); with --recipe use "
-                    "--iters, --batch-per-gpu and the recipe's crop"
-                )
-    else:
-        raise UsageError("give --recipe NAME (`bisenet recipes`), or --model NAME with --data-root for your own data")
-    if args.resume:  # continue the run as it was started (its --iters, --lr, ...); options given still count
-        recipe = recipe_to_continue(recipe, args.work_dir or default_work_dir(recipe))
-    recipe = recipe.with_(**{k: v for k, v in overrides.items() if v is not None})
-    if args.amp == "none":
-        recipe = recipe.with_(amp=None)
-    if args.channels_last is not None:
-        recipe = recipe.with_(channels_last=args.channels_last)
-    result = train(
-        recipe,
+    recipe = _own_data_recipe(args) if args.model else _named_recipe(args)
+    recipe = recipe_to_run(recipe, overrides, resume=args.resume, work_dir=args.work_dir)
+    options = TrainOptions(
         data_root=args.data_root,
         work_dir=args.work_dir,
         resume=args.resume,
@@ -162,14 +139,33 @@ def cmd_train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         tensorboard=args.tensorboard,
     )
+    result = train(recipe, options)
     if int(os.environ.get("RANK", "0")) == 0:
         best = "n/a" if result.best_miou is None else f"{100 * result.best_miou:.2f}"
         print(
-            f"stopped at iteration {result.iteration}; best val mIoU {best}; "
-            f"last checkpoint {result.last_checkpoint}; "
+            f"stopped at iteration {result.iteration}; best val mIoU {best}; last checkpoint {result.last_checkpoint}; "
             f"log {result.log}"
         )
     return 0
+
+
+def _named_recipe(args: argparse.Namespace):
+    """``train --recipe NAME``: the recipe, with ``--init``; the options of your own data refused."""
+    from bisenet.errors import UsageError
+    from bisenet.recipes import get_recipe
+
+    if not args.recipe:
+        raise UsageError("give --recipe NAME (`bisenet recipes`), or --model NAME with --data-root for your own data")
+    if args.class_weights != "none":
+        raise UsageError("--class-weights is for your own data (--model with --data-root)")
+    for flag in ("epochs", "crop", "batch"):
+        if getattr(args, flag) is not None:
+            raise UsageError(
+                f"--{flag} is for your own data (--model with --data-root); with --recipe use "
+                "--iters, --batch-per-gpu and the recipe's crop"
+            )
+    recipe = get_recipe(args.recipe)
+    return recipe.with_(init=str(args.init)) if args.init else recipe
 
 
 def add_check_data(sub) -> None:

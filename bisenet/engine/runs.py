@@ -5,6 +5,7 @@ and the ablation grid follow), and the checks a recipe passes before any work st
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,3 +142,48 @@ def record_segment(work_dir: Path, start: int, info: dict) -> None:
         return
     run.setdefault("resumed", []).append({"start_iteration": start, **info})
     write_run_info(work_dir, run)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipeOverrides:
+    """What ``bisenet train`` may change in a recipe; None keeps the recipe's value.
+
+    Args:
+        iters, gpus, batch_per_gpu, lr, workers, seed, loss, bn_momentum_per_iteration,
+            channels_last: the recipe's fields of those names.
+        amp: "fp16", "bf16", or "none" (fp32, e.g. for a cpu-profile recipe, which trains in bf16).
+    """
+
+    iters: int | None = None
+    amp: str | None = None
+    gpus: int | None = None
+    batch_per_gpu: int | None = None
+    lr: float | None = None
+    workers: int | None = None
+    seed: int | None = None
+    loss: str | None = None
+    bn_momentum_per_iteration: bool | None = None
+    channels_last: bool | None = None
+
+    def apply(self, recipe: Recipe) -> Recipe:
+        """``recipe`` with the values given (checked later by :meth:`Recipe.check`)."""
+        changes = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if changes.get("amp") == "none":
+            changes["amp"] = None
+        return recipe.with_(**changes)
+
+
+def recipe_to_run(recipe: Recipe, overrides: RecipeOverrides, *, resume: bool, work_dir: str | Path | None) -> Recipe:
+    """What ``bisenet train`` trains: with ``resume``, the recipe the run in ``work_dir`` was started
+    with (:func:`recipe_to_continue`), else ``recipe``; then the overrides given (on a resumed run
+    they still count, and a change that makes it another run is refused when it resumes).
+
+    Args:
+        recipe: the recipe asked for (a named one, or one derived for your own data).
+        overrides: the command's changes (:class:`RecipeOverrides`).
+        resume: continue the run in ``work_dir``.
+        work_dir: the run's folder (default: :func:`default_work_dir`).
+    """
+    if resume:
+        recipe = recipe_to_continue(recipe, work_dir or default_work_dir(recipe))
+    return overrides.apply(recipe)

@@ -41,3 +41,16 @@ def test_recipe_to_continue_refuses_another_recipes_run(minicity, tmp_path):
     assert recipe_to_continue(recipe, tmp_path / "empty") is recipe
     with pytest.raises(UsageError, match="holds a run of recipe 'bisenetv2-smoke'"):
         recipe_to_continue(get_recipe("bisenetv1-r18-smoke"), tmp_path / "run")
+
+
+def test_recipe_overrides_change_only_what_is_given():
+    from bisenet.engine.runs import RecipeOverrides, recipe_to_run
+
+    recipe = get_recipe("bisenetv1-r18-cpu")  # trains in bf16 + channels_last
+    same = RecipeOverrides().apply(recipe)
+    assert same == recipe
+    changed = recipe_to_run(
+        recipe, RecipeOverrides(iters=7, amp="none", channels_last=False), resume=False, work_dir=None
+    )
+    assert (changed.iters, changed.amp, changed.channels_last) == (7, None, False)
+    assert changed.lr == recipe.lr and changed.crop_size == recipe.crop_size

@@ -171,14 +171,15 @@ def run_ablation(
     options = dataclasses.replace(options or GridOptions(), **fields)
     device = str(resolve_device(options.device))  # refused now, not after the data is made
     base = _grid_recipe(scale, options)
-    dataset, data_root = _grid_dataset(scale, options)
-    work_root = Path(options.work_root) if options.work_root else default_work_root(scale, options.cache)
-    csv = check_writable(options.csv) if options.csv else None  # refused now, not after the first run
+    # the outputs are refused now, before the data is made and hours of training, not after
+    csv = check_writable(options.csv) if options.csv else None
     if options.curves is not None:
         if not options.keep_runs:
             raise UsageError("curves are read from the kept runs' logs: add --keep-runs (and --val-every N)")
-        check_curves_file(Path(options.curves), options.overwrite)  # before hours of training, not after
+        check_curves_file(Path(options.curves), options.overwrite)
     done = _done_runs(csv, options.overwrite)
+    dataset, data_root = _grid_dataset(scale, options)
+    work_root = Path(options.work_root) if options.work_root else default_work_root(scale, options.cache)
     _refuse_another_setup(done, csv, base, data_root)
     names = variants or parse_variants("all")
     rows = []

@@ -56,8 +56,10 @@ def cpu_has_bf16() -> bool:
 def save_ir(model, out_dir: str | Path, classes=None, palette=None) -> Path:
     """Write the OpenVINO ``model`` as ``out_dir/model.xml`` and ``model.bin`` (weights as they are:
     no fp16 compression), with ``classes`` and ``palette`` in its runtime information. The two
-    files are written into a temporary folder beside ``out_dir`` and moved in, so an interrupted
-    write leaves the previous IR whole. Returns the ``.xml`` path."""
+    files are written into a temporary folder beside ``out_dir`` and renamed in, the weights
+    first: an interrupted write leaves no half-written file (an interruption between the two
+    renames leaves the new weights beside the previous graph; export again). Returns the
+    ``.xml`` path."""
     ov = _openvino()
     out_dir = Path(out_dir)
     if classes is not None:

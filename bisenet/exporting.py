@@ -85,9 +85,28 @@ def export_model(model: nn.Module, out: str | Path, options: ExportOptions) -> l
     if options.int8 is not None:
         return _export_int8(model, out, options)
     if options.format == "openvino":
+        xml = _export_fp32(model, out, options)
+        return [f"wrote {xml} and {xml.with_suffix('.bin').name} (OpenVINO IR, fp32)"]
+    from bisenet.deploy import verify_onnx
+
+    checks: list[str] = []
+    path = _export_fp32(
+        model,
+        out,
+        options,
+        check=lambda onnx_file: checks.extend(
+            verify_onnx(model, onnx_file, options.size, argmax=options.argmax, dynamic=options.dynamic)
+        ),
+    )
+    return [f"wrote {path}", *checks]
+
+
+def _export_fp32(model: nn.Module, out: Path, options: ExportOptions, check=None) -> Path:
+    """The fp32 export in ``options.format`` (``check``: ONNX only, run on the written file)."""
+    if options.format == "openvino":
         from bisenet.openvino_ir import export_openvino
 
-        xml = export_openvino(
+        return export_openvino(
             model,
             out,
             options.size,
@@ -96,11 +115,9 @@ def export_model(model: nn.Module, out: str | Path, options: ExportOptions) -> l
             classes=options.classes,
             palette=options.palette,
         )
-        return [f"wrote {xml} and {xml.with_suffix('.bin').name} (OpenVINO IR, fp32)"]
-    from bisenet.deploy import export_onnx, verify_onnx
+    from bisenet.deploy import export_onnx
 
-    checks: list[str] = []
-    path = export_onnx(
+    return export_onnx(
         model,
         out,
         options.size,
@@ -109,18 +126,14 @@ def export_model(model: nn.Module, out: str | Path, options: ExportOptions) -> l
         opset=options.opset,
         classes=options.classes,
         palette=options.palette,
-        check=lambda onnx_file: checks.extend(
-            verify_onnx(model, onnx_file, options.size, argmax=options.argmax, dynamic=options.dynamic)
-        ),
+        check=check,
     )
-    return [f"wrote {path}", *checks]
 
 
 def _export_int8(model: nn.Module, out: Path, options: ExportOptions) -> list[str]:
     """The fp32 export, then its int8 quantisation calibrated on the training images of
     ``options.int8.calibration``; the report says how often int8 and PyTorch agree."""
     from bisenet.data import build_dataset, eval_pipeline, resolve_dataset_kind
-    from bisenet.deploy import export_onnx
     from bisenet.quantize import CalibrationImages, int8_agreement, quantize_int8
 
     int8, size = options.int8, options.size
@@ -129,29 +142,13 @@ def _export_int8(model: nn.Module, out: Path, options: ExportOptions) -> list[st
     calibration = CalibrationImages(images, int8.images, size)
     with tempfile.TemporaryDirectory() as tmp:
         if options.format == "openvino":
-            from bisenet.openvino_ir import OpenVinoSegmenter, export_openvino, quantize_openvino
+            from bisenet.openvino_ir import OpenVinoSegmenter, quantize_openvino
 
-            fp32 = export_openvino(
-                model,
-                Path(tmp) / "fp32",
-                size,
-                dynamic=options.dynamic,
-                opset=options.opset,
-                classes=options.classes,
-                palette=options.palette,
-            )
+            fp32 = _export_fp32(model, Path(tmp) / "fp32", options)
             path = quantize_openvino(fp32, out, calibration, count=int8.images)
             how, kept, graph = "NNCF calibration", "Interpolate", OpenVinoSegmenter(path)
         else:
-            fp32 = export_onnx(
-                model,
-                Path(tmp) / "fp32.onnx",
-                size,
-                dynamic=options.dynamic,
-                opset=options.opset,
-                classes=options.classes,
-                palette=options.palette,
-            )
+            fp32 = _export_fp32(model, Path(tmp) / "fp32.onnx", options)
             path = quantize_int8(fp32, out, calibration, method=int8.method)
             how, kept, graph = f"{int8.method} calibration", "Resize", path
     probe = CalibrationImages(images, 2, size)
